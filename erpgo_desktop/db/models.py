@@ -1,0 +1,546 @@
+"""Typed SQLAlchemy models of the seed schema (and of what later revisions add).
+
+The migrations in `migrations/` are the source of truth for the schema; these models
+describe the same schema for queries, and a test compares the two so they never drift.
+Constraint names are PostgreSQL's own defaults for the seed's unnamed constraints.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+UUID_DEFAULT = text("gen_random_uuid()")
+NOW = text("now()")
+ZERO = text("0")
+TRUE = text("true")
+FALSE = text("false")
+
+ORDER_STATUSES = (
+    "DRAFT", "PENDING", "CONFIRMED", "PROCESSING", "SHIPPED", "DELIVERED",
+    "CANCELLED", "REFUNDED", "RETURNED", "ON_HOLD", "PARTIALLY_SHIPPED",
+)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+Money = Numeric(12, 2)
+Weight = Numeric(10, 3)
+Dimension = Numeric(8, 2)
+Timestamp = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        uuid.UUID: UUID(as_uuid=True),
+        Decimal: Money,
+        datetime: Timestamp,
+        dict[str, Any]: JSONB,
+    }
+
+
+def uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(primary_key=True, server_default=UUID_DEFAULT)
+
+
+def timestamp_column(nullable: bool = False) -> Mapped[datetime]:
+    default = text("CURRENT_TIMESTAMP") if nullable else NOW
+    return mapped_column(Timestamp, nullable=nullable, server_default=default)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        Index("idx_users_email", "email"),
+        Index("idx_users_username", "username"),
+        Index("idx_users_active", "is_active"),
+        Index("idx_users_verified", "is_verified"),
+        Index("idx_users_created_at", "created_at"),
+        Index(
+            "idx_unique_emails", "email", unique=True, postgresql_where=text("is_active = true")
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    is_active: Mapped[bool | None] = mapped_column(server_default=TRUE)
+    is_verified: Mapped[bool | None] = mapped_column(server_default=FALSE)
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime | None] = timestamp_column(nullable=True)
+    updated_at: Mapped[datetime | None] = timestamp_column(nullable=True)
+
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", foreign_keys="UserRole.user_id", passive_deletes=True
+    )
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    permissions: Mapped[Any | None] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    is_active: Mapped[bool | None] = mapped_column(server_default=TRUE)
+    created_at: Mapped[datetime | None] = timestamp_column(nullable=True)
+    updated_at: Mapped[datetime | None] = timestamp_column(nullable=True)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    __table_args__ = (UniqueConstraint("user_id", "role_id", name="user_roles_user_id_role_id_key"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"))
+    assigned_at: Mapped[datetime | None] = timestamp_column(nullable=True)
+    assigned_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(back_populates="roles", foreign_keys=[user_id])
+    role: Mapped[Role] = relationship()
+
+
+class ProductCategory(Base):
+    __tablename__ = "product_categories"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("product_categories.id", ondelete="RESTRICT")
+    )
+    path: Mapped[str | None] = mapped_column(String(1000))
+    level: Mapped[int] = mapped_column(server_default=text("1"))
+    sort_order: Mapped[int | None] = mapped_column(server_default=ZERO)
+    is_active: Mapped[bool | None] = mapped_column(server_default=TRUE)
+    created_at: Mapped[datetime | None] = timestamp_column(nullable=True)
+    updated_at: Mapped[datetime | None] = timestamp_column(nullable=True)
+
+    parent: Mapped[ProductCategory | None] = relationship(remote_side=[id])
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("price > 0", name="products_price_check"),
+        CheckConstraint("cost >= 0", name="products_cost_check"),
+        CheckConstraint("cost <= price OR cost = 0", name="check_cost_not_higher_than_price"),
+        Index("idx_products_sku", "sku"),
+        Index(
+            "idx_products_name",
+            func.to_tsvector(text("'english'::regconfig"), text("name")),
+            postgresql_using="gin",
+        ),
+        Index("idx_products_category_id", "category_id"),
+        Index("idx_products_price", "price"),
+        Index("idx_products_is_active", "is_active"),
+        Index("idx_products_is_featured", "is_featured"),
+        Index(
+            "idx_products_category_active",
+            "category_id",
+            "is_active",
+            postgresql_where=text("is_active = true"),
+        ),
+        Index(
+            "idx_products_active_featured",
+            "is_active",
+            "is_featured",
+            postgresql_where=text("is_active = true AND is_featured = true"),
+        ),
+        Index(
+            "idx_products_stock_quantity",
+            "stock_quantity",
+            postgresql_where=text("track_inventory = true"),
+        ),
+        Index("idx_active_products", "id", postgresql_where=text("is_active = true")),
+        Index("idx_unique_skus", "sku", unique=True, postgresql_where=text("is_active = true")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    sku: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    short_description: Mapped[str | None] = mapped_column(String(500))
+    category_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("product_categories.id", ondelete="RESTRICT")
+    )
+    price: Mapped[Decimal]
+    cost: Mapped[Decimal] = mapped_column(server_default=ZERO)
+    weight: Mapped[Decimal] = mapped_column(Weight, server_default=ZERO)
+    dimensions: Mapped[str | None] = mapped_column(String(100))
+    length: Mapped[Decimal] = mapped_column(Dimension, server_default=ZERO)
+    width: Mapped[Decimal] = mapped_column(Dimension, server_default=ZERO)
+    height: Mapped[Decimal] = mapped_column(Dimension, server_default=ZERO)
+    volume: Mapped[Decimal] = mapped_column(Weight, server_default=ZERO)
+    barcode: Mapped[str | None] = mapped_column(String(50))
+    track_inventory: Mapped[bool] = mapped_column(server_default=TRUE)
+    stock_quantity: Mapped[int] = mapped_column(server_default=ZERO)
+    min_stock_level: Mapped[int] = mapped_column(server_default=ZERO)
+    max_stock_level: Mapped[int] = mapped_column(server_default=ZERO)
+    allow_backorder: Mapped[bool] = mapped_column(server_default=FALSE)
+    requires_shipping: Mapped[bool] = mapped_column(server_default=TRUE)
+    taxable: Mapped[bool] = mapped_column(server_default=TRUE)
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), server_default=ZERO)
+    is_active: Mapped[bool] = mapped_column(server_default=TRUE)
+    is_featured: Mapped[bool] = mapped_column(server_default=FALSE)
+    is_digital: Mapped[bool] = mapped_column(server_default=FALSE)
+    download_url: Mapped[str | None] = mapped_column(String(1000))
+    max_downloads: Mapped[int] = mapped_column(server_default=ZERO)
+    expiry_days: Mapped[int] = mapped_column(server_default=ZERO)
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
+
+    category: Mapped[ProductCategory] = relationship()
+    variants: Mapped[list[ProductVariant]] = relationship(
+        back_populates="product", passive_deletes=True
+    )
+    inventory: Mapped[list[ProductInventory]] = relationship(
+        back_populates="product", passive_deletes=True
+    )
+
+
+class ProductVariant(Base):
+    __tablename__ = "product_variants"
+    __table_args__ = (
+        UniqueConstraint("product_id", "sku", name="product_variants_product_id_sku_key"),
+        CheckConstraint("price > 0", name="product_variants_price_check"),
+        Index(
+            "idx_unique_variant_skus",
+            "sku",
+            "product_id",
+            unique=True,
+            postgresql_where=text("is_active = true"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    sku: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    price: Mapped[Decimal]
+    cost: Mapped[Decimal] = mapped_column(server_default=ZERO)
+    weight: Mapped[Decimal] = mapped_column(Weight, server_default=ZERO)
+    barcode: Mapped[str | None] = mapped_column(String(50))
+    track_inventory: Mapped[bool] = mapped_column(server_default=TRUE)
+    stock_quantity: Mapped[int] = mapped_column(server_default=ZERO)
+    min_stock_level: Mapped[int] = mapped_column(server_default=ZERO)
+    max_stock_level: Mapped[int] = mapped_column(server_default=ZERO)
+    allow_backorder: Mapped[bool] = mapped_column(server_default=FALSE)
+    is_active: Mapped[bool] = mapped_column(server_default=TRUE)
+    attributes: Mapped[Any | None] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
+
+    product: Mapped[Product] = relationship(back_populates="variants")
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        CheckConstraint(_in("type", ("INDIVIDUAL", "BUSINESS")), name="customers_type_check"),
+        CheckConstraint(
+            _in("status", ("ACTIVE", "INACTIVE", "SUSPENDED")), name="customers_status_check"
+        ),
+        Index("idx_customers_email_lower", func.lower(text("email"))),
+        Index(
+            "idx_unique_customer_emails",
+            "email",
+            unique=True,
+            postgresql_where=text("status = 'ACTIVE'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    customer_code: Mapped[str | None] = mapped_column(String(50), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    company: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    type: Mapped[str] = mapped_column(String(20), server_default=text("'INDIVIDUAL'"))
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'ACTIVE'"))
+    credit_limit: Mapped[Decimal | None] = mapped_column(server_default=ZERO)
+    balance: Mapped[Decimal | None] = mapped_column(server_default=ZERO)
+    tax_exempt: Mapped[bool | None] = mapped_column(server_default=FALSE)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
+
+    user: Mapped[User | None] = relationship()
+
+
+class OrderAddress(Base):
+    __tablename__ = "order_addresses"
+    __table_args__ = (
+        CheckConstraint(_in("type", ("shipping", "billing")), name="order_addresses_type_check"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    type: Mapped[str] = mapped_column(String(20))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    company: Mapped[str | None] = mapped_column(String(200))
+    address1: Mapped[str] = mapped_column(String(255))
+    address2: Mapped[str | None] = mapped_column(String(255))
+    city: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str] = mapped_column(String(20))
+    country: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(_in("status", ORDER_STATUSES), name="orders_status_check"),
+        CheckConstraint(_in("previous_status", ORDER_STATUSES), name="orders_previous_status_check"),
+        CheckConstraint(
+            _in("priority", ("LOW", "NORMAL", "HIGH", "URGENT", "CRITICAL")),
+            name="orders_priority_check",
+        ),
+        CheckConstraint(
+            _in("type", ("SALES", "PURCHASE", "RETURN", "EXCHANGE", "TRANSFER", "ADJUSTMENT")),
+            name="orders_type_check",
+        ),
+        CheckConstraint(
+            _in(
+                "payment_status",
+                ("PENDING", "PAID", "PARTIALLY_PAID", "OVERDUE", "REFUNDED", "FAILED"),
+            ),
+            name="orders_payment_status_check",
+        ),
+        CheckConstraint(
+            _in(
+                "shipping_method",
+                ("STANDARD", "EXPRESS", "OVERNIGHT", "INTERNATIONAL", "PICKUP", "DIGITAL"),
+            ),
+            name="orders_shipping_method_check",
+        ),
+        CheckConstraint(
+            "total_amount = subtotal + tax_amount + shipping_amount - discount_amount",
+            name="check_total_calculation",
+        ),
+        CheckConstraint(
+            "(status = 'DRAFT' AND previous_status IS NULL) OR (previous_status IS NOT NULL)",
+            name="check_status_progression",
+        ),
+        Index("idx_orders_customer_id", "customer_id"),
+        Index("idx_orders_status", "status"),
+        Index("idx_orders_order_date", "order_date"),
+        Index("idx_orders_payment_status", "payment_status"),
+        Index("idx_orders_customer_status", "customer_id", "status"),
+        Index("idx_orders_status_date", "status", "order_date"),
+        Index("idx_orders_currency_total", "currency", "total_amount"),
+        Index(
+            "idx_orders_tracking_number",
+            "tracking_number",
+            postgresql_where=text("tracking_number IS NOT NULL"),
+        ),
+        Index("idx_orders_covering", "customer_id", "status", "total_amount"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    order_number: Mapped[str] = mapped_column(String(50), unique=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customers.id", ondelete="RESTRICT")
+    )
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'DRAFT'"))
+    previous_status: Mapped[str | None] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(10), server_default=text("'NORMAL'"))
+    type: Mapped[str] = mapped_column(String(15), server_default=text("'SALES'"))
+    payment_status: Mapped[str] = mapped_column(String(15), server_default=text("'PENDING'"))
+    shipping_method: Mapped[str] = mapped_column(String(20), server_default=text("'STANDARD'"))
+
+    subtotal: Mapped[Decimal] = mapped_column(server_default=ZERO)
+    tax_amount: Mapped[Decimal] = mapped_column(server_default=ZERO)
+    shipping_amount: Mapped[Decimal] = mapped_column(server_default=ZERO)
+    discount_amount: Mapped[Decimal] = mapped_column(server_default=ZERO)
+    total_amount: Mapped[Decimal] = mapped_column(server_default=ZERO)
+    paid_amount: Mapped[Decimal] = mapped_column(server_default=ZERO)
+    refunded_amount: Mapped[Decimal] = mapped_column(server_default=ZERO)
+    currency: Mapped[str] = mapped_column(String(3), server_default=text("'USD'"))
+
+    order_date: Mapped[datetime] = timestamp_column()
+    required_date: Mapped[datetime | None]
+    shipping_date: Mapped[datetime | None]
+    delivery_date: Mapped[datetime | None]
+    cancelled_date: Mapped[datetime | None]
+
+    shipping_address_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("order_addresses.id", ondelete="RESTRICT")
+    )
+    billing_address_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("order_addresses.id", ondelete="RESTRICT")
+    )
+
+    notes: Mapped[str | None] = mapped_column(Text)
+    internal_notes: Mapped[str | None] = mapped_column(Text)
+    customer_notes: Mapped[str | None] = mapped_column(Text)
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    carrier: Mapped[str | None] = mapped_column(String(50))
+
+    # The seed gives these no foreign keys; they name users all the same.
+    created_by: Mapped[uuid.UUID]
+    approved_by: Mapped[uuid.UUID | None]
+    shipped_by: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
+    approved_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
+
+    customer: Mapped[Customer] = relationship()
+    shipping_address: Mapped[OrderAddress] = relationship(foreign_keys=[shipping_address_id])
+    billing_address: Mapped[OrderAddress] = relationship(foreign_keys=[billing_address_id])
+    items: Mapped[list[OrderItem]] = relationship(back_populates="order", passive_deletes=True)
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="order_items_quantity_check"),
+        CheckConstraint("unit_price > 0", name="order_items_unit_price_check"),
+        CheckConstraint(
+            _in("status", ("PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED", "RETURNED")),
+            name="order_items_status_check",
+        ),
+        Index("idx_order_items_order_id", "order_id"),
+        Index("idx_order_items_product_id", "product_id"),
+        Index("idx_order_items_variant_id", "variant_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    variant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("product_variants.id", ondelete="RESTRICT")
+    )
+    quantity: Mapped[int]
+    unit_price: Mapped[Decimal]
+    total_price: Mapped[Decimal | None] = mapped_column(
+        Money, Computed("quantity * unit_price", persisted=True)
+    )
+    tax_amount: Mapped[Decimal] = mapped_column(server_default=ZERO)
+    discount_amount: Mapped[Decimal] = mapped_column(server_default=ZERO)
+    final_price: Mapped[Decimal] = mapped_column(
+        Money,
+        Computed("quantity * unit_price + tax_amount - discount_amount", persisted=True),
+        nullable=False,
+    )
+    weight: Mapped[Decimal] = mapped_column(Weight, server_default=ZERO)
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'PENDING'"))
+    shipped_quantity: Mapped[int] = mapped_column(server_default=ZERO)
+    returned_quantity: Mapped[int] = mapped_column(server_default=ZERO)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
+
+    order: Mapped[Order] = relationship(back_populates="items")
+    product: Mapped[Product] = relationship()
+    variant: Mapped[ProductVariant | None] = relationship()
+
+
+class Warehouse(Base):
+    __tablename__ = "warehouses"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(255))
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    is_active: Mapped[bool | None] = mapped_column(server_default=TRUE)
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
+
+    manager: Mapped[User | None] = relationship()
+
+
+class ProductInventory(Base):
+    __tablename__ = "product_inventory"
+    __table_args__ = (
+        UniqueConstraint(
+            "product_id", "warehouse_id", name="product_inventory_product_id_warehouse_id_key"
+        ),
+        CheckConstraint(
+            "quantity_available >= 0 AND quantity_reserved >= 0 "
+            "AND quantity_available >= quantity_reserved",
+            name="check_inventory_quantities",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("warehouses.id", ondelete="CASCADE")
+    )
+    quantity_available: Mapped[int] = mapped_column(server_default=ZERO)
+    quantity_reserved: Mapped[int] = mapped_column(server_default=ZERO)
+    reorder_level: Mapped[int] = mapped_column(server_default=ZERO)
+    max_stock: Mapped[int | None]
+    last_updated_at: Mapped[datetime] = timestamp_column()
+    updated_by: Mapped[uuid.UUID | None]
+
+    product: Mapped[Product] = relationship(back_populates="inventory")
+    warehouse: Mapped[Warehouse] = relationship()
+
+
+class InventoryTransaction(Base):
+    __tablename__ = "inventory_transactions"
+    __table_args__ = (
+        CheckConstraint(
+            _in("transaction_type", ("IN", "OUT", "ADJUST", "TRANSFER")),
+            name="inventory_transactions_transaction_type_check",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("warehouses.id", ondelete="CASCADE")
+    )
+    transaction_type: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[int]
+    reference_id: Mapped[uuid.UUID | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp_column()
+    created_by: Mapped[uuid.UUID | None]
+
+    product: Mapped[Product] = relationship()
+    warehouse: Mapped[Warehouse] = relationship()

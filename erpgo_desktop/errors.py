@@ -1,0 +1,39 @@
+"""Expected errors: things a person can fix, each with a message meant for that person.
+
+Anything that is not an `ErpError` is a bug and is logged with its traceback.
+"""
+
+from __future__ import annotations
+
+
+class ErpError(Exception):
+    """An expected failure, with a message for the user and, where it applies, the field."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationError(ErpError):
+    """The input breaks a rule; nothing was written."""
+
+
+class NotFoundError(ErpError):
+    """The record asked for does not exist (any more)."""
+
+
+class ConflictError(ErpError):
+    """Someone else changed the data first, or a unique value is already taken."""
+
+
+class PermissionDeniedError(ErpError):
+    """The acting user may not do this."""
+
+
+class AuthenticationError(ErpError):
+    """Wrong username or password, or the account may not log in."""
+
+
+class ConfigurationError(ErpError):
+    """The database location or the settings file cannot be used."""

