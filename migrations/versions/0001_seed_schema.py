@@ -429,6 +429,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in TABLES_NEWEST_FIRST:
         op.execute(f"DROP TABLE {table}")
-    for function in ("track_order_status_change", "update_product_stock", "update_updated_at_column"):
+    for function in (
+        "track_order_status_change",
+        "update_product_stock",
+        "update_updated_at_column",
+    ):
         op.execute(f"DROP FUNCTION {function}()")
     # Extensions stay: other schemas in a shared database may use them, and they hold no data.

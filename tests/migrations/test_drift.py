@@ -34,6 +34,8 @@ def test_drift_check_notices_a_missing_index(engine: Engine) -> None:
     products.indexes.discard(trimmed)
     diffs = _drift(engine, metadata)
     assert any(
-        diff[0] == "remove_index" and isinstance(diff[1], Index) and diff[1].name == "idx_products_price"
+        diff[0] == "remove_index"
+        and isinstance(diff[1], Index)
+        and diff[1].name == "idx_products_price"
         for diff in diffs
     ), diffs

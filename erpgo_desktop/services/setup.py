@@ -1,0 +1,87 @@
+"""Getting a database ready to use: server, schema, and (on request) demo data."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import URL, Engine
+
+from erpgo_desktop.config import AppPaths, DatabaseLocation
+from erpgo_desktop.db import migrate
+from erpgo_desktop.db.embedded import start_embedded_server
+from erpgo_desktop.db.engine import make_engine, make_session_factory
+from erpgo_desktop.db.models import Order, Product, User
+from erpgo_desktop.errors import ConfigurationError
+from erpgo_desktop.services.auth import AuthService, NewUser
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo1234"
+
+
+@dataclass(frozen=True)
+class DatabaseReady:
+    location_description: str
+    #: (username, password) to show on the login screen, when running as a demo.
+    demo_login: tuple[str, str] | None
+
+
+def database_url(location: DatabaseLocation, paths: AppPaths) -> URL:
+    """The URL to connect to, starting the embedded server when that is the location."""
+    if location.url is not None:
+        return location.url
+    try:
+        return start_embedded_server(paths.embedded_data_dir)
+    except Exception as exc:  # the wheel raises bare CalledProcessError/OSError
+        log.exception("embedded server failed to start")
+        raise ConfigurationError(
+            f"The embedded database in {paths.embedded_data_dir} did not start: {exc}. "
+            f"Its log is {paths.embedded_data_dir / 'log'}."
+        ) from exc
+
+
+def prepare_database(
+    location: DatabaseLocation, paths: AppPaths, *, demo: bool, progress: Progress
+) -> tuple[Engine, DatabaseReady]:
+    progress("Starting the database", 0, 0)
+    url = database_url(location, paths)
+    engine = make_engine(url)
+    if not migrate.is_up_to_date(engine):
+        progress("Updating the database schema", 0, 0)
+        migrate.upgrade(engine)
+    demo_login = ensure_demo(engine, url, progress) if demo else None
+    return engine, DatabaseReady(location.describe(paths), demo_login)
+
+
+def ensure_demo(engine: Engine, url: URL, progress: Progress) -> tuple[str, str] | None:
+    """Fill an empty database with demo data and a demo administrator.
+
+    A database that already holds business data gets neither: a known password must never
+    be added to a real company's database.
+    """
+    from erpgo_desktop.db.demo_data import DemoDataSize, generate_demo_data
+
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        has_data = bool(
+            session.scalar(select(func.count()).select_from(Product))
+            or session.scalar(select(func.count()).select_from(Order))
+        )
+        demo_user = session.scalar(select(User.id).where(User.username == DEMO_USERNAME))
+    if has_data:
+        return (DEMO_USERNAME, DEMO_PASSWORD) if demo_user is not None else None
+    if demo_user is None:
+        progress("Creating the demo login", 0, 0)
+        created = AuthService(sessions).create_user(
+            NewUser(DEMO_USERNAME, "demo@example.com", DEMO_PASSWORD, "admin", "Demo", "User"),
+            acting=None,
+        )
+        demo_user = created.id
+    generate_demo_data(url, DemoDataSize(), created_by=demo_user, progress=progress)
+    return DEMO_USERNAME, DEMO_PASSWORD

@@ -1,0 +1,144 @@
+"""Accounts and signing in, against a real database."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
+
+from erpgo_desktop.db.engine import make_session_factory
+from erpgo_desktop.db.models import Role
+from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from erpgo_desktop.services.auth import AuthService, NewUser
+
+# Cheap hashing parameters keep the suite fast; production uses argon2's defaults.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture
+def auth(engine: Engine) -> AuthService:
+    return AuthService(make_session_factory(engine), hasher=FAST_HASHER)
+
+
+def make_admin(auth: AuthService) -> None:
+    auth.create_first_admin(
+        username="boss", email="boss@example.com", password="correct horse", first_name="Ada"
+    )
+
+
+def test_migration_seeds_the_default_roles(engine: Engine) -> None:
+    with make_session_factory(engine)() as session:
+        roles = {r.name: r.permissions for r in session.scalars(select(Role))}
+    assert {name: tuple(p) for name, p in roles.items()} == perms.DEFAULT_ROLES
+
+
+def test_first_admin_then_login(auth: AuthService) -> None:
+    assert not auth.has_any_user()
+    make_admin(auth)
+    assert auth.has_any_user()
+    user = auth.login("boss", "correct horse")
+    assert user.roles == ("admin",)
+    assert user.can(perms.USERS_ADMIN) and user.can(perms.ORDERS_APPROVE)
+
+
+def test_password_is_stored_only_as_an_argon2_hash(auth: AuthService, engine: Engine) -> None:
+    make_admin(auth)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT password_hash FROM users")).scalar_one()
+    assert stored.startswith("$argon2id$") and "correct horse" not in stored
+
+
+def test_login_records_the_time(auth: AuthService, engine: Engine) -> None:
+    make_admin(auth)
+    auth.login("boss", "correct horse")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT last_login_at FROM users")).scalar_one()
+
+
+@pytest.mark.parametrize(("username", "password"), [("boss", "wrong one"), ("nobody", "x")])
+def test_wrong_credentials_are_refused_alike(
+    auth: AuthService, username: str, password: str
+) -> None:
+    make_admin(auth)
+    with pytest.raises(AuthenticationError, match="Wrong username or password"):
+        auth.login(username, password)
+
+
+def test_a_disabled_account_cannot_log_in(auth: AuthService, engine: Engine) -> None:
+    make_admin(auth)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE users SET is_active = false"))
+    with pytest.raises(AuthenticationError, match="disabled"):
+        auth.login("boss", "correct horse")
+
+
+def test_only_one_first_admin(auth: AuthService) -> None:
+    make_admin(auth)
+    with pytest.raises(ConflictError):
+        auth.create_first_admin(
+            username="second", email="s@example.com", password="password1", first_name="S"
+        )
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"username": "ab"}, "username"),
+        ({"username": "has space"}, "username"),
+        ({"email": "not-an-address"}, "email"),
+        ({"password": "short"}, "password"),
+        ({"first_name": "  "}, "first_name"),
+    ],
+)
+def test_bad_input_names_the_field(auth: AuthService, change: dict[str, str], field: str) -> None:
+    values = {
+        "username": "clerk",
+        "email": "clerk@example.com",
+        "password": "long enough",
+        "first_name": "Cleo",
+    } | change
+    with pytest.raises(ValidationError) as caught:
+        auth.create_first_admin(**values)
+    assert caught.value.field == field
+    assert not auth.has_any_user()
+
+
+def test_create_user_checks_role_uniqueness_and_permission(auth: AuthService) -> None:
+    make_admin(auth)
+    admin = auth.login("boss", "correct horse")
+    clerk = auth.create_user(
+        NewUser("clerk", "clerk@example.com", "long enough", "warehouse_clerk", "Cleo"),
+        acting=admin,
+    )
+    assert clerk.can(perms.INVENTORY_TRANSFER) and not clerk.can(perms.ORDERS_CONFIRM)
+    with pytest.raises(ConflictError) as taken:
+        auth.create_user(
+            NewUser("clerk", "other@example.com", "long enough", "sales", "C"), acting=admin
+        )
+    assert taken.value.field == "username"
+    with pytest.raises(NotFoundError, match="roles: admin"):
+        auth.create_user(
+            NewUser("x-user", "x@example.com", "long enough", "janitor", "X"), acting=admin
+        )
+    with pytest.raises(PermissionDeniedError):
+        auth.create_user(
+            NewUser("y-user", "y@example.com", "long enough", "sales", "Y"), acting=clerk
+        )
+
+
+def test_manager_can_do_all_but_administer_users(auth: AuthService) -> None:
+    make_admin(auth)
+    manager = auth.create_user(
+        NewUser("mgr", "mgr@example.com", "long enough", "manager", "Max"), acting=None
+    )
+    assert manager.can(perms.ORDERS_APPROVE) and manager.can(perms.CUSTOMERS_CREDIT_OVERRIDE)
+    assert not manager.can(perms.USERS_ADMIN)
+
