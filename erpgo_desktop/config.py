@@ -97,12 +97,12 @@ def normalize_url(raw: str | URL) -> URL:
 
 def safe_url(url: str | URL) -> str:
     """The URL with any password masked, fit for logs and screens."""
-    if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = url if isinstance(url, URL) else make_url(url)
     except ArgumentError:
         return "<unparseable URL>"
+    # Shown as people write it: the driver suffix is ours, not theirs.
+    return parsed.set(drivername=parsed.get_backend_name()).render_as_string(hide_password=True)
 
 
 def read_settings(settings_file: Path) -> dict[str, object]:
