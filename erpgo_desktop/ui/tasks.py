@@ -1,0 +1,152 @@
+"""Run slow work (database, password hashing) on a worker thread; get the outcome on the GUI thread.
+
+After Anki's `qt/aqt/taskman.py` and `qt/aqt/operations`: the caller hands over a callable
+and a success and a failure callback. The callable runs on a QThreadPool worker and must
+never touch a widget; its result or exception travels back by a queued signal, so the
+callbacks run on the GUI thread, where they may update widgets freely.
+
+Expected errors (`ErpError`) carry a message for the user. Anything else is a bug: it is
+logged with its traceback on the worker, then reported to the user in general terms.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from erpgo_desktop.errors import ErpError
+from erpgo_desktop.ui.signals import emit
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# progress(message, done, total): total 0 means "no idea how much is left".
+Progress = Callable[[str, int, int], None]
+FailureHandler = Callable[[BaseException], None]
+
+UNEXPECTED_ERROR_MESSAGE = (
+    "Something went wrong. The details are in the log file; please pass them on to support."
+)
+
+
+def user_message(error: BaseException) -> str:
+    """What to tell the user about a failure: an expected error's own message, or a general one."""
+    if isinstance(error, ErpError):
+        return error.message
+    return UNEXPECTED_ERROR_MESSAGE
+
+
+def show_failure(parent: QWidget | None, error: BaseException) -> None:
+    """The default failure callback: a message box over `parent`."""
+    QMessageBox.warning(parent, "ERPGo Desktop", user_message(error))
+
+
+@dataclass
+class _Pending:
+    on_success: Callable[[Any], None]
+    on_failure: FailureHandler
+    on_progress: Progress | None
+
+
+class TaskRunner(QObject):
+    """Runs callables on its own thread pool; delivers outcomes to callbacks on the GUI thread.
+
+    Create it on the GUI thread. Its signals are emitted by workers and received by the
+    runner itself over queued connections, which is what moves each outcome onto the
+    GUI thread; the table of pending callbacks is only ever touched there.
+    """
+
+    _finished = Signal(int, bool, object)
+    _progressed = Signal(int, str, int, int)
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        max_threads: int | None = None,
+        on_failure: FailureHandler | None = None,
+    ) -> None:
+        super().__init__(parent)
+        # A pool of our own, not the global one, so that shutdown (and each test) can wait
+        # for exactly our work before the database goes away.
+        self._pool = QThreadPool(self)
+        if max_threads is not None:
+            self._pool.setMaxThreadCount(max_threads)
+        self._default_failure = on_failure or (lambda error: show_failure(None, error))
+        self._pending: dict[int, _Pending] = {}
+        self._ids = itertools.count(1)
+        self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._progressed.connect(self._deliver_progress, Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def pending_count(self) -> int:
+        """Tasks started whose outcome has not reached the GUI thread yet."""
+        return len(self._pending)
+
+    def run(
+        self,
+        work: Callable[[], T],
+        on_success: Callable[[T], None],
+        on_failure: FailureHandler | None = None,
+    ) -> int:
+        """Start `work` on a worker; returns an id for the task."""
+        return self.run_with_progress(lambda _progress: work(), on_success, on_failure)
+
+    def run_with_progress(
+        self,
+        work: Callable[[Progress], T],
+        on_success: Callable[[T], None],
+        on_failure: FailureHandler | None = None,
+        on_progress: Progress | None = None,
+    ) -> int:
+        """Like `run`, but `work` gets a progress function that it may call from the worker."""
+        task_id = next(self._ids)
+        self._pending[task_id] = _Pending(
+            on_success, on_failure or self._default_failure, on_progress
+        )
+        self._pool.start(lambda: self._work(task_id, work))
+        return task_id
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until every started task has finished on its worker (not yet delivered)."""
+        return self._pool.waitForDone(msecs)
+
+    # Runs on a worker thread: no widgets, only signals.
+    def _work(self, task_id: int, work: Callable[[Progress], Any]) -> None:
+        def progress(message: str, done: int, total: int) -> None:
+            emit(self._progressed, task_id, message, done, total)
+
+        try:
+            result = work(progress)
+        except ErpError as error:
+            log.info("task %d refused: %s", task_id, error.message)
+            emit(self._finished, task_id, False, error)
+        except Exception as error:
+            log.exception("task %d failed unexpectedly", task_id)
+            emit(self._finished, task_id, False, error)
+        else:
+            emit(self._finished, task_id, True, result)
+
+    @Slot(int, bool, object)
+    def _deliver(self, task_id: int, succeeded: bool, payload: object) -> None:
+        pending = self._pending.pop(task_id, None)
+        if pending is None:
+            return
+        if succeeded:
+            pending.on_success(payload)
+        else:
+            assert isinstance(payload, BaseException)
+            pending.on_failure(payload)
+
+    @Slot(int, str, int, int)
+    def _deliver_progress(self, task_id: int, message: str, done: int, total: int) -> None:
+        pending = self._pending.get(task_id)
+        if pending is not None and pending.on_progress is not None:
+            pending.on_progress(message, done, total)

@@ -1,0 +1,40 @@
+"""Fixtures for the Qt tests: a task runner whose work is awaited before the database goes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pytestqt.qtbot import QtBot
+from sqlalchemy.engine import Engine
+
+from erpgo_desktop.db.engine import make_session_factory
+from erpgo_desktop.services.catalog import ProductCatalogService
+from erpgo_desktop.ui.tasks import TaskRunner
+
+
+class FailureLog(list[BaseException]):
+    """Failures no callback handled; a test that expects none checks that it stays empty."""
+
+
+@pytest.fixture
+def unhandled_failures() -> FailureLog:
+    return FailureLog()
+
+
+@pytest.fixture
+def runner(qtbot: QtBot, unhandled_failures: FailureLog) -> Iterator[TaskRunner]:
+    # No message boxes in tests: a modal box would wait for a click that never comes.
+    task_runner = TaskRunner(on_failure=unhandled_failures.append)
+    yield task_runner
+    # Work still running would use the database that the engine fixture drops next.
+    assert task_runner.wait(10_000)
+    assert not unhandled_failures, unhandled_failures
+
+
+@pytest.fixture
+def catalog(engine: Engine, runner: TaskRunner) -> Iterator[ProductCatalogService]:
+    # Set up after the engine and the runner, so torn down first: the runner's workers are
+    # finished before the engine goes.
+    yield ProductCatalogService(make_session_factory(engine))
+    assert runner.wait(10_000)
