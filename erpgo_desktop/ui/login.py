@@ -47,7 +47,7 @@ class LoginDialog(QDialog):
         self.user: CurrentUser | None = None
 
         self.setWindowTitle("Sign in — ERPGo Desktop")
-        self.setMinimumWidth(380)
+        self.setMinimumWidth(460)
 
         self.username = QLineEdit(username)
         self.username.setObjectName("username")
@@ -76,6 +76,7 @@ class LoginDialog(QDialog):
         if location_description:
             where = QLabel(f"Database: {location_description}")
             where.setWordWrap(True)
+            where.setEnabled(False)  # greyed: context, not something to act on
             where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             layout.addWidget(where)
         if demo_login is not None:

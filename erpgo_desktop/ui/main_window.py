@@ -76,6 +76,8 @@ class ProductsTab(QWidget):
         self.table.verticalHeader().hide()
         # Fixed row heights: the view never measures rows, whatever their number.
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        # Compact rows: a list screen is for scanning many lines at once.
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -187,8 +189,9 @@ class MainWindow(QMainWindow):
         self.status_label.setObjectName("list_status")
         self.user_label = QLabel(f"Signed in as {user.full_name or user.username}")
         self.user_label.setToolTip(f"{user.username} — roles: {', '.join(user.roles) or 'none'}")
-        self.database_label = QLabel(location_description)
-        self.database_label.setToolTip(f"Database: {location_description}")
+        self.database_label = QLabel(f"Database: {location_description}")
+        for label in (self.status_label, self.user_label, self.database_label):
+            label.setContentsMargins(6, 0, 6, 0)
         status = self.statusBar()
         status.addWidget(self.status_label, 1)
         status.addPermanentWidget(self.user_label)

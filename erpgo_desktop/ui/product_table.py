@@ -31,7 +31,6 @@ from erpgo_desktop.services.catalog import (
     ProductRow,
     ProductSort,
 )
-from erpgo_desktop.ui.signals import emit
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 
 log = logging.getLogger(__name__)
@@ -261,10 +260,10 @@ class ProductTableModel(QAbstractTableModel):
         self._loading = False
         self._failed = True
         self._emit_status()
-        emit(self.load_failed, user_message(error))
+        self.load_failed.emit(user_message(error))
 
     def _emit_status(self) -> None:
-        emit(self.status_changed, self._loading, self._count)
+        self.status_changed.emit(self._loading, self._count)
 
 
 def _display(product: ProductRow, column: int) -> str:

@@ -21,7 +21,6 @@ from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from erpgo_desktop.errors import ErpError
-from erpgo_desktop.ui.signals import emit
 
 log = logging.getLogger(__name__)
 
@@ -121,18 +120,18 @@ class TaskRunner(QObject):
     # Runs on a worker thread: no widgets, only signals.
     def _work(self, task_id: int, work: Callable[[Progress], Any]) -> None:
         def progress(message: str, done: int, total: int) -> None:
-            emit(self._progressed, task_id, message, done, total)
+            self._progressed.emit(task_id, message, done, total)
 
         try:
             result = work(progress)
         except ErpError as error:
             log.info("task %d refused: %s", task_id, error.message)
-            emit(self._finished, task_id, False, error)
+            self._finished.emit(task_id, False, error)
         except Exception as error:
             log.exception("task %d failed unexpectedly", task_id)
-            emit(self._finished, task_id, False, error)
+            self._finished.emit(task_id, False, error)
         else:
-            emit(self._finished, task_id, True, result)
+            self._finished.emit(task_id, True, result)
 
     @Slot(int, bool, object)
     def _deliver(self, task_id: int, succeeded: bool, payload: object) -> None:

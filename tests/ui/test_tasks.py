@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QThread
 from pytestqt.qtbot import QtBot
 
 from erpgo_desktop.errors import ValidationError
-from erpgo_desktop.ui.signals import emit
 from erpgo_desktop.ui.tasks import UNEXPECTED_ERROR_MESSAGE, Progress, TaskRunner, user_message
 from tests.ui.conftest import FailureLog
 
@@ -111,17 +109,3 @@ def test_progress_reaches_the_gui_thread_in_order(qtbot: QtBot, runner: TaskRunn
         ("Migrating", 2, 2, True),
     ]
     assert finished == ["ready"]
-
-
-class _Emitter(QObject):
-    fired = Signal(int)
-
-
-def test_emitting_many_signals_leaves_true_alone(qtbot: QtBot) -> None:
-    # PySide6 6.12.0's emit() drops a reference to True each time; on CPython 3.11 a few
-    # thousand emits end the process. emit() must give each one back.
-    emitter = _Emitter()
-    before = sys.getrefcount(True)
-    for number in range(5_000):
-        emit(emitter.fired, number)
-    assert sys.getrefcount(True) - before in (0, 1)
