@@ -78,7 +78,7 @@ class ProductTableModel(QAbstractTableModel):
         runner: TaskRunner,
         *,
         page_size: int = PAGE_SIZE,
-        count_cap: int | None = DEFAULT_COUNT_CAP,
+        count_cap: int | None = DEFAULT_COUNT_CAP,  # for searches
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -239,7 +239,11 @@ class ProductTableModel(QAbstractTableModel):
         self._emit_status()
 
     def _request_count(self) -> None:
-        generation, query, cap = self._generation, self._query, self._count_cap
+        generation, query = self._generation, self._query
+        # Counting all products is an index-only scan (tens of ms for a million rows), so
+        # the status line can say exactly how many. A broad search has to recheck every
+        # candidate row, so its count stops at the cap ("10,000+ matches").
+        cap = self._count_cap if query.search_term else None
         catalog = self._catalog
         self._runner.run(
             lambda: catalog.count_products(query, cap),
