@@ -152,6 +152,8 @@ def products_status(loading: bool, count: ProductCount | None, search: str, load
             return f"No products match “{search}”"
         noun = "match" if count.count == 1 and count.exact else "matches"
         text = f"{number} {noun}"
+    elif count.count == 0:
+        return "No products yet"
     else:
         noun = "product" if count.count == 1 and count.exact else "products"
         text = f"{number} {noun}"

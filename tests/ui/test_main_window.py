@@ -101,6 +101,7 @@ def test_clicking_headers_sorts_only_indexed_columns(qtbot: QtBot, window: MainW
     ("loading", "count", "search", "loaded", "text"),
     [
         (True, None, "", 0, "Loading…"),
+        (False, ProductCount(0, exact=True), "", 0, "No products yet"),
         (False, ProductCount(1, exact=True), "", 1, "1 product"),
         (False, ProductCount(1_234, exact=True), "", 200, "1,234 products"),
         (True, ProductCount(10_000, exact=False), "", 200, "10,000+ products — loading…"),
