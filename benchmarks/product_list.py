@@ -30,6 +30,8 @@ from erpgo_desktop.config import normalize_url, safe_url
 from erpgo_desktop.db.engine import make_engine, make_session_factory
 from erpgo_desktop.services.catalog import (
     DEFAULT_COUNT_CAP,
+    SORT_MATCHES_UP_TO,
+    SORT_MATCHES_UP_TO_BY_TEXT,
     ProductCatalogService,
     ProductCursor,
     ProductQuery,
@@ -53,6 +55,7 @@ def median_ms(action: Callable[[], object], repeat: int) -> float:
 
 
 def sql_text(engine: Engine, statement: ClauseElement) -> str:
+    # Literal binds double every % for the driver's paramstyle; '%%' matches what '%' does.
     return str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
 
 
@@ -130,9 +133,9 @@ class Row:
 
     def show(self) -> str:
         if self.ours_ms is None:
-            return f"{self.label:<44} {'-':>9} {self.base_ms:9.1f} {'-':>7}"
+            return f"{self.label:<52} {'-':>9} {self.base_ms:9.1f} {'-':>7}"
         ratio = self.ours_ms / self.base_ms if self.base_ms else float("nan")
-        return f"{self.label:<44} {self.ours_ms:9.1f} {self.base_ms:9.1f} {ratio:7.2f}"
+        return f"{self.label:<52} {self.ours_ms:9.1f} {self.base_ms:9.1f} {ratio:7.2f}"
 
 
 def cursor_at(engine: Engine, query: ProductQuery, depth: int) -> ProductCursor | None:
@@ -173,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     depth = min(DEEP, max(total - PAGE, 0))
     print(f"database {safe_url(url)}: {total:,} products; pages of {PAGE}; median of {args.repeat}")
     print(f"first page with a new connection (cold): {cold_ms:.1f} ms")
-    print(f"{'':<44} {'ours ms':>9} {base_name(baseline):>9} {'ratio':>7}")
+    print(f"{'':<52} {'ours ms':>9} {base_name(baseline):>9} {'ratio':>7}")
 
     repeat = args.repeat
     for sort in ProductSort:
@@ -208,24 +211,32 @@ def main(argv: list[str] | None = None) -> int:
                     ).show()
                 )
 
-    searches = args.search or ["00042", "drill", "a"]
+    searches = args.search or ["00042", "drill", "drill pro", "work gloves", "a"]
     for search in searches:
-        for sort in (ProductSort.SKU, ProductSort.PRICE):
+        for sort in (ProductSort.SKU, ProductSort.NAME, ProductSort.PRICE):
             query = ProductQuery(search=search, sort=sort)
-            first_sql = sql_text(engine, page_statement(query, None, PAGE + 1))
-            count_sql = sql_text(engine, count_statement(query, DEFAULT_COUNT_CAP))
+            # The baseline runs what the service ran: its deciding count, the page it
+            # chose (index walk or sorted matches), and the capped count of the status bar.
+            first = catalog.list_products(query, None, PAGE)
+            sort_matches = bool(first.next_cursor and first.next_cursor.sort_matches)
+            statements = [
+                sql_text(engine, count_statement(query, deciding_cap(sort))),
+                sql_text(engine, page_statement(query, None, PAGE + 1, sort_matches=sort_matches)),
+                sql_text(engine, count_statement(query, DEFAULT_COUNT_CAP)),
+            ]
 
             def ours(q: ProductQuery = query) -> object:
                 return catalog.list_products(q, None, PAGE), catalog.count_products(q)
 
-            def base(first: str = first_sql, count: str = count_sql) -> object:
-                return baseline.run(first), baseline.run(count)
+            def base(sqls: list[str] = statements) -> object:
+                return [baseline.run(sql) for sql in sqls]
 
             found = catalog.count_products(query)
             matches = f"{found.count:,}{'' if found.exact else '+'}"
+            how = "sorted" if sort_matches else "walk"
             print(
                 Row(
-                    f"search {search!r} ({matches}) by {sort.value}: page+count",
+                    f"search {search!r} ({matches}) by {sort.value} [{how}]",
                     median_ms(ours, repeat),
                     median_ms(base, repeat),
                 ).show()
@@ -241,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     engine.dispose()
     return 0
+
+
+def deciding_cap(sort: ProductSort) -> int:
+    by_text = sort in (ProductSort.SKU, ProductSort.NAME)
+    return SORT_MATCHES_UP_TO_BY_TEXT if by_text else SORT_MATCHES_UP_TO
 
 
 def base_name(baseline: Baseline) -> str:

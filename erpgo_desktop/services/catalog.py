@@ -13,15 +13,23 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import cast
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
-from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+from sqlalchemy import ColumnElement, FromClause, Select, func, literal, or_, select, tuple_
+from sqlalchemy.orm import Session, sessionmaker
 
 from erpgo_desktop.db.models import Product, ProductCategory
 from erpgo_desktop.errors import ValidationError
 
 DEFAULT_COUNT_CAP = 10_000
+# A search with at most this many matches is answered by sorting its matches, not by
+# walking the sort index (see page_statement). The matches of a search on SKU and name
+# tend to sit together in SKU or name order (all "Work gloves ..." at the end), where a
+# walk can read most of the table before finding a page; in price or stock order they
+# are spread out, and a walk finds a page soon. On a million products sorting 100,000
+# matches takes some 300 ms.
+SORT_MATCHES_UP_TO = 25_000
+SORT_MATCHES_UP_TO_BY_TEXT = 200_000
 MAX_PAGE_SIZE = 1_000
 MAX_SEARCH_LENGTH = 300  # the longest name a product may have
 
@@ -36,14 +44,6 @@ class ProductSort(Enum):
     NAME = "name"
     PRICE = "price"
     STOCK_QUANTITY = "stock_quantity"
-
-
-_SORT_COLUMNS: dict[ProductSort, InstrumentedAttribute[Any]] = {
-    ProductSort.SKU: Product.sku,
-    ProductSort.NAME: Product.name,
-    ProductSort.PRICE: Product.price,
-    ProductSort.STOCK_QUANTITY: Product.stock_quantity,
-}
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,9 @@ class ProductCursor:
 
     key: SortValue
     id: uuid.UUID
+    # For a search, how its first page chose to read (see `sort_matches_up_to`), so that
+    # the following pages read the same way without counting again.
+    sort_matches: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,14 @@ class ProductCount:
 
 
 class ProductCatalogService:
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        sort_matches_up_to: int | None = None,  # tests: the same limit for every order
+    ) -> None:
         self._sessions = session_factory
+        self._sort_matches_up_to = sort_matches_up_to
 
     def list_products(
         self, query: ProductQuery, after: ProductCursor | None, limit: int
@@ -105,8 +114,14 @@ class ProductCatalogService:
         """The `limit` products that follow `after` (or the first ones) in the query's order."""
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValidationError(f"A page has 1 to {MAX_PAGE_SIZE} rows, not {limit}.")
-        statement = page_statement(query, after, limit + 1)
         with self._sessions() as session:
+            sort_matches = None
+            if query.search_term:
+                if after is not None and after.sort_matches is not None:
+                    sort_matches = after.sort_matches
+                else:
+                    sort_matches = self._few_matches(session, query)
+            statement = page_statement(query, after, limit + 1, sort_matches=bool(sort_matches))
             records = session.execute(statement).all()
         rows = tuple(
             ProductRow(
@@ -123,8 +138,18 @@ class ProductCatalogService:
         cursor = None
         if rows:
             last = rows[-1]
-            cursor = ProductCursor(key=_sort_value(query.sort, last), id=last.id)
+            cursor = ProductCursor(_sort_value(query.sort, last), last.id, sort_matches)
         return ProductPage(rows=rows, next_cursor=cursor, has_more=len(records) > limit)
+
+    def _few_matches(self, session: Session, query: ProductQuery) -> bool:
+        limit = self._sort_matches_up_to
+        if limit is None:
+            by_text = query.sort in (ProductSort.SKU, ProductSort.NAME)
+            limit = SORT_MATCHES_UP_TO_BY_TEXT if by_text else SORT_MATCHES_UP_TO
+        if limit <= 0:
+            return False
+        found = session.scalar(count_statement(query, limit)) or 0
+        return found <= limit
 
     def count_products(
         self, query: ProductQuery, cap: int | None = DEFAULT_COUNT_CAP
@@ -145,33 +170,62 @@ class ProductCatalogService:
 PageSelect = Select[uuid.UUID, str, str, str, Decimal, int, bool]
 
 
-def page_statement(query: ProductQuery, after: ProductCursor | None, limit: int) -> PageSelect:
-    """The SELECT of one keyset page; public so that the benchmark can run the same SQL."""
+def page_statement(
+    query: ProductQuery, after: ProductCursor | None, limit: int, *, sort_matches: bool = False
+) -> PageSelect:
+    """The SELECT of one keyset page; public so that the benchmark can run the same SQL.
+
+    Without a search, or with `sort_matches` false, PostgreSQL walks the (key, id) index
+    and stops after `limit` rows (or matches). With `sort_matches`, the matches are first
+    collected through the trigram indexes (a MATERIALIZED CTE keeps the planner from
+    walking instead) and then sorted: right for a search with few matches that all sit
+    late in the sort order, where the walk would read most of the table to find them.
+    """
     _check_search(query)
-    key = _SORT_COLUMNS[query.sort]
-    statement = (
-        select(
-            Product.id,
-            Product.sku,
-            Product.name,
-            ProductCategory.name.label("category"),
-            Product.price,
-            Product.stock_quantity,
-            Product.is_active,
+    filters = _filters(query)
+    listed = [
+        Product.id,
+        Product.sku,
+        Product.name,
+        Product.category_id,
+        Product.price,
+        Product.stock_quantity,
+        Product.is_active,
+    ]
+    if sort_matches and filters:
+        source: FromClause = (
+            select(*listed).where(*filters).cte("matches").prefix_with("MATERIALIZED")
         )
-        .join(ProductCategory, ProductCategory.id == Product.category_id)
-        .where(*_filters(query))
+        filters = []
+    else:
+        source = Product.__table__
+    columns = source.c
+    key, row_id = columns[query.sort.value], columns.id
+    statement = cast(
+        PageSelect,
+        select(
+            row_id,
+            columns.sku,
+            columns.name,
+            ProductCategory.name.label("category"),
+            columns.price,
+            columns.stock_quantity,
+            columns.is_active,
+        )
+        .select_from(source)
+        .join(ProductCategory, ProductCategory.id == columns.category_id)
+        .where(*filters),
     )
     if after is not None:
         # A row comparison, not `key > :k OR (key = :k AND id > :id)`: PostgreSQL turns
         # the row form into one range scan of the (key, id) index.
-        position = tuple_(key, Product.id)
-        bound = tuple_(literal(after.key, key.type), literal(after.id, Product.id.type))
+        position = tuple_(key, row_id)
+        bound = tuple_(literal(after.key, key.type), literal(after.id, row_id.type))
         statement = statement.where(position < bound if query.descending else position > bound)
     if query.descending:
-        statement = statement.order_by(key.desc(), Product.id.desc())
+        statement = statement.order_by(key.desc(), row_id.desc())
     else:
-        statement = statement.order_by(key.asc(), Product.id.asc())
+        statement = statement.order_by(key.asc(), row_id.asc())
     return statement.limit(limit)
 
 

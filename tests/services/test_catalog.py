@@ -75,7 +75,7 @@ def test_rows_carry_the_listed_columns(engine: Engine, catalog: ProductCatalogSe
     assert (row.sku, row.name, row.category) == ("HAM-1", "Claw hammer", "Hand tools")
     assert row.price == Decimal("12.50") and isinstance(row.price, Decimal)
     assert (row.stock_quantity, row.is_active) == (7, False)
-    assert page.next_cursor == ProductCursor("HAM-1", row.id)
+    assert page.next_cursor == ProductCursor("HAM-1", row.id, sort_matches=None)
 
 
 def test_an_empty_catalog_has_an_empty_page(catalog: ProductCatalogService) -> None:
@@ -137,8 +137,18 @@ def test_search_wildcards_are_literal(engine: Engine, catalog: ProductCatalogSer
     assert escape_like("5%_\\") == "5\\%\\_\\\\"
 
 
-def test_search_pages_follow_the_sort_order(engine: Engine, catalog: ProductCatalogService) -> None:
+@pytest.mark.parametrize(
+    "sort_matches_up_to",
+    [0, 39, 40, None],
+    ids=["walk-index", "walk-index-one-too-many", "sort-matches", "sort-matches-default"],
+)
+def test_search_pages_follow_the_sort_order(engine: Engine, sort_matches_up_to: int) -> None:
+    # Both ways of reading a search (walking the sort index, or sorting the matches) must
+    # page through the same rows in the same order.
     seed_many(engine, 130)
+    catalog = ProductCatalogService(
+        make_session_factory(engine), sort_matches_up_to=sort_matches_up_to
+    )
     query = ProductQuery(search="widget 1", sort=ProductSort.PRICE, descending=True)
 
     rows = walk(catalog, query, 4)
@@ -149,6 +159,33 @@ def test_search_pages_follow_the_sort_order(engine: Engine, catalog: ProductCata
     keys = [(row.price, row.id) for row in rows]
     assert keys == sorted(keys, reverse=True)
     assert catalog.count_products(query) == ProductCount(40, exact=True)
+
+
+def test_a_search_decides_how_to_read_once(engine: Engine) -> None:
+    seed_many(engine, 30)
+    catalog = ProductCatalogService(make_session_factory(engine), sort_matches_up_to=5)
+    few = catalog.list_products(ProductQuery(search="sku-0000"), None, 3)  # 9 matches
+    assert few.next_cursor is not None and few.next_cursor.sort_matches is False
+    many = ProductCatalogService(make_session_factory(engine)).list_products(
+        ProductQuery(search="sku-0000"), None, 3
+    )
+    assert many.next_cursor is not None and many.next_cursor.sort_matches is True
+
+
+def test_sorted_matches_read_through_the_trigram_indexes(engine: Engine) -> None:
+    seed_many(engine, 5_000)
+    from erpgo_desktop.services.catalog import page_statement
+
+    statement = page_statement(
+        ProductQuery(search="sku-0421", sort=ProductSort.NAME), None, 201, sort_matches=True
+    )
+    compiled = statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE products"))
+        conn.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table would be scanned
+        plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {compiled}")).all())
+    assert "idx_products_sku_trgm" in plan, plan
+    assert "idx_products_name_id" not in plan, plan
 
 
 def test_count_stops_at_the_cap(engine: Engine, catalog: ProductCatalogService) -> None:
