@@ -141,4 +141,3 @@ def test_manager_can_do_all_but_administer_users(auth: AuthService) -> None:
     )
     assert manager.can(perms.ORDERS_APPROVE) and manager.can(perms.CUSTOMERS_CREDIT_OVERRIDE)
     assert not manager.can(perms.USERS_ADMIN)
-

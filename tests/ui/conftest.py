@@ -12,9 +12,6 @@ from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.services.catalog import ProductCatalogService
 from erpgo_desktop.ui.tasks import TaskRunner
 
-# The offscreen platform says so whenever a window is shown; it is not about our code.
-OFFSCREEN_SIZE_HINTS = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
-
 
 class FailureLog(list[BaseException]):
     """Failures no callback handled; a test that expects none checks that it stays empty."""

@@ -15,7 +15,6 @@ from pytestqt.qtbot import QtBot
 from erpgo_desktop import config
 from erpgo_desktop.app import StartupDialog, configure_logging, startup_failure_text
 from erpgo_desktop.errors import ConfigurationError
-from tests.ui.conftest import OFFSCREEN_SIZE_HINTS
 
 
 class DriverError(Exception):
@@ -37,7 +36,6 @@ def test_startup_failures_say_what_the_server_said() -> None:
     assert startup_failure_text(ConfigurationError("No such folder.")) == "No such folder."
 
 
-@OFFSCREEN_SIZE_HINTS
 def test_the_startup_dialog_stays_until_the_work_is_done(qtbot: QtBot) -> None:
     dialog = StartupDialog("embedded PostgreSQL in /data")
     qtbot.addWidget(dialog)

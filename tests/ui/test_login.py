@@ -11,9 +11,6 @@ from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.services.auth import AuthService
 from erpgo_desktop.ui.login import LoginDialog
 from erpgo_desktop.ui.tasks import TaskRunner
-from tests.ui.conftest import OFFSCREEN_SIZE_HINTS
-
-pytestmark = OFFSCREEN_SIZE_HINTS
 
 
 @pytest.fixture

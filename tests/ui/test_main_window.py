@@ -15,10 +15,7 @@ from erpgo_desktop.services.catalog import ProductCatalogService, ProductCount, 
 from erpgo_desktop.ui.main_window import MainWindow, products_status
 from erpgo_desktop.ui.product_table import CATEGORY, NAME, PRICE, SKU
 from erpgo_desktop.ui.tasks import TaskRunner
-from tests.ui.conftest import OFFSCREEN_SIZE_HINTS
 from tests.ui.seed import seed_many
-
-pytestmark = OFFSCREEN_SIZE_HINTS
 
 USER = CurrentUser(
     id=uuid.uuid4(),
