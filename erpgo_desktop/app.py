@@ -9,6 +9,7 @@ sign in, then the main window.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QMessageLogContext, Qt, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import QMessageLogContext, Qt, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -61,6 +62,7 @@ def run_gui(location: config.DatabaseLocation, paths: config.AppPaths, *, demo: 
     app.setDesktopFileName("erpgo-desktop")
     icon = app_icon()
     app.setWindowIcon(icon)
+    quit_on_termination_signals(app)
 
     runner = TaskRunner(on_failure=lambda error: show_failure(None, error))
     engine: Engine | None = None
@@ -76,6 +78,20 @@ def run_gui(location: config.DatabaseLocation, paths: config.AppPaths, *, demo: 
         runner.wait()
         if engine is not None:
             engine.dispose()
+
+
+def quit_on_termination_signals(app: QApplication) -> None:
+    """Leave cleanly on SIGTERM or Ctrl+C, so the embedded server is stopped if we were last.
+
+    Python runs signal handlers only between bytecodes, and Qt's event loop runs none
+    while idle: a slow timer gives the interpreter that chance.
+    """
+    for number in (signal.SIGINT, signal.SIGTERM):
+        # exit(), not quit(): it also ends the loop of a modal dialog (sign-in, first admin).
+        signal.signal(number, lambda _number, _frame: app.exit(0))
+    wake_up = QTimer(app)
+    wake_up.timeout.connect(lambda: None)
+    wake_up.start(500)
 
 
 @dataclass(frozen=True)

