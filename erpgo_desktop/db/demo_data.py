@@ -84,7 +84,6 @@ LOADED_TABLES = (
 #: Must be empty too, though nothing is written to them: they hang off loaded tables.
 CHECKED_EMPTY_TABLES = (*LOADED_TABLES, "product_variants")
 
-STOCK_TRIGGER = "trigger_update_product_stock"
 
 _ORDERS_PER_CHUNK = 5_000
 _FREEZE = True  # COPY ... WITH (FREEZE); see the TRUNCATE in generate_demo_data
@@ -1260,14 +1259,42 @@ def _resolve_user(
     return system_id, 1
 
 
-def _trigger_enabled(cursor: psycopg.Cursor[Any]) -> str | None:
+def _enabled_triggers(cursor: psycopg.Cursor[Any]) -> list[tuple[str, str]]:
+    """The triggers of the loaded tables that fire now: (table, trigger)."""
     cursor.execute(
-        "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'product_inventory'::regclass "
-        "AND tgname = %s",
-        (STOCK_TRIGGER,),
+        "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "WHERE c.relname = ANY(%s) AND c.relnamespace = 'public'::regnamespace "
+        "AND NOT t.tgisinternal AND t.tgenabled = 'O' ORDER BY 1, 2",
+        (list(LOADED_TABLES),),
     )
-    row = cursor.fetchone()
-    return None if row is None else str(row[0])
+    return [(str(table), str(trigger)) for table, trigger in cursor.fetchall()]
+
+
+def _switch_triggers(
+    cursor: psycopg.Cursor[Any], triggers: list[tuple[str, str]], *, enable: bool
+) -> None:
+    action = sql.SQL("ENABLE" if enable else "DISABLE")
+    for table, trigger in triggers:
+        cursor.execute(
+            sql.SQL("ALTER TABLE {} {} TRIGGER {}").format(
+                sql.Identifier(table), action, sql.Identifier(trigger)
+            )
+        )
+
+
+def _advance_counters(cursor: psycopg.Cursor[Any]) -> None:
+    """Make the database's number generators continue after the numbers loaded here."""
+    cursor.execute(
+        "INSERT INTO document_counters (kind, year, last_value) "
+        "SELECT 'order', split_part(order_number, '-', 1)::int, "
+        "       max(split_part(order_number, '-', 2)::int) "
+        "FROM orders GROUP BY 2 "
+        "UNION ALL "
+        "SELECT 'customer', 0, max(substr(customer_code, 6)::int) FROM customers "
+        "HAVING count(*) > 0 "
+        "ON CONFLICT (kind, year) DO UPDATE "
+        "SET last_value = greatest(document_counters.last_value, excluded.last_value)"
+    )
 
 
 def generate_demo_data(
@@ -1319,9 +1346,9 @@ def generate_demo_data(
                     f"data ({', '.join(non_empty)}). Nothing was changed."
                 )
             user_id, users_added = _resolve_user(cursor, created_by, seed)
-            # Only a trigger in its normal state is switched off and on again; one that
+            # Only triggers in their normal state are switched off and on again; one that
             # someone disabled (or set to fire on replicas only) stays as it is.
-            toggle_trigger = _trigger_enabled(cursor) == "O"
+            triggers = _enabled_triggers(cursor)
 
             report("Preparing the tables", 0, 0)
             # Index builds sort in memory this large instead of spilling to disk, and
@@ -1330,9 +1357,10 @@ def generate_demo_data(
             cursor.execute("SET LOCAL work_mem = '256MB'")
             schema = _capture_schema(cursor)
             _drop(cursor, schema)
-            if toggle_trigger:
-                # stock_quantity is written here, equal to what the trigger would give.
-                cursor.execute(f"ALTER TABLE product_inventory DISABLE TRIGGER {STOCK_TRIGGER}")
+            # stock_quantity is written here, equal to what the stock trigger would give;
+            # change notifications are for workstations watching edits, not a bulk load
+            # nobody can see until it commits.
+            _switch_triggers(cursor, triggers, enable=False)
             # Emptied in this transaction, the tables take COPY FREEZE: rows arrive
             # already frozen, so nothing has to rewrite them after commit.
             cursor.execute(
@@ -1356,8 +1384,8 @@ def generate_demo_data(
                 stream.close()
 
             _recreate(cursor, schema, report)
-            if toggle_trigger:
-                cursor.execute(f"ALTER TABLE product_inventory ENABLE TRIGGER {STOCK_TRIGGER}")
+            _switch_triggers(cursor, triggers, enable=True)
+            _advance_counters(cursor)
             report("Analyzing", 0, 0)
             for table in LOADED_TABLES:
                 cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))

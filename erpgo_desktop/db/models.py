@@ -26,7 +26,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 UUID_DEFAULT = text("gen_random_uuid()")
 NOW = text("now()")
@@ -69,6 +69,23 @@ class Base(DeclarativeBase):
     }
 
 
+class Versioned:
+    """Revision 0004: the version a save must be based on, and who saved last.
+
+    SQLAlchemy adds `WHERE version = <loaded>` to every UPDATE and bumps it, so a save over
+    someone else's newer save fails instead of overwriting it.
+    """
+
+    version: Mapped[int] = mapped_column(server_default=text("1"))
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
 def uuid_pk() -> Mapped[uuid.UUID]:
     return mapped_column(primary_key=True, server_default=UUID_DEFAULT)
 
@@ -101,6 +118,9 @@ class User(Base):
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime | None] = timestamp_column(nullable=True)
     updated_at: Mapped[datetime | None] = timestamp_column(nullable=True)
+    # Revision 0004: repeated failed logins lock the account for a while.
+    failed_login_count: Mapped[int] = mapped_column(server_default=ZERO)
+    locked_until: Mapped[datetime | None]
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", foreign_keys="UserRole.user_id", passive_deletes=True
@@ -135,7 +155,7 @@ class UserRole(Base):
     role: Mapped[Role] = relationship()
 
 
-class ProductCategory(Base):
+class ProductCategory(Versioned, Base):
     __tablename__ = "product_categories"
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -154,7 +174,7 @@ class ProductCategory(Base):
     parent: Mapped[ProductCategory | None] = relationship(remote_side=[id])
 
 
-class Product(Base):
+class Product(Versioned, Base):
     __tablename__ = "products"
     __table_args__ = (
         CheckConstraint("price > 0", name="products_price_check"),
@@ -251,7 +271,7 @@ class Product(Base):
     )
 
 
-class ProductVariant(Base):
+class ProductVariant(Versioned, Base):
     __tablename__ = "product_variants"
     __table_args__ = (
         UniqueConstraint("product_id", "sku", name="product_variants_product_id_sku_key"),
@@ -286,7 +306,7 @@ class ProductVariant(Base):
     product: Mapped[Product] = relationship(back_populates="variants")
 
 
-class Customer(Base):
+class Customer(Versioned, Base):
     __tablename__ = "customers"
     __table_args__ = (
         CheckConstraint(_in("type", ("INDIVIDUAL", "BUSINESS")), name="customers_type_check"),
@@ -319,7 +339,7 @@ class Customer(Base):
     created_at: Mapped[datetime] = timestamp_column()
     updated_at: Mapped[datetime] = timestamp_column()
 
-    user: Mapped[User | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
 
 
 class OrderAddress(Base):
@@ -345,7 +365,7 @@ class OrderAddress(Base):
     updated_at: Mapped[datetime] = timestamp_column()
 
 
-class Order(Base):
+class Order(Versioned, Base):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint(_in("status", ORDER_STATUSES), name="orders_status_check"),
@@ -497,7 +517,7 @@ class OrderItem(Base):
     variant: Mapped[ProductVariant | None] = relationship()
 
 
-class Warehouse(Base):
+class Warehouse(Versioned, Base):
     __tablename__ = "warehouses"
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -515,7 +535,7 @@ class Warehouse(Base):
     created_at: Mapped[datetime] = timestamp_column()
     updated_at: Mapped[datetime] = timestamp_column()
 
-    manager: Mapped[User | None] = relationship()
+    manager: Mapped[User | None] = relationship(foreign_keys=[manager_id])
 
 
 class ProductInventory(Base):
@@ -529,6 +549,8 @@ class ProductInventory(Base):
             "AND quantity_available >= quantity_reserved",
             name="check_inventory_quantities",
         ),
+        CheckConstraint("quantity_available <= 999999999", name="check_inventory_upper_bound"),
+        Index("idx_product_inventory_warehouse_id", "warehouse_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -552,6 +574,12 @@ class InventoryTransaction(Base):
             _in("transaction_type", ("IN", "OUT", "ADJUST", "TRANSFER")),
             name="inventory_transactions_transaction_type_check",
         ),
+        Index("idx_inventory_transactions_stock", "product_id", "warehouse_id", "variant_id"),
+        Index(
+            "idx_inventory_transactions_reference_id",
+            "reference_id",
+            postgresql_where=text("reference_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -563,6 +591,82 @@ class InventoryTransaction(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = timestamp_column()
     created_by: Mapped[uuid.UUID | None]
+    # Revision 0004: set on the ledger rows of a variant's own stock.
+    variant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("product_variants.id", ondelete="CASCADE")
+    )
 
     product: Mapped[Product] = relationship()
     warehouse: Mapped[Warehouse] = relationship()
+
+
+# Revision 0004 -----------------------------------------------------------------------
+
+
+class DocumentCounter(Base):
+    """The last number issued per kind of document and year (0 for never-restarting)."""
+
+    __tablename__ = "document_counters"
+    __table_args__ = (
+        CheckConstraint("last_value >= 0", name="document_counters_last_value_check"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last_value: Mapped[int] = mapped_column(server_default=ZERO)
+
+
+class StockReservation(Base):
+    """How much of an order line a warehouse holds for it, from confirming until shipping."""
+
+    __tablename__ = "stock_reservations"
+    __table_args__ = (
+        UniqueConstraint(
+            "order_item_id",
+            "warehouse_id",
+            name="stock_reservations_order_item_id_warehouse_id_key",
+        ),
+        CheckConstraint("quantity > 0", name="stock_reservations_quantity_check"),
+        Index("idx_stock_reservations_warehouse_id", "warehouse_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    order_item_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("order_items.id", ondelete="CASCADE")
+    )
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("warehouses.id", ondelete="RESTRICT")
+    )
+    quantity: Mapped[int]
+    created_at: Mapped[datetime] = timestamp_column()
+
+
+class VariantInventory(Base):
+    """A variant's own stock per warehouse, kept like product_inventory."""
+
+    __tablename__ = "variant_inventory"
+    __table_args__ = (
+        UniqueConstraint(
+            "variant_id", "warehouse_id", name="variant_inventory_variant_id_warehouse_id_key"
+        ),
+        CheckConstraint(
+            "quantity_available >= 0 AND quantity_reserved >= 0 "
+            "AND quantity_available >= quantity_reserved",
+            name="check_variant_inventory_quantities",
+        ),
+        CheckConstraint(
+            "quantity_available <= 999999999", name="check_variant_inventory_upper_bound"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    variant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("product_variants.id", ondelete="CASCADE")
+    )
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouses.id", ondelete="CASCADE"))
+    quantity_available: Mapped[int] = mapped_column(server_default=ZERO)
+    quantity_reserved: Mapped[int] = mapped_column(server_default=ZERO)
+    reorder_level: Mapped[int] = mapped_column(server_default=ZERO)
+    max_stock: Mapped[int | None]
+    last_updated_at: Mapped[datetime] = timestamp_column()
+    updated_by: Mapped[uuid.UUID | None]

@@ -534,3 +534,17 @@ def test_impossible_sizes_are_refused_before_connecting(size: DemoDataSize) -> N
     nowhere = URL.create("postgresql+psycopg", host="203.0.113.1", database="none")
     with pytest.raises(ValidationError):
         generate_demo_data(nowhere, size)
+
+
+def test_number_generators_continue_after_the_loaded_numbers(demo_url: URL) -> None:
+    highest_code = _value(demo_url, "SELECT max(customer_code) FROM customers")
+    assert _value(demo_url, "SELECT next_customer_code()") > highest_code
+    this_year = _value(demo_url, "SELECT extract(year FROM now() AT TIME ZONE 'UTC')::int")
+    highest_number = _value(
+        demo_url,
+        "SELECT max(order_number) FROM orders WHERE order_number LIKE %s",
+        (f"{this_year}-%",),
+    )
+    issued = _value(demo_url, "SELECT next_order_number()")
+    assert issued.startswith(f"{this_year}-")
+    assert highest_number is None or issued > highest_number
