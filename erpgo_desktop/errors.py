@@ -24,7 +24,17 @@ class NotFoundError(ErpError):
 
 
 class ConflictError(ErpError):
-    """Someone else changed the data first, or a unique value is already taken."""
+    """Someone else changed the data first, or a unique value is already taken.
+
+    For an edit over a newer version, `current` holds the record as it is now, so the
+    screen can show both versions.
+    """
+
+    def __init__(
+        self, message: str, *, field: str | None = None, current: object | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.current = current
 
 
 class PermissionDeniedError(ErpError):

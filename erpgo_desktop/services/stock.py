@@ -1,0 +1,205 @@
+"""Stock movements inside a service's transaction: locked rows, one ledger row per change.
+
+Every on-hand change goes through `StockLedger.move`, which writes its
+inventory_transactions row in the same transaction, so the ledger always sums to the
+quantity on hand. Rows are locked (SELECT ... FOR UPDATE) before they change, always in
+one order (products' stock before variants', then by product, warehouse and variant), so
+two workstations touching the same stock queue up instead of overselling or deadlocking.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from sqlalchemy import ColumnElement, Table, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from erpgo_desktop.db.models import (
+    InventoryTransaction,
+    Product,
+    ProductInventory,
+    ProductVariant,
+    VariantInventory,
+    Warehouse,
+)
+from erpgo_desktop.errors import ValidationError
+
+MAX_STOCK = 999_999_999
+LEDGER_KINDS = frozenset({"IN", "OUT", "ADJUST", "TRANSFER"})
+_NO_VARIANT = uuid.UUID(int=0)
+
+
+@dataclass(frozen=True)
+class StockKey:
+    """One stock level: a product (or one of its variants) in one warehouse."""
+
+    product_id: uuid.UUID
+    warehouse_id: uuid.UUID
+    variant_id: uuid.UUID | None = None
+
+    def lock_order(self) -> tuple[bool, uuid.UUID, uuid.UUID, uuid.UUID]:
+        variant = self.variant_id or _NO_VARIANT
+        return (self.variant_id is not None, self.product_id, self.warehouse_id, variant)
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    key: StockKey
+    on_hand: int
+    reserved: int
+    #: For messages: the product's (or variant's) SKU and the warehouse's code.
+    sku: str
+    warehouse_code: str
+
+    @property
+    def sellable(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class StockLedger:
+    """Changes stock within the caller's session; lock first, then move or reserve."""
+
+    def __init__(self, session: Session, user_id: uuid.UUID | None) -> None:
+        self._session = session
+        self._user_id = user_id
+        self._levels: dict[StockKey, StockLevel] = {}
+
+    def lock(self, keys: Iterable[StockKey]) -> dict[StockKey, StockLevel]:
+        """Lock the stock rows of `keys` (creating empty ones) and return their levels.
+
+        Lock everything a unit of work needs in one call: locking in two rounds could
+        take rows out of the global order and let two transactions deadlock.
+        """
+        wanted = sorted(set(keys) - self._levels.keys(), key=StockKey.lock_order)
+        for variant in (False, True):
+            batch = [k for k in wanted if (k.variant_id is not None) is variant]
+            if batch:
+                self._lock_batch(batch, variant)
+        return {key: self._levels[key] for key in keys}
+
+    def level(self, key: StockKey) -> StockLevel:
+        if key not in self._levels:
+            raise AssertionError(f"stock {key} was not locked before use")
+        return self._levels[key]
+
+    def move(
+        self,
+        key: StockKey,
+        quantity: int,
+        kind: str,
+        *,
+        reference_id: uuid.UUID | None = None,
+        reason: str | None = None,
+    ) -> StockLevel:
+        """Change on-hand stock by `quantity` (negative takes out) and write the ledger row."""
+        assert kind in LEDGER_KINDS and quantity != 0
+        level = self.level(key)
+        after = level.on_hand + quantity
+        if after < level.reserved:
+            raise ValidationError(
+                f"Not enough stock of {level.sku} in {level.warehouse_code}: "
+                f"{level.sellable:,} can be taken out"
+                + (f" ({level.reserved:,} of {level.on_hand:,} reserved)" if level.reserved else "")
+                + f", {-quantity:,} asked.",
+                field="quantity",
+            )
+        if after > MAX_STOCK:
+            raise ValidationError(
+                f"Stock of {level.sku} in {level.warehouse_code} would exceed {MAX_STOCK:,}.",
+                field="quantity",
+            )
+        self._update(key, quantity_available=after)
+        self._session.execute(
+            insert(InventoryTransaction).values(
+                product_id=key.product_id,
+                warehouse_id=key.warehouse_id,
+                variant_id=key.variant_id,
+                transaction_type=kind,
+                quantity=quantity,
+                reference_id=reference_id,
+                reason=reason,
+                created_by=self._user_id,
+            )
+        )
+        return self._remember(replace(level, on_hand=after))
+
+    def reserve(self, key: StockKey, quantity: int) -> StockLevel:
+        """Promise `quantity` of the sellable stock to an order (no ledger row: on hand stays)."""
+        level = self.level(key)
+        if quantity > level.sellable:
+            raise ValidationError(
+                f"Not enough stock of {level.sku} in {level.warehouse_code}: "
+                f"{level.sellable:,} sellable, {quantity:,} asked.",
+                field="quantity",
+            )
+        return self._set_reserved(level, level.reserved + quantity)
+
+    def release(self, key: StockKey, quantity: int) -> StockLevel:
+        level = self.level(key)
+        if quantity > level.reserved:
+            raise AssertionError(f"releasing {quantity} of {level.reserved} reserved at {key}")
+        return self._set_reserved(level, level.reserved - quantity)
+
+    def _set_reserved(self, level: StockLevel, reserved: int) -> StockLevel:
+        self._update(level.key, quantity_reserved=reserved)
+        return self._remember(replace(level, reserved=reserved))
+
+    def _remember(self, level: StockLevel) -> StockLevel:
+        self._levels[level.key] = level
+        return level
+
+    def _update(self, key: StockKey, **values: int) -> None:
+        table, owner_column, owner = _stock_table(key)
+        self._session.execute(
+            update(table)
+            .where(owner_column == owner, table.c.warehouse_id == key.warehouse_id)
+            .values(**values, last_updated_at=func.now(), updated_by=self._user_id)
+        )
+
+    def _lock_batch(self, keys: list[StockKey], variant: bool) -> None:
+        table = _VARIANT_STOCK if variant else _PRODUCT_STOCK
+        owner = table.c.variant_id if variant else table.c.product_id
+        pairs = [(k.variant_id if variant else k.product_id, k.warehouse_id) for k in keys]
+        # Missing rows first: a stock row that does not exist yet cannot be locked.
+        self._session.execute(
+            pg_insert(table)
+            .values([{owner.key: o, "warehouse_id": w} for o, w in pairs])
+            .on_conflict_do_nothing()
+        )
+        sku = ProductVariant.sku if variant else Product.sku
+        source = (
+            table.join(ProductVariant, ProductVariant.id == owner)
+            if variant
+            else table.join(Product, Product.id == owner)
+        ).join(Warehouse, Warehouse.id == table.c.warehouse_id)
+        rows = self._session.execute(
+            select(
+                owner,
+                table.c.warehouse_id,
+                table.c.quantity_available,
+                table.c.quantity_reserved,
+                sku,
+                Warehouse.code,
+            )
+            .select_from(source)
+            .where(tuple_(owner, table.c.warehouse_id).in_(pairs))
+            .order_by(owner, table.c.warehouse_id)
+            .with_for_update(of=table)
+        ).all()
+        by_pair = {(row[0], row[1]): row for row in rows}
+        for key, pair in zip(keys, pairs, strict=True):
+            _, _, on_hand, reserved, sku_value, code = by_pair[pair]
+            self._levels[key] = StockLevel(key, on_hand, reserved, sku_value, code)
+
+
+_PRODUCT_STOCK: Table = ProductInventory.__table__  # type: ignore[assignment]
+_VARIANT_STOCK: Table = VariantInventory.__table__  # type: ignore[assignment]
+
+
+def _stock_table(key: StockKey) -> tuple[Table, ColumnElement[uuid.UUID], uuid.UUID]:
+    if key.variant_id is None:
+        return _PRODUCT_STOCK, _PRODUCT_STOCK.c.product_id, key.product_id
+    return _VARIANT_STOCK, _VARIANT_STOCK.c.variant_id, key.variant_id
