@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, text
@@ -141,3 +144,122 @@ def test_manager_can_do_all_but_administer_users(auth: AuthService) -> None:
     )
     assert manager.can(perms.ORDERS_APPROVE) and manager.can(perms.CUSTOMERS_CREDIT_OVERRIDE)
     assert not manager.can(perms.USERS_ADMIN)
+
+
+def failed_logins(engine: Engine) -> tuple[int, datetime | None]:
+    with engine.connect() as connection:
+        count, until = connection.execute(
+            text("SELECT failed_login_count, locked_until FROM users WHERE username = 'boss'")
+        ).one()
+    return count, until
+
+
+def refuse(auth: AuthService, password: str, match: str) -> AuthenticationError:
+    with pytest.raises(AuthenticationError, match=match) as caught:
+        auth.login("boss", password)
+    return caught.value
+
+
+def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(
+    auth: AuthService, engine: Engine
+) -> None:
+    make_admin(auth)
+    for attempt in range(1, 5):
+        refuse(auth, "wrong one", "Wrong username or password")
+        # Counted although login raised.
+        assert failed_logins(engine) == (attempt, None)
+    refused = refuse(auth, "wrong one", "locked until")
+    _, locked_until = failed_logins(engine)
+    assert locked_until is not None
+    with engine.connect() as connection:
+        left = connection.execute(text("SELECT :t - now()"), {"t": locked_until}).scalar_one()
+    assert timedelta(minutes=14) < left <= timedelta(minutes=15)
+    assert locked_until.astimezone().strftime("%Y-%m-%d %H:%M") in refused.message
+    # The right password does not open a locked account either, and says until when.
+    assert refuse(auth, "correct horse", "locked until").message == refused.message
+    assert failed_logins(engine) == (0, locked_until)
+
+
+def test_the_lock_ends_and_a_success_clears_it(auth: AuthService, engine: Engine) -> None:
+    make_admin(auth)
+    for _ in range(5):
+        with pytest.raises(AuthenticationError):
+            auth.login("boss", "wrong one")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE users SET locked_until = now() - interval '1 second'"))
+    assert auth.login("boss", "correct horse").username == "boss"
+    assert failed_logins(engine) == (0, None)
+
+
+def test_a_success_starts_the_count_again(auth: AuthService, engine: Engine) -> None:
+    make_admin(auth)
+    for _ in range(4):
+        refuse(auth, "wrong one", "Wrong username or password")
+    auth.login("boss", "correct horse")
+    assert failed_logins(engine) == (0, None)
+    for _ in range(4):
+        refuse(auth, "wrong one", "Wrong username or password")
+    assert failed_logins(engine) == (4, None)
+
+
+def test_limit_and_duration_are_settings(engine: Engine) -> None:
+    auth = AuthService(
+        make_session_factory(engine),
+        hasher=FAST_HASHER,
+        max_failed_logins=2,
+        lockout=timedelta(hours=2),
+    )
+    make_admin(auth)
+    refuse(auth, "wrong one", "Wrong username or password")
+    refuse(auth, "wrong one", "locked until")
+    _, locked_until = failed_logins(engine)
+    with engine.connect() as connection:
+        left = connection.execute(text("SELECT :t - now()"), {"t": locked_until}).scalar_one()
+    assert timedelta(minutes=119) < left <= timedelta(hours=2)
+
+
+def test_unknown_usernames_lock_nothing(auth: AuthService, engine: Engine) -> None:
+    make_admin(auth)
+    for _ in range(6):
+        with pytest.raises(AuthenticationError, match="Wrong username or password"):
+            auth.login("nobody", "correct horse")
+    assert failed_logins(engine) == (0, None)
+    assert auth.login("boss", "correct horse").username == "boss"
+
+
+def test_failures_at_the_same_moment_all_count(auth: AuthService, engine: Engine) -> None:
+    make_admin(auth)
+
+    def attempt(_: int) -> str:
+        try:
+            auth.login("boss", "wrong one")
+        except AuthenticationError as exc:
+            return exc.message
+        return "signed in"
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        messages = list(pool.map(attempt, range(5)))
+    assert sum("locked until" in m for m in messages) == 1
+    assert sum("Wrong username or password" in m for m in messages) == 4
+    refuse(auth, "correct horse", "locked until")
+
+
+def test_a_disabled_account_counts_failures_too(auth: AuthService, engine: Engine) -> None:
+    make_admin(auth)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE users SET is_active = false"))
+    refuse(auth, "wrong one", "Wrong username or password")
+    assert failed_logins(engine) == (1, None)
+    refuse(auth, "correct horse", "disabled")
+    assert failed_logins(engine) == (0, None)
+
+
+def test_a_name_differing_only_in_case_is_taken(auth: AuthService) -> None:
+    make_admin(auth)
+    for username, email, field in (
+        ("BOSS", "other@example.com", "username"),
+        ("other", "Boss@Example.com", "email"),
+    ):
+        with pytest.raises(ConflictError) as taken:
+            auth.create_user(NewUser(username, email, "long enough", "sales", "O"), acting=None)
+        assert taken.value.field == field
