@@ -30,7 +30,9 @@ T = TypeVar("T")
 RETRIES = 6
 _RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
-#: What a constraint that still refuses a row means to a person, and the field it concerns.
+#: What a unique or check constraint that still refuses a row means to a person, and the
+#: field it concerns. Unique constraints become a ConflictError (someone else took the
+#: value, perhaps a moment ago on another workstation), checks a ValidationError.
 CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     "products_sku_key": ("sku", "Another product already has this SKU."),
     "idx_unique_skus": ("sku", "Another product already has this SKU."),
@@ -43,12 +45,19 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     "idx_unique_emails": ("email", "Another user already has this email address."),
     "users_username_key": ("username", "This username is taken."),
     "roles_name_key": ("name", "A role with this name exists already."),
+    "user_roles_user_id_role_id_key": ("roles", "The user has this role already."),
     "warehouses_code_key": ("code", "Another warehouse already has this code."),
     "orders_order_number_key": ("order_number", "This order number is taken."),
+    "product_inventory_product_id_warehouse_id_key": (
+        "warehouse_id", "This product has stock in this warehouse already."),
+    "variant_inventory_variant_id_warehouse_id_key": (
+        "warehouse_id", "This variant has stock in this warehouse already."),
     "products_price_check": ("price", "The price must be more than 0."),
     "product_variants_price_check": ("price", "The price must be more than 0."),
     "products_cost_check": ("cost", "The cost cannot be negative."),
     "check_cost_not_higher_than_price": ("cost", "The cost cannot be higher than the price."),
+    "order_items_quantity_check": ("quantity", "A line quantity must be at least 1."),
+    "order_items_unit_price_check": ("unit_price", "The unit price must be more than 0."),
     "check_inventory_quantities": (
         "quantity",
         "Not enough stock: on hand cannot go below zero or below what is reserved.",
@@ -60,28 +69,97 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     "check_inventory_upper_bound": ("quantity", "Stock cannot exceed 999,999,999."),
     "check_variant_inventory_upper_bound": ("quantity", "Stock cannot exceed 999,999,999."),
     "check_total_calculation": ("total_amount", "The order total does not add up."),
-    "products_category_id_fkey": ("category", "That category does not exist (any more)."),
-    "order_items_product_id_fkey": ("product", "That product is used by orders."),
-    "orders_customer_id_fkey": ("customer", "That customer has orders."),
-    "product_categories_parent_id_fkey": ("parent", "That category has subcategories."),
+}  # fmt: skip
+
+#: A foreign key refuses two things: a row that refers to one someone has just deleted
+#: (on insert or update), and deleting a row that others still refer to. Both become a
+#: ConflictError. constraint: (field, message when the referred row is missing, message
+#: when the deleted row is still referred to; None where the key cascades instead).
+REFERENCE_MESSAGES: dict[str, tuple[str, str, str | None]] = {
+    "products_category_id_fkey": (
+        "category_id", "That category does not exist (any more).", "That category has products."),
+    "product_categories_parent_id_fkey": (
+        "parent_id", "That parent category does not exist (any more).",
+        "That category has subcategories."),
+    "product_variants_product_id_fkey": (
+        "product_id", "That product does not exist (any more).", None),
+    "order_items_product_id_fkey": (
+        "product_id", "That product does not exist (any more).", "That product is used by orders."),
+    "order_items_variant_id_fkey": (
+        "variant_id", "That variant does not exist (any more).", "That variant is used by orders."),
+    "order_items_order_id_fkey": ("order_id", "That order does not exist (any more).", None),
+    "orders_customer_id_fkey": (
+        "customer_id", "That customer does not exist (any more).", "That customer has orders."),
+    "product_inventory_product_id_fkey": (
+        "product_id", "That product does not exist (any more).", None),
+    "product_inventory_warehouse_id_fkey": (
+        "warehouse_id", "That warehouse does not exist (any more).", None),
+    "variant_inventory_variant_id_fkey": (
+        "variant_id", "That variant does not exist (any more).", None),
+    "variant_inventory_warehouse_id_fkey": (
+        "warehouse_id", "That warehouse does not exist (any more).", None),
+    "inventory_transactions_product_id_fkey": (
+        "product_id", "That product does not exist (any more).", None),
+    "inventory_transactions_warehouse_id_fkey": (
+        "warehouse_id", "That warehouse does not exist (any more).", None),
+    "inventory_transactions_variant_id_fkey": (
+        "variant_id", "That variant does not exist (any more).", None),
+    "stock_reservations_warehouse_id_fkey": (
+        "warehouse_id", "That warehouse does not exist (any more).",
+        "That warehouse holds stock reserved for orders."),
+    "warehouses_manager_id_fkey": (
+        "manager_id", "That user does not exist (any more).", "That user manages a warehouse."),
+    "user_roles_role_id_fkey": ("roles", "That role does not exist (any more).", None),
 }  # fmt: skip
 
 
 def translate(exc: DBAPIError) -> ErpError | None:
-    """The message for a database refusal people can act on; None for anything else."""
-    diag = getattr(exc.orig, "diag", None)
+    """The message for a database refusal people can act on; None for anything else.
+
+    Refusals no entry explains still become a ValidationError without the driver's text
+    (which is logged, since a rule the services should have checked first got through).
+    """
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
     constraint = getattr(diag, "constraint_name", None)
-    if constraint in CONSTRAINT_MESSAGES:
-        field, message = CONSTRAINT_MESSAGES[constraint]
-        error_type = ConflictError if constraint.endswith(("_key", "fkey")) else ValidationError
-        if constraint.startswith("idx_unique"):
-            error_type = ConflictError
-        return error_type(message, field=field)
+    if isinstance(orig, pg_errors.UniqueViolation | pg_errors.CheckViolation):
+        if constraint in CONSTRAINT_MESSAGES:
+            field, message = CONSTRAINT_MESSAGES[constraint]
+            unique = isinstance(orig, pg_errors.UniqueViolation)
+            return (ConflictError if unique else ValidationError)(message, field=field)
+    elif isinstance(orig, pg_errors.ForeignKeyViolation | pg_errors.RestrictViolation):
+        if constraint in REFERENCE_MESSAGES:
+            field, missing, in_use = REFERENCE_MESSAGES[constraint]
+            reason = in_use if _still_referenced(exc) else missing
+            if reason is not None:
+                return ConflictError(reason, field=field)
+    elif isinstance(orig, pg_errors.NotNullViolation):
+        column = getattr(diag, "column_name", None)
+        log.warning("database refused a missing value: %s", orig)
+        return ValidationError(f"A value is required ({column}).", field=column)
+    elif isinstance(orig, pg_errors.StringDataRightTruncation):
+        log.warning("database refused a long text: %s", orig)
+        return ValidationError("A text is longer than the database can hold.")
+    elif isinstance(orig, pg_errors.NumericValueOutOfRange):
+        log.warning("database refused a large number: %s", orig)
+        return ValidationError("A number is larger than the database can hold.")
     if isinstance(exc, IntegrityError):
+        log.warning("database refused the change: %s", orig)
         column = getattr(diag, "column_name", None)
         detail = f" ({constraint or column})" if constraint or column else ""
         return ValidationError(f"The database refused the change{detail}.", field=column)
     return None
+
+
+def _still_referenced(exc: DBAPIError) -> bool:
+    """Whether a foreign key refused a delete (rather than a row referring to nothing).
+
+    PostgreSQL 18 says so with its own SQLSTATE for ON DELETE RESTRICT; before, and for
+    NO ACTION keys, only the statement tells: a DELETE (perhaps cascading) of the row.
+    """
+    if isinstance(exc.orig, pg_errors.RestrictViolation):
+        return True
+    return (exc.statement or "").lstrip().upper().startswith("DELETE")
 
 
 def require(user: CurrentUser, permission: str) -> None:
