@@ -1,0 +1,272 @@
+"""Rules of stock and warehouses (business-rules.md, "Inventory"), without a database.
+
+Quantities are whole numbers within 0 .. 999,999,999. A receipt brings in 1 or more; an
+adjustment is a signed change with a reason; a count says what is there; a transfer
+moves 1 or more between two different active warehouses. The low-stock figures (which
+reorder level and maximum apply, how much to reorder) are computed here too, so the
+screen, the service and the tests agree on them.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from erpgo_desktop.domain.validation import check_email, check_phone
+from erpgo_desktop.errors import ValidationError
+
+MAX_STOCK = 999_999_999
+MAX_REASON_LENGTH = 1_000
+#: The reason of the ADJUST row a count writes; a note of the counter follows it.
+COUNT_REASON = "count"
+
+WAREHOUSE_CODE = re.compile(r"[A-Z0-9_-]{1,20}")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
+# -- quantities ----------------------------------------------------------------------
+
+
+def parse_whole(value: int | str | Decimal, field: str, label: str) -> int:
+    """A whole number from a spin box (int) or a text field (str); no fractions."""
+    if isinstance(value, bool):  # True is an int to Python, not a quantity to a person
+        raise ValidationError(f"{label} must be a whole number.", field=field)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value != value.to_integral_value():
+            raise ValidationError(f"{label} must be a whole number.", field=field)
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip().replace(",", "")
+        if _WHOLE.fullmatch(text):
+            return int(text)
+    raise ValidationError(f"{label} must be a whole number.", field=field)
+
+
+def check_receive_quantity(quantity: int | str | Decimal) -> int:
+    value = parse_whole(quantity, "quantity", "The quantity received")
+    if not 1 <= value <= MAX_STOCK:
+        raise ValidationError(
+            f"The quantity received must be from 1 to {MAX_STOCK:,}.", field="quantity"
+        )
+    return value
+
+
+def check_adjust_delta(delta: int | str | Decimal) -> int:
+    """A signed change of stock: positive adds, negative takes away, zero is no change."""
+    value = parse_whole(delta, "quantity", "The adjustment")
+    if value == 0:
+        raise ValidationError(
+            "An adjustment adds or takes away at least one unit; 0 changes nothing.",
+            field="quantity",
+        )
+    if abs(value) > MAX_STOCK:
+        raise ValidationError(
+            f"An adjustment changes stock by at most {MAX_STOCK:,} units.", field="quantity"
+        )
+    return value
+
+
+def check_transfer_quantity(quantity: int | str | Decimal) -> int:
+    value = parse_whole(quantity, "quantity", "The quantity to transfer")
+    if not 1 <= value <= MAX_STOCK:
+        raise ValidationError(
+            f"The quantity to transfer must be from 1 to {MAX_STOCK:,}.", field="quantity"
+        )
+    return value
+
+
+def check_counted_quantity(quantity: int | str | Decimal) -> int:
+    value = parse_whole(quantity, "quantity", "The counted quantity")
+    if not 0 <= value <= MAX_STOCK:
+        raise ValidationError(
+            f"The counted quantity must be from 0 to {MAX_STOCK:,}.", field="quantity"
+        )
+    return value
+
+
+def check_count_covers_reserved(counted: int, reserved: int, sku: str, warehouse: str) -> None:
+    """A count may not leave less on hand than confirmed orders hold."""
+    if counted < reserved:
+        raise ValidationError(
+            f"{counted:,} counted of {sku} in {warehouse} is less than the {reserved:,} "
+            "reserved for confirmed orders; cancel or reassign those orders first.",
+            field="quantity",
+        )
+
+
+def check_reason(reason: str | None) -> str:
+    """The required reason of an adjustment, trimmed."""
+    value = (reason or "").strip()
+    if not value:
+        raise ValidationError(
+            "Say why the stock is adjusted (damage, loss, found, ...).", field="reason"
+        )
+    if len(value) > MAX_REASON_LENGTH:
+        raise ValidationError(
+            f"A reason has at most {MAX_REASON_LENGTH:,} characters.", field="reason"
+        )
+    return value
+
+
+def check_note(note: str | None) -> str | None:
+    """An optional note on a receipt, transfer or count: None when blank."""
+    value = (note or "").strip()
+    if len(value) > MAX_REASON_LENGTH:
+        raise ValidationError(f"A note has at most {MAX_REASON_LENGTH:,} characters.", field="note")
+    return value or None
+
+
+def count_reason(note: str | None) -> str:
+    return f"{COUNT_REASON}: {note}" if note else COUNT_REASON
+
+
+def transfer_reasons(source: str, destination: str, note: str | None) -> tuple[str, str]:
+    """The reasons of a transfer's two ledger rows: out of the source, into the destination."""
+    suffix = f": {note}" if note else ""
+    return (f"transfer to {destination}{suffix}", f"transfer from {source}{suffix}")
+
+
+def check_transfer_warehouses(source_id: uuid.UUID, destination_id: uuid.UUID) -> None:
+    if source_id == destination_id:
+        raise ValidationError(
+            "A transfer needs two different warehouses.", field="destination_warehouse"
+        )
+
+
+# -- what may hold stock -------------------------------------------------------------
+
+
+def check_stocked_item(sku: str, is_active: bool, track_inventory: bool, *, variant: bool) -> None:
+    """Stock changes only for active products (or variants) that track inventory."""
+    what, field = ("Variant", "variant") if variant else ("Product", "product")
+    if not is_active:
+        raise ValidationError(f"{what} {sku} is inactive; its stock cannot change.", field=field)
+    if not track_inventory:
+        raise ValidationError(
+            f"{what} {sku} does not track inventory, so it has no stock to change.", field=field
+        )
+
+
+def check_warehouse_active(code: str, is_active: bool, field: str = "warehouse") -> None:
+    if not is_active:
+        raise ValidationError(f"Warehouse {code} is inactive; reactivate it first.", field=field)
+
+
+# -- reorder levels and low stock ----------------------------------------------------
+
+
+def check_reorder_settings(
+    reorder_level: int | str, max_stock: int | str | None
+) -> tuple[int, int | None]:
+    """A stock row's reorder level (0: use the product's minimum) and maximum (None or 0:
+    use the product's maximum). A maximum must lie above the reorder level."""
+    level = parse_whole(reorder_level, "reorder_level", "The reorder level")
+    if not 0 <= level <= MAX_STOCK:
+        raise ValidationError(
+            f"The reorder level must be from 0 to {MAX_STOCK:,}.", field="reorder_level"
+        )
+    if max_stock is None or (isinstance(max_stock, str) and not max_stock.strip()):
+        return level, None
+    maximum = parse_whole(max_stock, "max_stock", "The maximum stock")
+    if not 0 <= maximum <= MAX_STOCK:
+        raise ValidationError(
+            f"The maximum stock must be from 0 (none) to {MAX_STOCK:,}.", field="max_stock"
+        )
+    if maximum == 0:
+        return level, None
+    if maximum <= level:
+        raise ValidationError(
+            f"The maximum stock ({maximum:,}) must be above the reorder level ({level:,}).",
+            field="max_stock",
+        )
+    return level, maximum
+
+
+def effective_reorder_level(row_level: int, item_min_level: int) -> int:
+    """The stock row's own reorder level, or the product's (variant's) minimum when 0."""
+    return row_level if row_level > 0 else max(item_min_level, 0)
+
+
+def effective_maximum(row_max: int | None, item_max_level: int) -> int | None:
+    """The stock row's own maximum, or the product's (variant's); None when neither is set."""
+    if row_max is not None and row_max > 0:
+        return row_max
+    return item_max_level if item_max_level > 0 else None
+
+
+def is_low_stock(sellable: int, reorder_level: int) -> bool:
+    return sellable <= reorder_level
+
+
+def reorder_quantity(sellable: int, reorder_level: int, maximum: int | None) -> int:
+    """How much to order so the row is stocked again.
+
+    Up to the maximum when one is set above the reorder level; otherwise (no maximum, or
+    one that mixes a row's reorder level with a lower product maximum) just enough to
+    lift the sellable quantity above the reorder level, the least that takes the row off
+    the low-stock list. Never negative.
+    """
+    target = maximum if maximum is not None and maximum > reorder_level else reorder_level + 1
+    return max(target - sellable, 0)
+
+
+# -- warehouses ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WarehouseDraft:
+    """Every field of a warehouse a person edits."""
+
+    code: str
+    name: str
+    address: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    postal_code: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    manager_id: uuid.UUID | None = None
+
+
+def check_warehouse_code(code: str) -> str:
+    """Upper-case letters, digits, '-' and '_', up to 20; typed lower case is raised."""
+    value = code.strip().upper()
+    if not WAREHOUSE_CODE.fullmatch(value):
+        raise ValidationError(
+            "A warehouse code has 1 to 20 letters, digits, '-' or '_' (upper case), "
+            "such as MAIN or WH-02.",
+            field="code",
+        )
+    return value
+
+
+def check_warehouse(draft: WarehouseDraft) -> WarehouseDraft:
+    """The draft cleaned up, or ValidationError naming the first field that breaks a rule."""
+    name = draft.name.strip()
+    if not name or len(name) > 200:
+        raise ValidationError("A warehouse name has 1 to 200 characters.", field="name")
+    email = (draft.email or "").strip()
+    return replace(
+        draft,
+        code=check_warehouse_code(draft.code),
+        name=name,
+        address=_optional(draft.address, "address", "An address", 1_000),
+        city=_optional(draft.city, "city", "A city", 100),
+        state=_optional(draft.state, "state", "A state", 100),
+        country=_optional(draft.country, "country", "A country", 100),
+        postal_code=_optional(draft.postal_code, "postal_code", "A postal code", 20),
+        phone=check_phone(draft.phone),
+        email=check_email(email) if email else None,
+    )
+
+
+def _optional(value: str | None, field: str, label: str, max_length: int) -> str | None:
+    text = (value or "").strip()
+    if len(text) > max_length:
+        raise ValidationError(f"{label} has at most {max_length:,} characters.", field=field)
+    return text or None

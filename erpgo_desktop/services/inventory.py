@@ -1,0 +1,745 @@
+"""Stock in the warehouses: receipts, adjustments, transfers, counts, and what is low.
+
+Every method is one user action in one transaction. Whatever changes the quantity on hand
+goes through `StockLedger`, which locks the stock rows in one global order and writes the
+ledger row beside each change, so the ledger of every stock row sums to its quantity on
+hand. Warehouses a change depends on are read FOR SHARE: a warehouse cannot be
+deactivated or deleted half-way through a receipt into it.
+
+Keys are `StockKey`s: a product in a warehouse, or, with `variant_id`, a variant that
+tracks inventory (its own stock in variant_inventory, its own ledger rows).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Row,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from erpgo_desktop.db.models import (
+    InventoryTransaction,
+    Product,
+    ProductInventory,
+    ProductVariant,
+    User,
+    VariantInventory,
+    Warehouse,
+)
+from erpgo_desktop.domain import inventory as rules
+from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.errors import NotFoundError, ValidationError
+from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.base import Service, require
+from erpgo_desktop.services.stock import StockKey, StockLedger, StockLevel
+
+MAX_PAGE_SIZE = 1_000
+
+__all__ = [
+    "CountResult",
+    "InventoryService",
+    "LedgerCursor",
+    "LedgerPage",
+    "LedgerRow",
+    "LowStockCursor",
+    "LowStockPage",
+    "LowStockRow",
+    "StockKey",
+    "StockLevelRow",
+    "StockOverview",
+    "TransferResult",
+    "WarehouseStock",
+]
+
+
+@dataclass(frozen=True)
+class StockLevelRow:
+    """One stock row after a change: a product (or variant) in a warehouse."""
+
+    product_id: uuid.UUID
+    variant_id: uuid.UUID | None
+    warehouse_id: uuid.UUID
+    sku: str  # the variant's SKU for a variant's stock
+    warehouse_code: str
+    on_hand: int
+    reserved: int
+
+    @property
+    def sellable(self) -> int:
+        return self.on_hand - self.reserved
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    #: Shared by the two TRANSFER ledger rows.
+    reference_id: uuid.UUID
+    quantity: int
+    source: StockLevelRow
+    destination: StockLevelRow
+
+
+@dataclass(frozen=True)
+class CountResult:
+    level: StockLevelRow
+    previous_on_hand: int
+    #: counted - previous on hand; 0 wrote no ledger row.
+    difference: int
+
+
+@dataclass(frozen=True)
+class WarehouseStock:
+    """A stock row as the overview shows it (zeros where a warehouse holds none yet)."""
+
+    warehouse_id: uuid.UUID
+    warehouse_code: str
+    warehouse_name: str
+    warehouse_active: bool
+    variant_id: uuid.UUID | None
+    variant_sku: str | None
+    on_hand: int
+    reserved: int
+    #: The row's own settings (0 / None: the product's or variant's apply).
+    reorder_level: int
+    max_stock: int | None
+
+    @property
+    def sellable(self) -> int:
+        return self.on_hand - self.reserved
+
+
+@dataclass(frozen=True)
+class StockOverview:
+    product_id: uuid.UUID
+    sku: str
+    name: str
+    track_inventory: bool
+    is_active: bool
+    #: products.stock_quantity: the product's own on hand over all warehouses.
+    stock_quantity: int
+    #: The product's rows first (variant_id None), then each variant's; by warehouse code.
+    levels: tuple[WarehouseStock, ...]
+
+
+@dataclass(frozen=True)
+class LowStockCursor:
+    warehouse_code: str
+    sku: str
+    variant_sku: str  # "" for the product's own stock
+
+
+@dataclass(frozen=True)
+class LowStockRow:
+    warehouse_id: uuid.UUID
+    warehouse_code: str
+    product_id: uuid.UUID
+    variant_id: uuid.UUID | None
+    sku: str
+    variant_sku: str | None
+    name: str
+    on_hand: int
+    reserved: int
+    sellable: int
+    #: The reorder level and maximum that apply (the row's own, else the product's).
+    reorder_level: int
+    maximum: int | None
+    reorder_quantity: int
+
+    @property
+    def cursor(self) -> LowStockCursor:
+        return LowStockCursor(self.warehouse_code, self.sku, self.variant_sku or "")
+
+
+@dataclass(frozen=True)
+class LowStockPage:
+    rows: tuple[LowStockRow, ...]
+    next_cursor: LowStockCursor | None
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class LedgerCursor:
+    created_at: datetime
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    id: uuid.UUID
+    created_at: datetime
+    transaction_type: str
+    quantity: int
+    warehouse_id: uuid.UUID
+    warehouse_code: str
+    variant_id: uuid.UUID | None
+    variant_sku: str | None
+    reference_id: uuid.UUID | None
+    reason: str | None
+    created_by: str | None  # the username
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    """Newest first."""
+
+    rows: tuple[LedgerRow, ...]
+    next_cursor: LedgerCursor | None
+    has_more: bool
+
+
+class InventoryService(Service):
+    # -- changes -------------------------------------------------------------------------
+
+    def receive(
+        self,
+        acting: CurrentUser,
+        key: StockKey,
+        quantity: int | str | Decimal,
+        *,
+        note: str | None = None,
+    ) -> StockLevelRow:
+        """Goods in: an IN ledger row; the warehouse must be active."""
+        require(acting, perms.INVENTORY_RECEIVE)
+        amount = rules.check_receive_quantity(quantity)
+        reason = rules.check_note(note) or "receipt"
+
+        def work(session: Session) -> StockLevelRow:
+            _check_item(session, key)
+            (warehouse,) = _lock_warehouses(session, [key.warehouse_id]).values()
+            rules.check_warehouse_active(warehouse.code, warehouse.is_active)
+            ledger = StockLedger(session, acting.id)
+            ledger.lock([key])
+            return _level_row(ledger.move(key, amount, "IN", reason=reason))
+
+        return self._write(work)
+
+    def adjust(
+        self,
+        acting: CurrentUser,
+        key: StockKey,
+        delta: int | str | Decimal,
+        reason: str,
+    ) -> StockLevelRow:
+        """A signed correction with its reason (an ADJUST row). Allowed in an inactive
+        warehouse too, so what is left in a closed warehouse can be written off."""
+        require(acting, perms.INVENTORY_ADJUST)
+        change = rules.check_adjust_delta(delta)
+        why = rules.check_reason(reason)
+
+        def work(session: Session) -> StockLevelRow:
+            _check_item(session, key)
+            _lock_warehouses(session, [key.warehouse_id])
+            ledger = StockLedger(session, acting.id)
+            ledger.lock([key])
+            return _level_row(ledger.move(key, change, "ADJUST", reason=why))
+
+        return self._write(work)
+
+    def transfer(
+        self,
+        acting: CurrentUser,
+        source: StockKey,
+        destination_warehouse_id: uuid.UUID,
+        quantity: int | str | Decimal,
+        *,
+        note: str | None = None,
+    ) -> TransferResult:
+        """Move sellable stock between two different active warehouses: one TRANSFER row
+        out of the source (negative) and one into the destination, with one reference."""
+        require(acting, perms.INVENTORY_TRANSFER)
+        amount = rules.check_transfer_quantity(quantity)
+        rules.check_transfer_warehouses(source.warehouse_id, destination_warehouse_id)
+        extra = rules.check_note(note)
+        destination = StockKey(source.product_id, destination_warehouse_id, source.variant_id)
+
+        def work(session: Session) -> TransferResult:
+            _check_item(session, source)
+            warehouses = _lock_warehouses(
+                session,
+                [source.warehouse_id, destination_warehouse_id],
+                fields=("source_warehouse", "destination_warehouse"),
+            )
+            from_wh = warehouses[source.warehouse_id]
+            to_wh = warehouses[destination_warehouse_id]
+            rules.check_warehouse_active(from_wh.code, from_wh.is_active, "source_warehouse")
+            rules.check_warehouse_active(to_wh.code, to_wh.is_active, "destination_warehouse")
+            out_reason, in_reason = rules.transfer_reasons(from_wh.code, to_wh.code, extra)
+            reference = uuid.uuid4()
+            ledger = StockLedger(session, acting.id)
+            ledger.lock([source, destination])
+            taken = ledger.move(
+                source, -amount, "TRANSFER", reference_id=reference, reason=out_reason
+            )
+            put = ledger.move(
+                destination, amount, "TRANSFER", reference_id=reference, reason=in_reason
+            )
+            return TransferResult(reference, amount, _level_row(taken), _level_row(put))
+
+        return self._write(work)
+
+    def count(
+        self,
+        acting: CurrentUser,
+        key: StockKey,
+        counted: int | str | Decimal,
+        *,
+        note: str | None = None,
+    ) -> CountResult:
+        """Set on hand to what was counted; an ADJUST row ('count') for any difference."""
+        require(acting, perms.INVENTORY_COUNT)
+        quantity = rules.check_counted_quantity(counted)
+        reason = rules.count_reason(rules.check_note(note))
+
+        def work(session: Session) -> CountResult:
+            _check_item(session, key)
+            _lock_warehouses(session, [key.warehouse_id])
+            ledger = StockLedger(session, acting.id)
+            before = ledger.lock([key])[key]
+            rules.check_count_covers_reserved(
+                quantity, before.reserved, before.sku, before.warehouse_code
+            )
+            difference = quantity - before.on_hand
+            after = ledger.move(key, difference, "ADJUST", reason=reason) if difference else before
+            return CountResult(_level_row(after), before.on_hand, difference)
+
+        return self._write(work)
+
+    def set_reorder_levels(
+        self,
+        acting: CurrentUser,
+        key: StockKey,
+        reorder_level: int | str,
+        max_stock: int | str | None,
+    ) -> WarehouseStock:
+        """A stock row's reorder level (0: the product's minimum applies) and maximum
+        (None: the product's maximum applies). On hand does not change."""
+        require(acting, perms.INVENTORY_ADJUST)
+        level, maximum = rules.check_reorder_settings(reorder_level, max_stock)
+
+        def work(session: Session) -> WarehouseStock:
+            _check_item(session, key)
+            _lock_warehouses(session, [key.warehouse_id])
+            StockLedger(session, acting.id).lock([key])  # creates the row if missing
+            table, owner_column, owner = _stock_table(key)
+            session.execute(
+                update(table)
+                .where(owner_column == owner, table.c.warehouse_id == key.warehouse_id)
+                .values(reorder_level=level, max_stock=maximum, updated_by=acting.id)
+            )
+            levels = _overview_levels(session, key.product_id, track_inventory=True)
+            return next(
+                row
+                for row in levels
+                if row.warehouse_id == key.warehouse_id and row.variant_id == key.variant_id
+            )
+
+        return self._write(work)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def stock_overview(self, acting: CurrentUser, product_id: uuid.UUID) -> StockOverview:
+        """On hand, reserved and sellable of a product (and its variants) per warehouse:
+        every active warehouse, and inactive ones that hold a stock row."""
+        require(acting, perms.INVENTORY_READ)
+
+        def work(session: Session) -> StockOverview:
+            product = session.execute(
+                select(
+                    Product.sku,
+                    Product.name,
+                    Product.track_inventory,
+                    Product.is_active,
+                    Product.stock_quantity,
+                ).where(Product.id == product_id)
+            ).one_or_none()
+            if product is None:
+                raise NotFoundError("That product does not exist (any more).", field="product")
+            levels = _overview_levels(session, product_id, track_inventory=product.track_inventory)
+            return StockOverview(
+                product_id=product_id,
+                sku=product.sku,
+                name=product.name,
+                track_inventory=product.track_inventory,
+                is_active=product.is_active,
+                stock_quantity=product.stock_quantity,
+                levels=tuple(levels),
+            )
+
+        return self._read(work)
+
+    def low_stock(
+        self,
+        acting: CurrentUser,
+        warehouse_id: uuid.UUID | None = None,
+        *,
+        after: LowStockCursor | None = None,
+        limit: int = 100,
+    ) -> LowStockPage:
+        """Stock rows whose sellable quantity is at or below their reorder level, by
+        warehouse code and SKU; one warehouse (active or not) or every active one.
+
+        Only active products and variants that track inventory are listed."""
+        require(acting, perms.INVENTORY_READ)
+        _check_limit(limit)
+
+        def work(session: Session) -> LowStockPage:
+            if warehouse_id is not None and session.get(Warehouse, warehouse_id) is None:
+                raise NotFoundError("That warehouse does not exist (any more).", field="warehouse")
+            listed = _low_stock_statement(warehouse_id).subquery("low")
+            statement = select(listed)
+            if after is not None:
+                statement = statement.where(
+                    tuple_(listed.c.warehouse_code, listed.c.sku, listed.c.variant_sku)
+                    > tuple_(
+                        literal(after.warehouse_code),
+                        literal(after.sku),
+                        literal(after.variant_sku),
+                    )
+                )
+            records = session.execute(
+                statement.order_by(
+                    listed.c.warehouse_code, listed.c.sku, listed.c.variant_sku
+                ).limit(limit + 1)
+            ).all()
+            rows = tuple(_low_stock_row(record) for record in records[:limit])
+            cursor = rows[-1].cursor if rows else None
+            return LowStockPage(rows, cursor, len(records) > limit)
+
+        return self._read(work)
+
+    def ledger(
+        self,
+        acting: CurrentUser,
+        product_id: uuid.UUID,
+        *,
+        warehouse_id: uuid.UUID | None = None,
+        after: LedgerCursor | None = None,
+        limit: int = 100,
+    ) -> LedgerPage:
+        """The ledger rows of a product and its variants, newest first."""
+        require(acting, perms.INVENTORY_READ)
+        _check_limit(limit)
+        tx = InventoryTransaction
+
+        def work(session: Session) -> LedgerPage:
+            if session.get(Product, product_id) is None:
+                raise NotFoundError("That product does not exist (any more).", field="product")
+            statement = (
+                select(
+                    tx.id,
+                    tx.created_at,
+                    tx.transaction_type,
+                    tx.quantity,
+                    tx.warehouse_id,
+                    Warehouse.code,
+                    tx.variant_id,
+                    ProductVariant.sku,
+                    tx.reference_id,
+                    tx.reason,
+                    User.username,
+                )
+                .join(Warehouse, Warehouse.id == tx.warehouse_id)
+                .outerjoin(ProductVariant, ProductVariant.id == tx.variant_id)
+                .outerjoin(User, User.id == tx.created_by)
+                .where(tx.product_id == product_id)
+            )
+            if warehouse_id is not None:
+                statement = statement.where(tx.warehouse_id == warehouse_id)
+            if after is not None:
+                statement = statement.where(
+                    tuple_(tx.created_at, tx.id)
+                    < tuple_(literal(after.created_at), literal(after.id))
+                )
+            records = session.execute(
+                statement.order_by(tx.created_at.desc(), tx.id.desc()).limit(limit + 1)
+            ).all()
+            rows = tuple(LedgerRow(*record) for record in records[:limit])
+            cursor = LedgerCursor(rows[-1].created_at, rows[-1].id) if rows else None
+            return LedgerPage(rows, cursor, len(records) > limit)
+
+        return self._read(work)
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _WarehouseState:
+    code: str
+    is_active: bool
+
+
+def _check_item(session: Session, key: StockKey) -> None:
+    """The product (and variant) exist, are active and track inventory (domain rules)."""
+    product = session.execute(
+        select(Product.sku, Product.is_active, Product.track_inventory).where(
+            Product.id == key.product_id
+        )
+    ).one_or_none()
+    if product is None:
+        raise NotFoundError("That product does not exist (any more).", field="product")
+    if key.variant_id is None:
+        rules.check_stocked_item(
+            product.sku, product.is_active, product.track_inventory, variant=False
+        )
+        return
+    # A variant's stock is its own: the product must be active, the variant must track.
+    rules.check_stocked_item(product.sku, product.is_active, True, variant=False)
+    variant = session.execute(
+        select(ProductVariant.sku, ProductVariant.is_active, ProductVariant.track_inventory).where(
+            ProductVariant.id == key.variant_id, ProductVariant.product_id == key.product_id
+        )
+    ).one_or_none()
+    if variant is None:
+        raise NotFoundError(
+            f"Product {product.sku} has no such variant (any more).", field="variant"
+        )
+    rules.check_stocked_item(variant.sku, variant.is_active, variant.track_inventory, variant=True)
+
+
+def _lock_warehouses(
+    session: Session,
+    ids: list[uuid.UUID],
+    fields: Iterable[str] = ("warehouse",),
+) -> dict[uuid.UUID, _WarehouseState]:
+    """The warehouses, read FOR SHARE (in id order): they stay as read until commit."""
+    rows = session.execute(
+        select(Warehouse.id, Warehouse.code, Warehouse.is_active)
+        .where(Warehouse.id.in_(ids))
+        .order_by(Warehouse.id)
+        .with_for_update(read=True)
+    ).all()
+    found = {row.id: _WarehouseState(row.code, bool(row.is_active)) for row in rows}
+    for warehouse_id, field in zip(ids, fields, strict=False):
+        if warehouse_id not in found:
+            raise NotFoundError("That warehouse does not exist (any more).", field=field)
+    return found
+
+
+def _level_row(level: StockLevel) -> StockLevelRow:
+    key = level.key
+    return StockLevelRow(
+        product_id=key.product_id,
+        variant_id=key.variant_id,
+        warehouse_id=key.warehouse_id,
+        sku=level.sku,
+        warehouse_code=level.warehouse_code,
+        on_hand=level.on_hand,
+        reserved=level.reserved,
+    )
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationError(f"A page has 1 to {MAX_PAGE_SIZE:,} rows, not {limit}.")
+
+
+_PRODUCT_STOCK: Table = ProductInventory.__table__  # type: ignore[assignment]
+_VARIANT_STOCK: Table = VariantInventory.__table__  # type: ignore[assignment]
+
+
+def _stock_table(key: StockKey) -> tuple[Table, ColumnElement[uuid.UUID], uuid.UUID]:
+    if key.variant_id is None:
+        return _PRODUCT_STOCK, _PRODUCT_STOCK.c.product_id, key.product_id
+    return _VARIANT_STOCK, _VARIANT_STOCK.c.variant_id, key.variant_id
+
+
+def _overview_levels(
+    session: Session, product_id: uuid.UUID, *, track_inventory: bool
+) -> list[WarehouseStock]:
+    """The product's stock rows per warehouse, then each variant's (see stock_overview)."""
+    pi = ProductInventory
+    own = session.execute(
+        select(
+            Warehouse.id,
+            Warehouse.code,
+            Warehouse.name,
+            Warehouse.is_active,
+            pi.quantity_available,
+            pi.quantity_reserved,
+            pi.reorder_level,
+            pi.max_stock,
+        )
+        .select_from(Warehouse)
+        .outerjoin(pi, and_(pi.warehouse_id == Warehouse.id, pi.product_id == product_id))
+        .where(
+            or_(pi.id.is_not(None), and_(Warehouse.is_active.is_(True), literal(track_inventory)))
+        )
+        .order_by(Warehouse.code)
+    ).all()
+    levels = [
+        WarehouseStock(
+            warehouse_id=row.id,
+            warehouse_code=row.code,
+            warehouse_name=row.name,
+            warehouse_active=bool(row.is_active),
+            variant_id=None,
+            variant_sku=None,
+            on_hand=row.quantity_available or 0,
+            reserved=row.quantity_reserved or 0,
+            reorder_level=row.reorder_level or 0,
+            max_stock=row.max_stock,
+        )
+        for row in own
+    ]
+    vi = VariantInventory
+    variants = session.execute(
+        select(
+            Warehouse.id,
+            Warehouse.code,
+            Warehouse.name,
+            Warehouse.is_active,
+            ProductVariant.id.label("variant_id"),
+            ProductVariant.sku,
+            vi.quantity_available,
+            vi.quantity_reserved,
+            vi.reorder_level,
+            vi.max_stock,
+        )
+        .select_from(ProductVariant)
+        .join(Warehouse, true())
+        .outerjoin(vi, and_(vi.warehouse_id == Warehouse.id, vi.variant_id == ProductVariant.id))
+        .where(
+            ProductVariant.product_id == product_id,
+            or_(
+                vi.id.is_not(None),
+                and_(
+                    Warehouse.is_active.is_(True),
+                    ProductVariant.is_active.is_(True),
+                    ProductVariant.track_inventory.is_(True),
+                ),
+            ),
+        )
+        .order_by(ProductVariant.sku, Warehouse.code)
+    ).all()
+    levels.extend(
+        WarehouseStock(
+            warehouse_id=row.id,
+            warehouse_code=row.code,
+            warehouse_name=row.name,
+            warehouse_active=bool(row.is_active),
+            variant_id=row.variant_id,
+            variant_sku=row.sku,
+            on_hand=row.quantity_available or 0,
+            reserved=row.quantity_reserved or 0,
+            reorder_level=row.reorder_level or 0,
+            max_stock=row.max_stock,
+        )
+        for row in variants
+    )
+    return levels
+
+
+def _low_stock_statement(warehouse_id: uuid.UUID | None) -> CompoundSelect[Any]:
+    """Product rows and variant rows at or below their reorder level, as one UNION ALL.
+
+    The reorder level that applies is the row's own, or when that is 0 the product's
+    (variant's) min_stock_level: `rules.effective_reorder_level` in SQL.
+    """
+    pi, vi, p, v, w = ProductInventory, VariantInventory, Product, ProductVariant, Warehouse
+    where_warehouse = w.id == warehouse_id if warehouse_id is not None else w.is_active.is_(True)
+
+    def level(
+        row_level: InstrumentedAttribute[int], item_min: InstrumentedAttribute[int]
+    ) -> ColumnElement[int]:
+        return case((row_level > 0, row_level), else_=func.greatest(item_min, 0))
+
+    own_level = level(pi.reorder_level, p.min_stock_level)
+    products = (
+        select(
+            w.id.label("warehouse_id"),
+            w.code.label("warehouse_code"),
+            p.id.label("product_id"),
+            cast(null(), PG_UUID(as_uuid=True)).label("variant_id"),
+            p.sku.label("sku"),
+            literal("").label("variant_sku"),
+            p.name.label("name"),
+            pi.quantity_available.label("on_hand"),
+            pi.quantity_reserved.label("reserved"),
+            own_level.label("reorder_level"),
+            pi.max_stock.label("max_stock"),
+            p.max_stock_level.label("item_max"),
+        )
+        .select_from(pi)
+        .join(p, p.id == pi.product_id)
+        .join(w, w.id == pi.warehouse_id)
+        .where(
+            where_warehouse,
+            p.is_active.is_(True),
+            p.track_inventory.is_(True),
+            pi.quantity_available - pi.quantity_reserved <= own_level,
+        )
+    )
+    variant_level = level(vi.reorder_level, v.min_stock_level)
+    variants = (
+        select(
+            w.id,
+            w.code,
+            p.id,
+            v.id,
+            p.sku,
+            v.sku,
+            (p.name + " – " + v.name),
+            vi.quantity_available,
+            vi.quantity_reserved,
+            variant_level,
+            vi.max_stock,
+            v.max_stock_level,
+        )
+        .select_from(vi)
+        .join(v, v.id == vi.variant_id)
+        .join(p, p.id == v.product_id)
+        .join(w, w.id == vi.warehouse_id)
+        .where(
+            where_warehouse,
+            p.is_active.is_(True),
+            v.is_active.is_(True),
+            v.track_inventory.is_(True),
+            vi.quantity_available - vi.quantity_reserved <= variant_level,
+        )
+    )
+    return union_all(products, variants)
+
+
+def _low_stock_row(record: Row[Any]) -> LowStockRow:
+    values = record._mapping
+    sellable = values["on_hand"] - values["reserved"]
+    reorder_level = values["reorder_level"]
+    maximum = rules.effective_maximum(values["max_stock"], values["item_max"])
+    return LowStockRow(
+        warehouse_id=values["warehouse_id"],
+        warehouse_code=values["warehouse_code"],
+        product_id=values["product_id"],
+        variant_id=values["variant_id"],
+        sku=values["sku"],
+        variant_sku=values["variant_sku"] or None,
+        name=values["name"],
+        on_hand=values["on_hand"],
+        reserved=values["reserved"],
+        sellable=sellable,
+        reorder_level=reorder_level,
+        maximum=maximum,
+        reorder_quantity=rules.reorder_quantity(sellable, reorder_level, maximum),
+    )
