@@ -1,0 +1,247 @@
+"""Orders per second through the services, against the same work as hand-written SQL.
+
+    python benchmarks/order_throughput.py postgresql://postgres@127.0.0.1:5432/test [--orders 400]
+
+Creates a scratch database on the given server (dropped afterwards), migrates it, seeds a
+catalog with ample stock, then creates and confirms N orders of 5 lines each: through
+OrderService (each step its own transaction, as a workstation does it: draft, five lines,
+submit, confirm with reservations) with 1 and with 8 concurrent workers, and the same
+database work as hand-written SQL over raw psycopg, in the same transactions. Prints
+orders per second and the ratio services / raw. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import ROUND_HALF_UP, Decimal
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import QueuePool
+
+from erpgo_desktop.config import normalize_url
+from erpgo_desktop.db import migrate
+from erpgo_desktop.db.engine import make_engine, make_session_factory
+from erpgo_desktop.domain.orders import Address, OrderHeader
+from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
+from erpgo_desktop.services.inventory import InventoryService
+from erpgo_desktop.services.orders import OrderService
+from erpgo_desktop.services.stock import StockKey
+
+LINES = 5
+PRODUCTS = 200
+ADDRESS = Address("Ann", "Buyer", "1 Main St", "Springfield", "12345", "USA")
+
+
+def libpq(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def timed(workers: int, orders: int, place: Callable[[int], None]) -> float:
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(place, range(orders)))
+    return orders / (time.perf_counter() - start)
+
+
+class Seeded:
+    def __init__(self, url: URL) -> None:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        sessions = make_session_factory(engine)
+        self.user: CurrentUser = AuthService(sessions).create_user(
+            NewUser("bench", "bench@example.com", "long enough", "manager", "Bench"), acting=None
+        )
+        with psycopg.connect(libpq(url), autocommit=True) as conn:
+            category = conn.execute(
+                "INSERT INTO product_categories (name) VALUES ('Bench') RETURNING id"
+            ).fetchone()[0]  # type: ignore[index]
+            self.warehouse = conn.execute(
+                "INSERT INTO warehouses (code, name) VALUES ('MAIN', 'Main') RETURNING id"
+            ).fetchone()[0]  # type: ignore[index]
+            self.customer = conn.execute(
+                "INSERT INTO customers (first_name, last_name, email, customer_code) "
+                "VALUES ('Ann', 'Buyer', 'ann@example.com', 'CUST-000001') RETURNING id"
+            ).fetchone()[0]  # type: ignore[index]
+            self.products = [
+                conn.execute(
+                    "INSERT INTO products (sku, name, category_id, price, tax_rate) "
+                    "VALUES (%s, %s, %s, 12.34, 8.25) RETURNING id",
+                    (f"B-{n}", f"Bench {n}", category),
+                ).fetchone()[0]  # type: ignore[index]
+                for n in range(PRODUCTS)
+            ]
+        inventory = InventoryService(sessions)
+        for product in self.products:
+            inventory.receive(self.user, StockKey(product, self.warehouse), 10_000_000)
+        engine.dispose()
+
+    def lines(self, n: int) -> list[uuid.UUID]:
+        return [self.products[(n * LINES + i) % PRODUCTS] for i in range(LINES)]
+
+
+def through_services(url: URL, seeded: Seeded, workers: int, orders: int) -> float:
+    engine = make_engine(url, poolclass=QueuePool, pool_size=workers, max_overflow=0)
+    service = OrderService(make_session_factory(engine))
+    user = seeded.user
+
+    def place(n: int) -> None:
+        order = service.create_draft(user, seeded.customer, OrderHeader(ADDRESS))
+        for product in seeded.lines(n):
+            order = service.add_line(user, order.id, order.version, product, 1 + n % 3)
+        order = service.submit(user, order.id, order.version)
+        service.confirm(user, order.id, order.version, seeded.warehouse)
+
+    rate = timed(workers, orders, place)
+    engine.dispose()
+    return rate
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def raw_sql(url: URL, seeded: Seeded, workers: int, orders: int) -> float:
+    # One connection per worker thread, opened once: what a connection pool gives.
+    local = threading.local()
+    opened: list[psycopg.Connection[tuple[object, ...]]] = []
+    user = seeded.user.id
+
+    def connection() -> psycopg.Connection[tuple[object, ...]]:
+        if not hasattr(local, "conn"):
+            local.conn = psycopg.connect(libpq(url), autocommit=True)
+            opened.append(local.conn)
+        return local.conn  # type: ignore[no-any-return]
+
+    def place(n: int) -> None:
+        conn = connection()
+        with conn.transaction():
+            addresses = [
+                conn.execute(
+                    "INSERT INTO order_addresses (type, first_name, last_name, address1, "
+                    "city, postal_code, country) VALUES (%s, 'Ann', 'Buyer', '1 Main St', "
+                    "'Springfield', '12345', 'USA') RETURNING id",
+                    (kind,),
+                ).fetchone()[0]  # type: ignore[index]
+                for kind in ("shipping", "billing")
+            ]
+            order_id, version = conn.execute(
+                "INSERT INTO orders (order_number, customer_id, shipping_address_id, "
+                "billing_address_id, created_by, updated_by, shipping_amount, total_amount) "
+                "VALUES (next_order_number(), %s, %s, %s, %s, %s, 5.99, 5.99) "
+                "RETURNING id, version",
+                (seeded.customer, *addresses, user, user),
+            ).fetchone()  # type: ignore[misc]
+        for product in seeded.lines(n):
+            with conn.transaction():
+                conn.execute(
+                    "SELECT o.status, c.tax_exempt FROM orders o JOIN customers c "
+                    "ON c.id = o.customer_id WHERE o.id = %s AND o.version = %s FOR UPDATE "
+                    "OF o",
+                    (order_id, version),
+                ).fetchone()
+                price, rate = conn.execute(
+                    "SELECT price, tax_rate FROM products WHERE id = %s AND is_active",
+                    (product,),
+                ).fetchone()  # type: ignore[misc]
+                quantity = 1 + n % 3
+                tax = cents(price * quantity * rate / 100)
+                conn.execute(
+                    "INSERT INTO order_items (order_id, product_id, quantity, unit_price, "
+                    "tax_amount) VALUES (%s, %s, %s, %s, %s)",
+                    (order_id, product, quantity, price, tax),
+                )
+                subtotal, taxes = conn.execute(
+                    "SELECT sum(total_price), sum(tax_amount) FROM order_items WHERE order_id = %s",
+                    (order_id,),
+                ).fetchone()  # type: ignore[misc]
+                shipping = Decimal(0) if subtotal >= 100 else Decimal("5.99")
+                version = conn.execute(
+                    "UPDATE orders SET subtotal = %s, tax_amount = %s, shipping_amount = %s, "
+                    "total_amount = %s, updated_by = %s, version = version + 1 "
+                    "WHERE id = %s RETURNING version",
+                    (subtotal, taxes, shipping, subtotal + taxes + shipping, user, order_id),
+                ).fetchone()[0]  # type: ignore[index]
+        with conn.transaction():
+            version = conn.execute(
+                "UPDATE orders SET status = 'PENDING', version = version + 1, updated_by = %s "
+                "WHERE id = %s AND version = %s RETURNING version",
+                (user, order_id, version),
+            ).fetchone()[0]  # type: ignore[index]
+        with conn.transaction():
+            conn.execute(
+                "SELECT status FROM orders WHERE id = %s AND version = %s FOR UPDATE",
+                (order_id, version),
+            ).fetchone()
+            items = conn.execute(
+                "SELECT id, product_id, quantity FROM order_items WHERE order_id = %s "
+                "ORDER BY product_id",
+                (order_id,),
+            ).fetchall()
+            stock = dict(
+                conn.execute(
+                    "SELECT product_id, quantity_available - quantity_reserved "
+                    "FROM product_inventory WHERE warehouse_id = %s AND product_id = ANY(%s) "
+                    "ORDER BY product_id FOR UPDATE",
+                    (seeded.warehouse, [i[1] for i in items]),
+                ).fetchall()
+            )
+            for item_id, product, quantity in items:
+                assert stock[product] >= quantity
+                conn.execute(
+                    "UPDATE product_inventory SET quantity_reserved = quantity_reserved + %s, "
+                    "last_updated_at = now(), updated_by = %s "
+                    "WHERE product_id = %s AND warehouse_id = %s",
+                    (quantity, user, product, seeded.warehouse),
+                )
+                conn.execute(
+                    "INSERT INTO stock_reservations (order_item_id, warehouse_id, quantity) "
+                    "VALUES (%s, %s, %s)",
+                    (item_id, seeded.warehouse, quantity),
+                )
+            conn.execute(
+                "UPDATE orders SET status = 'CONFIRMED', version = version + 1, "
+                "updated_by = %s WHERE id = %s",
+                (user, order_id),
+            )
+
+    rate = timed(workers, orders, place)
+    for conn in opened:
+        conn.close()
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url", help="any database on the server; a scratch one is created")
+    parser.add_argument("--orders", type=int, default=400)
+    args = parser.parse_args()
+    admin = normalize_url(args.url)
+    name = f"erpgo_bench_{os.getpid()}"
+    with psycopg.connect(libpq(admin), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_url(admin).set(database=name)
+    try:
+        seeded = Seeded(url)
+        print(f"{args.orders} orders of {LINES} lines: draft, lines, submit, confirm")
+        print(f"{'workers':>8}{'services/s':>12}{'raw SQL/s':>12}{'ratio':>8}")
+        for workers in (1, 8):
+            ours = through_services(url, seeded, workers, args.orders)
+            raw = raw_sql(url, seeded, workers, args.orders)
+            print(f"{workers:>8}{ours:>12.1f}{raw:>12.1f}{ours / raw:>8.2f}")
+    finally:
+        with psycopg.connect(libpq(admin), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+if __name__ == "__main__":
+    main()
