@@ -31,10 +31,10 @@ def check_email(email: str) -> str:
     return email
 
 
-def check_password(password: str) -> str:
+def check_password(password: str, field: str = "password") -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+            f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", field=field
         )
     return password
 
@@ -74,6 +74,14 @@ def check_optional_name(value: str, field: str) -> str:
     value = value.strip()
     if len(value) > 100:
         raise ValidationError("A name has at most 100 characters.", field=field)
+    return value
+
+
+def check_text(value: str, field: str, max_length: int) -> str:
+    """Free text such as a description or a note: blanks around it dropped."""
+    value = value.strip()
+    if len(value) > max_length:
+        raise ValidationError(f"At most {max_length:,} characters, please.", field=field)
     return value
 
 

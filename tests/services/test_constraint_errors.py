@@ -7,7 +7,9 @@ together with the constraint that actually refused (so no case passes for anothe
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -18,7 +20,10 @@ from sqlalchemy.orm import Session
 
 from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.errors import ConflictError, ErpError, ValidationError
+from erpgo_desktop.services.auth import AuthService, NewUser
 from erpgo_desktop.services.base import CONSTRAINT_MESSAGES, REFERENCE_MESSAGES, Service
+from erpgo_desktop.services.users import UserAdminService, UserRow
+from tests.services.test_auth import FAST_HASHER
 
 MISSING = "00000000-0000-0000-0000-00000000dead"
 
@@ -317,3 +322,51 @@ def test_the_refused_transaction_leaves_nothing(raw: RawSql, engine: Engine) -> 
     with engine.connect() as connection:
         skus = connection.execute(text("SELECT sku FROM products ORDER BY sku")).scalars().all()
     assert skus == ["SKU-1", "SKU-2"]
+
+
+def test_two_workstations_taking_one_username_at_once(engine: Engine) -> None:
+    """Both pass the service's own check before either inserts; the unique constraint
+    refuses the second, and it gets a ConflictError naming the field."""
+    auth = AuthService(make_session_factory(engine), hasher=FAST_HASHER)
+    admin = auth.create_first_admin(
+        username="boss", email="boss@example.com", password="long enough", first_name="Ada"
+    )
+    users = UserAdminService(make_session_factory(engine), auth)
+
+    def create(n: int) -> UserRow | ErpError:
+        try:
+            return users.create_user(
+                admin, NewUser("twin", f"twin{n}@example.com", "long enough", "sales", "Twin")
+            )
+        except ErpError as exc:
+            return exc
+
+    with engine.connect() as blocker:
+        # Reads go on, inserts wait: both creations get past their check, then queue.
+        blocker.execute(text("LOCK TABLE users IN SHARE MODE"))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            outcomes = [pool.submit(create, n) for n in range(2)]
+            wait_for_waiting_inserts(engine, 2)
+            blocker.commit()
+            results = [outcome.result() for outcome in outcomes]
+    created = [r for r in results if isinstance(r, UserRow)]
+    refused = [r for r in results if isinstance(r, ErpError)]
+    assert len(created) == 1 and len(refused) == 1
+    assert type(refused[0]) is ConflictError
+    assert (refused[0].field, refused[0].message) == ("username", "This username is taken.")
+    assert [u.username for u in users.list_users(admin)] == ["boss", "twin"]
+
+
+def wait_for_waiting_inserts(engine: Engine, count: int) -> None:
+    deadline = time.monotonic() + 10
+    with engine.connect() as connection:
+        while True:
+            waiting = connection.execute(
+                text("SELECT count(*) FROM pg_locks WHERE NOT granted "
+                     "AND relation = 'users'::regclass AND mode = 'RowExclusiveLock'")
+            ).scalar_one()  # fmt: skip
+            connection.rollback()
+            if waiting >= count:
+                return
+            assert time.monotonic() < deadline, "the inserts never queued"
+            time.sleep(0.01)
