@@ -29,7 +29,6 @@ from erpgo_desktop.errors import (
     AuthenticationError,
     ConflictError,
     NotFoundError,
-    PermissionDeniedError,
 )
 
 T = TypeVar("T")
@@ -144,8 +143,10 @@ class AuthService:
 
     def create_user(self, new: NewUser, *, acting: CurrentUser | None) -> CurrentUser:
         """Create an account; `acting` None means the administrator's command line."""
-        if acting is not None and not acting.can(perms.USERS_ADMIN):
-            raise PermissionDeniedError("Only an administrator may create accounts.")
+        if acting is not None:
+            from erpgo_desktop.services.base import require  # base imports this module
+
+            require(acting, perms.USERS_ADMIN)
         new = validate_new_user(new)
         password_hash = self._hasher.hash(new.password)
         assigned_by = acting.id if acting else None

@@ -1,0 +1,326 @@
+"""Every role against every service action: allowed exactly when the role grants the
+permission; otherwise PermissionDeniedError, and nothing in the database changed.
+
+The matrix is a table of actions: the service method, the permission business-rules.md
+asks for, and a call that performs the action on rows seeded for that call alone. A test
+walks every public method of every Service subclass in erpgo_desktop/services, so a new
+method without a row here fails.
+
+All calls share one database (a fresh one for this module); each call seeds its own rows
+(with its own codes and SKUs), so the calls do not depend on each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import itertools
+import pkgutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+import erpgo_desktop.services as services_package
+from erpgo_desktop.db.engine import make_engine, make_session_factory
+from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.inventory import WarehouseDraft
+from erpgo_desktop.errors import PermissionDeniedError
+from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
+from erpgo_desktop.services.base import Service
+from erpgo_desktop.services.inventory import InventoryService
+from erpgo_desktop.services.stock import StockKey
+from erpgo_desktop.services.users import UserAdminService, UserProfile
+from erpgo_desktop.services.warehouses import WarehouseService
+from tests.services.test_auth import FAST_HASHER
+
+if TYPE_CHECKING:
+    from tests.conftest import TestServer
+
+PASSWORD = "long enough"
+OTHER_PASSWORD = "another one"
+NO_ROLE = "(no role)"
+ROLES = (*sorted(perms.DEFAULT_ROLES), NO_ROLE)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The services under test, over the module's database."""
+
+    auth: AuthService
+    users: UserAdminService
+    inventory: InventoryService
+    warehouses: WarehouseService
+
+
+@dataclass(frozen=True)
+class Seed:
+    """Rows made for one call: nothing else uses them."""
+
+    n: int
+    admin: CurrentUser  # to load what an edit starts from, whoever makes the edit
+    category_id: uuid.UUID
+    product_id: uuid.UUID
+    warehouse_id: uuid.UUID
+    other_warehouse_id: uuid.UUID
+    customer_id: uuid.UUID
+    role_id: uuid.UUID
+    user_id: uuid.UUID
+
+    @property
+    def stock(self) -> StockKey:
+        """50 on hand of the product in the first warehouse."""
+        return StockKey(self.product_id, self.warehouse_id)
+
+
+Call = Callable[[Bundle, CurrentUser, Seed], object]
+
+
+@dataclass(frozen=True)
+class Action:
+    method: Callable[..., Any]  # the service's function, as the class has it
+    #: The permission it needs; None: anyone signed in may.
+    permission: str | None
+    call: Call
+
+    @property
+    def name(self) -> str:
+        return self.method.__qualname__
+
+
+def _users_row(b: Bundle, s: Seed) -> Any:
+    return b.users.get_user(s.admin, s.user_id)
+
+
+def _role_row(b: Bundle, s: Seed) -> Any:
+    (role,) = [r for r in b.users.list_roles(s.admin) if r.id == s.role_id]
+    return role
+
+
+def _warehouse_version(b: Bundle, s: Seed) -> int:
+    return b.warehouses.get(s.admin, s.other_warehouse_id).version
+
+
+def _change_own_password(b: Bundle, u: CurrentUser, s: Seed) -> None:
+    b.users.change_own_password(u, PASSWORD, OTHER_PASSWORD)
+    b.users.change_own_password(u, OTHER_PASSWORD, PASSWORD)
+
+
+US, INV, WH = UserAdminService, InventoryService, WarehouseService
+# fmt: off
+ACTIONS: tuple[Action, ...] = (
+    # Accounts and roles
+    Action(AuthService.create_user, perms.USERS_ADMIN, lambda b, u, s: b.auth.create_user(
+        NewUser(f"made-{s.n}", f"made-{s.n}@example.com", PASSWORD, "sales", "M"), acting=u)),
+    Action(US.list_users, perms.USERS_ADMIN, lambda b, u, s: b.users.list_users(u)),
+    Action(US.get_user, perms.USERS_ADMIN, lambda b, u, s: b.users.get_user(u, s.user_id)),
+    Action(US.create_user, perms.USERS_ADMIN, lambda b, u, s: b.users.create_user(
+        u, NewUser(f"new-{s.n}", f"new-{s.n}@example.com", PASSWORD, "sales", "N"))),
+    Action(US.update_profile, perms.USERS_ADMIN, lambda b, u, s: b.users.update_profile(
+        u, s.user_id, UserProfile(f"moved-{s.n}@example.com", "Moved"),
+        expected=_users_row(b, s))),
+    Action(US.set_roles, perms.USERS_ADMIN, lambda b, u, s: b.users.set_roles(
+        u, s.user_id, ["manager"], expected=_users_row(b, s))),
+    Action(US.deactivate_user, perms.USERS_ADMIN,
+           lambda b, u, s: b.users.deactivate_user(u, s.user_id)),
+    Action(US.reactivate_user, perms.USERS_ADMIN,
+           lambda b, u, s: b.users.reactivate_user(u, s.user_id)),
+    Action(US.unlock_user, perms.USERS_ADMIN, lambda b, u, s: b.users.unlock_user(u, s.user_id)),
+    Action(US.reset_password, perms.USERS_ADMIN,
+           lambda b, u, s: b.users.reset_password(u, s.user_id, OTHER_PASSWORD)),
+    Action(US.change_own_password, None, _change_own_password),
+    Action(US.list_roles, perms.USERS_ADMIN, lambda b, u, s: b.users.list_roles(u)),
+    Action(US.create_role, perms.USERS_ADMIN, lambda b, u, s: b.users.create_role(
+        u, f"made-role-{s.n}", "", [perms.ORDERS_READ])),
+    Action(US.update_role, perms.USERS_ADMIN, lambda b, u, s: b.users.update_role(
+        u, s.role_id, description="edited", permissions=[perms.REPORTS_VIEW],
+        expected=_role_row(b, s))),
+    Action(US.deactivate_role, perms.USERS_ADMIN,
+           lambda b, u, s: b.users.deactivate_role(u, s.role_id)),
+    Action(US.reactivate_role, perms.USERS_ADMIN,
+           lambda b, u, s: b.users.reactivate_role(u, s.role_id)),
+    # Stock
+    Action(INV.receive, perms.INVENTORY_RECEIVE,
+           lambda b, u, s: b.inventory.receive(u, s.stock, 5)),
+    Action(INV.adjust, perms.INVENTORY_ADJUST,
+           lambda b, u, s: b.inventory.adjust(u, s.stock, -2, "damaged")),
+    Action(INV.transfer, perms.INVENTORY_TRANSFER,
+           lambda b, u, s: b.inventory.transfer(u, s.stock, s.other_warehouse_id, 5)),
+    Action(INV.count, perms.INVENTORY_COUNT, lambda b, u, s: b.inventory.count(u, s.stock, 48)),
+    Action(INV.set_reorder_levels, perms.INVENTORY_ADJUST,
+           lambda b, u, s: b.inventory.set_reorder_levels(u, s.stock, 10, 100)),
+    Action(INV.stock_overview, perms.INVENTORY_READ,
+           lambda b, u, s: b.inventory.stock_overview(u, s.product_id)),
+    Action(INV.low_stock, perms.INVENTORY_READ, lambda b, u, s: b.inventory.low_stock(u)),
+    Action(INV.ledger, perms.INVENTORY_READ,
+           lambda b, u, s: b.inventory.ledger(u, s.product_id)),
+    # Warehouses
+    Action(WH.create, perms.WAREHOUSES_WRITE, lambda b, u, s: b.warehouses.create(
+        u, WarehouseDraft(code=f"NEW{s.n}", name="New"))),
+    Action(WH.update, perms.WAREHOUSES_WRITE, lambda b, u, s: b.warehouses.update(
+        u, s.other_warehouse_id, WarehouseDraft(code=f"W{s.n}B", name="Renamed"),
+        _warehouse_version(b, s))),
+    Action(WH.deactivate, perms.WAREHOUSES_WRITE, lambda b, u, s: b.warehouses.deactivate(
+        u, s.other_warehouse_id, _warehouse_version(b, s))),
+    Action(WH.reactivate, perms.WAREHOUSES_WRITE, lambda b, u, s: b.warehouses.reactivate(
+        u, s.other_warehouse_id, _warehouse_version(b, s))),
+    Action(WH.delete, perms.WAREHOUSES_WRITE, lambda b, u, s: b.warehouses.delete(
+        u, s.other_warehouse_id, _warehouse_version(b, s))),
+    Action(WH.get, perms.INVENTORY_READ, lambda b, u, s: b.warehouses.get(u, s.warehouse_id)),
+    Action(WH.list_warehouses, perms.INVENTORY_READ,
+           lambda b, u, s: b.warehouses.list_warehouses(u)),
+)
+# fmt: on
+
+#: Public methods that need no matrix row, and why.
+NOT_ACTIONS: dict[str, str] = {}
+
+
+SEEDED = ("category", "product", "warehouse", "other_warehouse", "customer", "role", "user")
+
+
+@dataclass
+class World:
+    engine: Engine
+    bundle: Bundle
+    users: dict[str, CurrentUser]
+    counter: Iterator[int]
+
+    def seed(self) -> Seed:
+        n = next(self.counter)
+        ids = {name: uuid.uuid4() for name in SEEDED}
+        statements = f"""
+            INSERT INTO product_categories (id, name) VALUES (:category, 'Category {n}');
+            INSERT INTO products (id, sku, name, category_id, price, track_inventory)
+                VALUES (:product, 'MX-{n}', 'Product {n}', :category, 10, true);
+            INSERT INTO warehouses (id, code, name) VALUES
+                (:warehouse, 'W{n}A', 'Warehouse {n} A'),
+                (:other_warehouse, 'W{n}B', 'Warehouse {n} B');
+            INSERT INTO product_inventory (product_id, warehouse_id, quantity_available)
+                VALUES (:product, :warehouse, 50);
+            INSERT INTO inventory_transactions
+                (product_id, warehouse_id, transaction_type, quantity, reason)
+                VALUES (:product, :warehouse, 'IN', 50, 'seed');
+            INSERT INTO customers (id, first_name, last_name, email)
+                VALUES (:customer, 'Cy', 'Customer {n}', 'customer-{n}@example.com');
+            INSERT INTO roles (id, name, permissions)
+                VALUES (:role, 'role-{n}', '["orders.read"]');
+            INSERT INTO users (id, username, email, password_hash, first_name, last_name)
+                VALUES (:user, 'user-{n}', 'user-{n}@example.com', 'x', 'User', '{n}');
+            INSERT INTO user_roles (user_id, role_id)
+                SELECT :user, id FROM roles WHERE name = 'sales';
+        """
+        with self.engine.begin() as connection:
+            for statement in statements.split(";"):
+                if statement.strip():
+                    connection.execute(text(statement), ids)
+        return Seed(n, self.users["admin"], **{f"{k}_id": v for k, v in ids.items()})
+
+    def fingerprint(self) -> dict[str, str]:
+        """A digest of every table's rows."""
+        digests: dict[str, str] = {}
+        with self.engine.connect() as connection:
+            tables = connection.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            ).scalars()
+            for table in tables.all():
+                rows = connection.execute(text(f'SELECT t::text FROM "{table}" t')).scalars()
+                digests[table] = hashlib.sha256("\n".join(sorted(rows)).encode()).hexdigest()
+        return digests
+
+
+@pytest.fixture(scope="module")
+def world(pg_server: TestServer, template_database: str) -> Iterator[World]:
+    engine = make_engine(pg_server.create_database(template=template_database))
+    sessions = make_session_factory(engine)
+    auth = AuthService(sessions, hasher=FAST_HASHER)
+    bundle = Bundle(
+        auth=auth,
+        users=UserAdminService(sessions, auth),
+        inventory=InventoryService(sessions),
+        warehouses=WarehouseService(sessions),
+    )
+    auth.create_first_admin(
+        username="admin", email="admin@example.com", password=PASSWORD, first_name="A"
+    )
+    for role in ROLES[1:]:
+        username = "no-role" if role == NO_ROLE else role.replace("_", "-")
+        auth.create_user(
+            NewUser(username, f"{username}@example.com", PASSWORD, "sales", "U"), acting=None
+        )
+    with engine.begin() as connection:
+        connection.execute(
+            text("DELETE FROM user_roles WHERE user_id = "
+                 "(SELECT id FROM users WHERE username = 'no-role')")
+        )  # fmt: skip
+        for role in perms.DEFAULT_ROLES:
+            if role not in ("admin", "sales"):
+                connection.execute(
+                    text("UPDATE user_roles SET role_id = (SELECT id FROM roles WHERE name = :r) "
+                         "WHERE user_id = (SELECT id FROM users WHERE username = :u)"),
+                    {"r": role, "u": role.replace("_", "-")},
+                )  # fmt: skip
+    users = {
+        role: auth.login("no-role" if role == NO_ROLE else role.replace("_", "-"), PASSWORD)
+        for role in ROLES
+    }
+    assert {role: u.roles for role, u in users.items()} == {
+        role: () if role == NO_ROLE else (role,) for role in ROLES
+    }
+    yield World(engine, bundle, users, itertools.count(1))
+    engine.dispose()
+
+
+def grants(role: str, permission: str | None) -> bool:
+    if permission is None:
+        return True
+    return perms.allows(frozenset(perms.DEFAULT_ROLES.get(role, ())), permission)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", ACTIONS, ids=[a.name for a in ACTIONS])
+def test_allowed_exactly_when_granted(world: World, action: Action, role: str) -> None:
+    seed = world.seed()
+    user = world.users[role]
+    if grants(role, action.permission):
+        action.call(world.bundle, user, seed)  # succeeds: any ErpError fails the test
+        return
+    before = world.fingerprint()
+    with pytest.raises(PermissionDeniedError) as refused:
+        action.call(world.bundle, user, seed)
+    assert f"needs the permission {action.permission!r}" in refused.value.message
+    assert world.fingerprint() == before
+
+
+def public_service_methods() -> set[str]:
+    """Every public method of every Service subclass in erpgo_desktop.services."""
+    for module in pkgutil.iter_modules(services_package.__path__):
+        importlib.import_module(f"{services_package.__name__}.{module.name}")
+    found: set[str] = set()
+    pending = list(Service.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if not cls.__module__.startswith(services_package.__name__ + "."):
+            continue  # a test's own subclass
+        for name, function in inspect.getmembers(cls, inspect.isfunction):
+            if not name.startswith("_") and function.__qualname__.split(".")[0] != "Service":
+                found.add(function.__qualname__)
+    return found
+
+
+def test_every_service_method_is_in_the_matrix() -> None:
+    in_matrix = {a.name for a in ACTIONS}
+    assert len(in_matrix) == len(ACTIONS), "an action is listed twice"
+    missing = public_service_methods() - in_matrix - NOT_ACTIONS.keys()
+    assert not missing, f"service methods without a row in the permission matrix: {missing}"
+
+
+def test_every_role_is_in_the_matrix() -> None:
+    """The matrix's roles are the ones the database seeds (test_auth checks the seed)."""
+    assert set(ROLES) == {*perms.DEFAULT_ROLES, NO_ROLE}
