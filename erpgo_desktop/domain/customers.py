@@ -1,0 +1,102 @@
+"""Rules of customer records (business-rules.md): contact details, type, status, credit.
+
+The customer code is not entered: the database issues it (next_customer_code()). The
+balance is not entered either: the orders service moves it as orders are confirmed, paid
+and cancelled.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from erpgo_desktop.domain.money import parse_money
+from erpgo_desktop.domain.validation import check_email, check_person_name
+from erpgo_desktop.errors import ValidationError
+
+CUSTOMER_TYPES = ("INDIVIDUAL", "BUSINESS")
+CUSTOMER_STATUSES = ("ACTIVE", "INACTIVE", "SUSPENDED")
+# Optional '+', then 7–20 digits, spaces, '-' or parentheses; customers.phone is
+# VARCHAR(20), so with the '+' the whole number still has at most 20 characters.
+PHONE = re.compile(r"\+?[0-9 ()-]{7,20}")
+PHONE_LENGTH = 20
+CUSTOMER_CODE = re.compile(r"CUST-[0-9]{6}")
+
+
+@dataclass(frozen=True)
+class CustomerDraft:
+    """Every field of a customer a person edits."""
+
+    first_name: str
+    last_name: str
+    email: str
+    company: str | None = None
+    phone: str | None = None
+    type: str = "INDIVIDUAL"
+    status: str = "ACTIVE"
+    credit_limit: Decimal = Decimal("0.00")
+    tax_exempt: bool = False
+    notes: str | None = None
+
+
+def check_customer(draft: CustomerDraft) -> CustomerDraft:
+    """The draft cleaned up, or ValidationError naming the first field that breaks a rule."""
+    customer_type = check_customer_type(draft.type)
+    company = (draft.company or "").strip() or None
+    if company is not None and len(company) > 200:
+        raise ValidationError("A company name has at most 200 characters.", field="company")
+    if customer_type == "BUSINESS" and company is None:
+        raise ValidationError("A business customer needs a company name.", field="company")
+    return replace(
+        draft,
+        first_name=check_person_name(draft.first_name, "first_name"),
+        last_name=check_person_name(draft.last_name, "last_name"),
+        email=check_email(draft.email),
+        company=company,
+        phone=check_phone(draft.phone),
+        type=customer_type,
+        status=check_customer_status(draft.status),
+        credit_limit=check_credit_limit(draft.credit_limit),
+        notes=(draft.notes or "").strip() or None,
+    )
+
+
+def check_phone(phone: str | None) -> str | None:
+    """Blank is no phone; otherwise the format of business-rules.md, trimmed."""
+    value = (phone or "").strip()
+    if not value:
+        return None
+    if not PHONE.fullmatch(value) or len(value) > PHONE_LENGTH:
+        raise ValidationError(
+            "A phone number has an optional '+' and then 7 to 20 digits, spaces, '-' or "
+            "parentheses (at most 20 characters in all), such as +1 (555) 010-0199.",
+            field="phone",
+        )
+    return value
+
+
+def check_customer_type(customer_type: str) -> str:
+    value = customer_type.strip().upper()
+    if value not in CUSTOMER_TYPES:
+        raise ValidationError("A customer is an individual or a business.", field="type")
+    return value
+
+
+def check_customer_status(status: str) -> str:
+    value = status.strip().upper()
+    if value not in CUSTOMER_STATUSES:
+        raise ValidationError(
+            "A customer's status is active, inactive or suspended.", field="status"
+        )
+    return value
+
+
+def check_credit_limit(credit_limit: Decimal) -> Decimal:
+    """0 (no limit) or more, in cents, fitting DECIMAL(12,2)."""
+    amount = parse_money(credit_limit, "credit_limit", label="The credit limit")
+    if amount < 0:
+        raise ValidationError(
+            "The credit limit cannot be negative (0: no limit).", field="credit_limit"
+        )
+    return amount

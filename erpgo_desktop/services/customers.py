@@ -1,0 +1,282 @@
+"""Customer records: create, edit, find, deactivate, delete.
+
+Each public method is one user action in its own transaction, checks customers.read or
+customers.write first and returns plain frozen rows. The customer code (CUST-NNNNNN) comes
+from the database's next_customer_code() inside the inserting transaction, so two
+workstations never issue the same code. The balance is the orders service's: it is shown
+here and never written. Edits carry the version they were opened at; a customer saved by
+someone else in between is a conflict that names who and when.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from erpgo_desktop.db.models import Customer, Order, User
+from erpgo_desktop.domain import customers as rules
+from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.customers import CustomerDraft
+from erpgo_desktop.errors import ConflictError, NotFoundError, ValidationError
+from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.base import Service, require
+from erpgo_desktop.services.catalog import escape_like
+
+__all__ = ["CustomerDraft", "CustomerRow", "CustomerService"]
+
+MAX_SEARCH_RESULTS = 500
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    id: uuid.UUID
+    customer_code: str | None
+    first_name: str
+    last_name: str
+    company: str | None
+    email: str
+    phone: str | None
+    type: str
+    status: str
+    credit_limit: Decimal
+    #: What the customer owes on confirmed orders; moved by the orders service only.
+    balance: Decimal
+    tax_exempt: bool
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+    #: The username of whoever saved last (None: not recorded).
+    updated_by_name: str | None
+    version: int
+
+    @property
+    def display_name(self) -> str:
+        person = f"{self.first_name} {self.last_name}"
+        return f"{self.company} ({person})" if self.company else person
+
+    @property
+    def available_credit(self) -> Decimal | None:
+        """What may still be ordered on credit; None when the customer has no limit (0)."""
+        if self.credit_limit <= 0:
+            return None
+        return self.credit_limit - self.balance
+
+    def to_draft(self) -> CustomerDraft:
+        return CustomerDraft(**{f.name: getattr(self, f.name) for f in fields(CustomerDraft)})
+
+
+class CustomerService(Service):
+    def get_customer(self, acting: CurrentUser, customer_id: uuid.UUID) -> CustomerRow:
+        require(acting, perms.CUSTOMERS_READ)
+        return self._read(lambda session: _customer(session, customer_id))
+
+    def search_customers(
+        self,
+        acting: CurrentUser,
+        search: str = "",
+        *,
+        include_inactive: bool = False,
+        limit: int = 50,
+    ) -> tuple[CustomerRow, ...]:
+        """Customers whose code, name, company or email contains `search` (ignoring case),
+        by last name, first name; only active ones unless `include_inactive`."""
+        require(acting, perms.CUSTOMERS_READ)
+        if not 1 <= limit <= MAX_SEARCH_RESULTS:
+            raise ValidationError(f"Ask for 1 to {MAX_SEARCH_RESULTS} customers, not {limit}.")
+        term = search.strip()
+        if len(term) > 255:
+            raise ValidationError("Search for at most 255 characters.", field="search")
+
+        def work(session: Session) -> tuple[CustomerRow, ...]:
+            statement = _customer_select().order_by(
+                Customer.last_name, Customer.first_name, Customer.id
+            )
+            if term:
+                pattern = f"%{escape_like(term)}%"
+                statement = statement.where(
+                    or_(
+                        *(
+                            column.ilike(pattern, escape="\\")
+                            for column in (
+                                Customer.customer_code,
+                                Customer.first_name,
+                                Customer.last_name,
+                                Customer.company,
+                                Customer.email,
+                            )
+                        )
+                    )
+                )
+            if not include_inactive:
+                statement = statement.where(Customer.status == "ACTIVE")
+            rows = session.execute(statement.limit(limit)).all()
+            return tuple(_customer_row(*row) for row in rows)
+
+        return self._read(work)
+
+    def create_customer(self, acting: CurrentUser, draft: CustomerDraft) -> CustomerRow:
+        require(acting, perms.CUSTOMERS_WRITE)
+        clean = rules.check_customer(draft)
+
+        def work(session: Session) -> CustomerRow:
+            _check_email_free(session, clean.email, exclude=None)
+            new_id = session.execute(
+                insert(Customer)
+                .values(
+                    **_values(clean),
+                    customer_code=func.next_customer_code(),
+                    balance=Decimal("0.00"),
+                    updated_by=acting.id,
+                )
+                .returning(Customer.id)
+            ).scalar_one()
+            return _customer(session, new_id)
+
+        return self._write(work)
+
+    def update_customer(
+        self,
+        acting: CurrentUser,
+        customer_id: uuid.UUID,
+        draft: CustomerDraft,
+        *,
+        expected_version: int,
+    ) -> CustomerRow:
+        """Save the editable fields (the credit limit among them; never the balance)."""
+        require(acting, perms.CUSTOMERS_WRITE)
+        clean = rules.check_customer(draft)
+
+        def work(session: Session) -> CustomerRow:
+            customer = _locked(session, customer_id, expected_version)
+            if clean.email.lower() != customer.email.lower():
+                _check_email_free(session, clean.email, exclude=customer_id)
+            for name, value in _values(clean).items():
+                setattr(customer, name, value)
+            customer.updated_by = acting.id
+            session.flush()
+            return _customer(session, customer_id)
+
+        return self._write(work)
+
+    def deactivate_customer(
+        self, acting: CurrentUser, customer_id: uuid.UUID, *, expected_version: int
+    ) -> CustomerRow:
+        """The soft delete: status INACTIVE; the orders that refer to the customer stay."""
+        require(acting, perms.CUSTOMERS_WRITE)
+
+        def work(session: Session) -> CustomerRow:
+            customer = _locked(session, customer_id, expected_version)
+            customer.status = "INACTIVE"
+            customer.updated_by = acting.id
+            session.flush()
+            return _customer(session, customer_id)
+
+        return self._write(work)
+
+    def delete_customer(
+        self, acting: CurrentUser, customer_id: uuid.UUID, *, expected_version: int
+    ) -> None:
+        """Delete a customer without orders; one with orders is refused (deactivate it)."""
+        require(acting, perms.CUSTOMERS_WRITE)
+
+        def work(session: Session) -> None:
+            # The row lock also holds off a new order for this customer until we are done.
+            customer = _locked(session, customer_id, expected_version)
+            orders = session.scalar(select(func.count()).where(Order.customer_id == customer_id))
+            if orders:
+                count = f"{orders:,} order" + ("" if orders == 1 else "s")
+                raise ConflictError(
+                    f"The customer {customer.customer_code or customer.email} has {count}, so "
+                    "they cannot be deleted; deactivate the customer instead."
+                )
+            session.delete(customer)
+            session.flush()
+
+        self._write(work)
+
+
+def _values(clean: CustomerDraft) -> dict[str, Any]:
+    return {f.name: getattr(clean, f.name) for f in fields(CustomerDraft)}
+
+
+def _check_email_free(session: Session, email: str, *, exclude: uuid.UUID | None) -> None:
+    """Email addresses differ ignoring case (idx_customers_email_lower answers this)."""
+    statement = select(Customer.customer_code, Customer.first_name, Customer.last_name).where(
+        func.lower(Customer.email) == email.lower()
+    )
+    if exclude is not None:
+        statement = statement.where(Customer.id != exclude)
+    taken = session.execute(statement.limit(1)).first()
+    if taken is not None:
+        code, first, last = taken
+        raise ConflictError(
+            f"The customer {first} {last} ({code or 'no code'}) already has the email "
+            f"address {email}.",
+            field="email",
+        )
+
+
+def _locked(session: Session, customer_id: uuid.UUID, expected_version: int) -> Customer:
+    """The customer, locked for this transaction and still at the version the person saw."""
+    customer = session.get(Customer, customer_id, with_for_update=True)
+    if customer is None:
+        raise NotFoundError("This customer does not exist (any more).")
+    if customer.version != expected_version:
+        current = _customer(session, customer_id)
+        raise ConflictError(
+            stale_message(current.updated_by_name, current.updated_at), current=current
+        )
+    return customer
+
+
+def stale_message(who: str | None, when: datetime | None) -> str:
+    """The same words as the catalog's (services.catalog_admin.stale_message)."""
+    by = f"by {who}" if who else "by someone else"
+    at = f" on {when.astimezone():%Y-%m-%d at %H:%M:%S}" if when else ""
+    return (
+        f"This record was changed {by}{at} after you opened it, so your changes were not "
+        "saved. Look at the current values and make your change again."
+    )
+
+
+def _customer_select() -> Select[Customer, str | None]:
+    return (
+        select(Customer, User.username)
+        .outerjoin(User, User.id == Customer.updated_by)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _customer_row(customer: Customer, updated_by_name: str | None) -> CustomerRow:
+    return CustomerRow(
+        id=customer.id,
+        customer_code=customer.customer_code,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        company=customer.company,
+        email=customer.email,
+        phone=customer.phone,
+        type=customer.type,
+        status=customer.status,
+        credit_limit=customer.credit_limit or Decimal("0.00"),
+        balance=customer.balance or Decimal("0.00"),
+        tax_exempt=bool(customer.tax_exempt),
+        notes=customer.notes,
+        created_at=customer.created_at,
+        updated_at=customer.updated_at,
+        updated_by_name=updated_by_name,
+        version=customer.version,
+    )
+
+
+def _customer(session: Session, customer_id: uuid.UUID) -> CustomerRow:
+    found = session.execute(_customer_select().where(Customer.id == customer_id)).first()
+    if found is None:
+        raise NotFoundError("This customer does not exist (any more).")
+    return _customer_row(*found)
