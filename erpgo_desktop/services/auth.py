@@ -99,7 +99,7 @@ class AuthService:
         self, session: Session, username: str, password: str
     ) -> CurrentUser | AuthenticationError:
         refused = AuthenticationError("Wrong username or password.")
-        # Locked: two workstations failing at once must both be counted.
+        # FOR UPDATE: two workstations failing at once must both be counted.
         user = session.scalar(select(User).where(User.username == username).with_for_update())
         if user is None:
             self.verify(self._decoy_hash, password)
