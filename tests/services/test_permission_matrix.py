@@ -29,10 +29,12 @@ from sqlalchemy.engine import Engine
 import erpgo_desktop.services as services_package
 from erpgo_desktop.db.engine import make_engine, make_session_factory
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.customers import CustomerDraft
 from erpgo_desktop.domain.inventory import WarehouseDraft
 from erpgo_desktop.errors import PermissionDeniedError
 from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.base import Service
+from erpgo_desktop.services.customers import CustomerService
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.stock import StockKey
 from erpgo_desktop.services.users import UserAdminService, UserProfile
@@ -56,6 +58,7 @@ class Bundle:
     users: UserAdminService
     inventory: InventoryService
     warehouses: WarehouseService
+    customers: CustomerService
 
 
 @dataclass(frozen=True)
@@ -123,12 +126,16 @@ def _warehouse_version(b: Bundle, s: Seed) -> int:
     return b.warehouses.get(s.admin, s.other_warehouse_id).version
 
 
+def _customer_version(b: Bundle, s: Seed) -> int:
+    return b.customers.get_customer(s.admin, s.customer_id).version
+
+
 def _change_own_password(b: Bundle, u: CurrentUser, s: Seed) -> None:
     b.users.change_own_password(u, PASSWORD, OTHER_PASSWORD)
     b.users.change_own_password(u, OTHER_PASSWORD, PASSWORD)
 
 
-US, INV, WH = UserAdminService, InventoryService, WarehouseService
+US, INV, WH, CU = UserAdminService, InventoryService, WarehouseService, CustomerService
 # fmt: off
 ACTIONS: tuple[Action, ...] = (
     # Accounts and roles
@@ -191,6 +198,21 @@ ACTIONS: tuple[Action, ...] = (
     Action(WH.get, perms.INVENTORY_READ, lambda b, u, s: b.warehouses.get(u, s.warehouse_id)),
     Action(WH.list_warehouses, perms.INVENTORY_READ,
            lambda b, u, s: b.warehouses.list_warehouses(u)),
+    # Customers
+    Action(CU.get_customer, perms.CUSTOMERS_READ,
+           lambda b, u, s: b.customers.get_customer(u, s.customer_id)),
+    Action(CU.search_customers, perms.CUSTOMERS_READ,
+           lambda b, u, s: b.customers.search_customers(u, "Customer")),
+    Action(CU.create_customer, perms.CUSTOMERS_WRITE, lambda b, u, s: b.customers.create_customer(
+        u, CustomerDraft("Di", f"New {s.n}", f"new-customer-{s.n}@example.com"))),
+    Action(CU.update_customer, perms.CUSTOMERS_WRITE, lambda b, u, s: b.customers.update_customer(
+        u, s.customer_id, CustomerDraft("Cy", "Renamed", f"customer-{s.n}@example.com"),
+        expected_version=_customer_version(b, s))),
+    Action(CU.deactivate_customer, perms.CUSTOMERS_WRITE,
+           lambda b, u, s: b.customers.deactivate_customer(
+               u, s.customer_id, expected_version=_customer_version(b, s))),
+    Action(CU.delete_customer, perms.CUSTOMERS_WRITE, lambda b, u, s: b.customers.delete_customer(
+        u, s.customer_id, expected_version=_customer_version(b, s))),
 )
 # fmt: on
 
@@ -261,6 +283,7 @@ def world(pg_server: TestServer, template_database: str) -> Iterator[World]:
         users=UserAdminService(sessions, auth),
         inventory=InventoryService(sessions),
         warehouses=WarehouseService(sessions),
+        customers=CustomerService(sessions),
     )
     auth.create_first_admin(
         username="admin", email="admin@example.com", password=PASSWORD, first_name="A"
