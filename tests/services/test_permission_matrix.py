@@ -20,6 +20,7 @@ import pkgutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -29,11 +30,13 @@ from sqlalchemy.engine import Engine
 import erpgo_desktop.services as services_package
 from erpgo_desktop.db.engine import make_engine, make_session_factory
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.catalog import CategoryDraft, ProductDraft, VariantDraft
 from erpgo_desktop.domain.customers import CustomerDraft
 from erpgo_desktop.domain.inventory import WarehouseDraft
 from erpgo_desktop.errors import PermissionDeniedError
 from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.base import Service
+from erpgo_desktop.services.catalog_admin import CategoryService, ProductService, VariantService
 from erpgo_desktop.services.customers import CustomerService
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.stock import StockKey
@@ -59,6 +62,9 @@ class Bundle:
     inventory: InventoryService
     warehouses: WarehouseService
     customers: CustomerService
+    categories: CategoryService
+    products: ProductService
+    variants: VariantService
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,10 @@ class Seed:
     n: int
     admin: CurrentUser  # to load what an edit starts from, whoever makes the edit
     category_id: uuid.UUID
+    other_category_id: uuid.UUID  # empty
     product_id: uuid.UUID
+    other_product_id: uuid.UUID  # not stocked
+    variant_id: uuid.UUID  # of the product
     warehouse_id: uuid.UUID
     other_warehouse_id: uuid.UUID
     customer_id: uuid.UUID
@@ -126,6 +135,18 @@ def _warehouse_version(b: Bundle, s: Seed) -> int:
     return b.warehouses.get(s.admin, s.other_warehouse_id).version
 
 
+def _category_version(b: Bundle, s: Seed, category_id: uuid.UUID | None = None) -> int:
+    return b.categories.get_category(s.admin, category_id or s.other_category_id).version
+
+
+def _product(b: Bundle, s: Seed) -> Any:
+    return b.products.get_product(s.admin, s.product_id)
+
+
+def _variant(b: Bundle, s: Seed) -> Any:
+    return b.variants.get_variant(s.admin, s.variant_id)
+
+
 def _customer_version(b: Bundle, s: Seed) -> int:
     return b.customers.get_customer(s.admin, s.customer_id).version
 
@@ -136,6 +157,7 @@ def _change_own_password(b: Bundle, u: CurrentUser, s: Seed) -> None:
 
 
 US, INV, WH, CU = UserAdminService, InventoryService, WarehouseService, CustomerService
+CA, PR, VA = CategoryService, ProductService, VariantService
 # fmt: off
 ACTIONS: tuple[Action, ...] = (
     # Accounts and roles
@@ -198,6 +220,61 @@ ACTIONS: tuple[Action, ...] = (
     Action(WH.get, perms.INVENTORY_READ, lambda b, u, s: b.warehouses.get(u, s.warehouse_id)),
     Action(WH.list_warehouses, perms.INVENTORY_READ,
            lambda b, u, s: b.warehouses.list_warehouses(u)),
+    # Catalog
+    Action(CA.list_categories, perms.PRODUCTS_READ,
+           lambda b, u, s: b.categories.list_categories(u)),
+    Action(CA.get_category, perms.PRODUCTS_READ,
+           lambda b, u, s: b.categories.get_category(u, s.category_id)),
+    Action(CA.create_category, perms.PRODUCTS_WRITE, lambda b, u, s: b.categories.create_category(
+        u, CategoryDraft(f"New {s.n}", parent_id=s.category_id))),
+    Action(CA.update_category, perms.PRODUCTS_WRITE, lambda b, u, s: b.categories.update_category(
+        u, s.other_category_id, CategoryDraft(f"Renamed {s.n}"),
+        expected_version=_category_version(b, s))),
+    Action(CA.move_category, perms.PRODUCTS_WRITE, lambda b, u, s: b.categories.move_category(
+        u, s.other_category_id, s.category_id, expected_version=_category_version(b, s))),
+    Action(CA.deactivate_category, perms.PRODUCTS_WRITE,
+           lambda b, u, s: b.categories.deactivate_category(
+               u, s.other_category_id, expected_version=_category_version(b, s))),
+    Action(CA.reactivate_category, perms.PRODUCTS_WRITE,
+           lambda b, u, s: b.categories.reactivate_category(
+               u, s.other_category_id, expected_version=_category_version(b, s))),
+    Action(CA.delete_category, perms.PRODUCTS_WRITE, lambda b, u, s: b.categories.delete_category(
+        u, s.other_category_id, expected_version=_category_version(b, s))),
+    Action(PR.get_product, perms.PRODUCTS_READ,
+           lambda b, u, s: b.products.get_product(u, s.product_id)),
+    Action(PR.create_product, perms.PRODUCTS_WRITE, lambda b, u, s: b.products.create_product(
+        u, ProductDraft(f"NEW-{s.n}", "New", s.category_id, Decimal("9.99")))),
+    Action(PR.update_product, perms.PRODUCTS_WRITE, lambda b, u, s: b.products.update_product(
+        u, s.product_id, replace(_product(b, s).to_draft(), name="Renamed"),
+        expected_version=_product(b, s).version)),
+    Action(PR.deactivate_product, perms.PRODUCTS_WRITE,
+           lambda b, u, s: b.products.deactivate_product(
+               u, s.product_id, expected_version=_product(b, s).version)),
+    Action(PR.reactivate_product, perms.PRODUCTS_WRITE,
+           lambda b, u, s: b.products.reactivate_product(
+               u, s.product_id, expected_version=_product(b, s).version)),
+    Action(PR.delete_product, perms.PRODUCTS_WRITE, lambda b, u, s: b.products.delete_product(
+        u, s.other_product_id,
+        expected_version=b.products.get_product(s.admin, s.other_product_id).version)),
+    Action(VA.list_variants, perms.PRODUCTS_READ,
+           lambda b, u, s: b.variants.list_variants(u, s.product_id)),
+    Action(VA.get_variant, perms.PRODUCTS_READ,
+           lambda b, u, s: b.variants.get_variant(u, s.variant_id)),
+    Action(VA.variant_stock, perms.PRODUCTS_READ,
+           lambda b, u, s: b.variants.variant_stock(u, s.variant_id)),
+    Action(VA.create_variant, perms.PRODUCTS_WRITE, lambda b, u, s: b.variants.create_variant(
+        u, s.product_id, VariantDraft(f"MX-{s.n}-BLUE", "Blue", Decimal("11.00")))),
+    Action(VA.update_variant, perms.PRODUCTS_WRITE, lambda b, u, s: b.variants.update_variant(
+        u, s.variant_id, replace(_variant(b, s).to_draft(), name="Crimson"),
+        expected_version=_variant(b, s).version)),
+    Action(VA.deactivate_variant, perms.PRODUCTS_WRITE,
+           lambda b, u, s: b.variants.deactivate_variant(
+               u, s.variant_id, expected_version=_variant(b, s).version)),
+    Action(VA.reactivate_variant, perms.PRODUCTS_WRITE,
+           lambda b, u, s: b.variants.reactivate_variant(
+               u, s.variant_id, expected_version=_variant(b, s).version)),
+    Action(VA.delete_variant, perms.PRODUCTS_WRITE, lambda b, u, s: b.variants.delete_variant(
+        u, s.variant_id, expected_version=_variant(b, s).version)),
     # Customers
     Action(CU.get_customer, perms.CUSTOMERS_READ,
            lambda b, u, s: b.customers.get_customer(u, s.customer_id)),
@@ -220,7 +297,8 @@ ACTIONS: tuple[Action, ...] = (
 NOT_ACTIONS: dict[str, str] = {}
 
 
-SEEDED = ("category", "product", "warehouse", "other_warehouse", "customer", "role", "user")
+SEEDED = ("category", "other_category", "product", "other_product", "variant", "warehouse",
+          "other_warehouse", "customer", "role", "user")  # fmt: skip
 
 
 @dataclass
@@ -234,9 +312,14 @@ class World:
         n = next(self.counter)
         ids = {name: uuid.uuid4() for name in SEEDED}
         statements = f"""
-            INSERT INTO product_categories (id, name) VALUES (:category, 'Category {n}');
-            INSERT INTO products (id, sku, name, category_id, price, track_inventory)
-                VALUES (:product, 'MX-{n}', 'Product {n}', :category, 10, true);
+            INSERT INTO product_categories (id, name, path) VALUES
+                (:category, 'Category {n}', 'Category {n}'),
+                (:other_category, 'Other {n}', 'Other {n}');
+            INSERT INTO products (id, sku, name, category_id, price, track_inventory) VALUES
+                (:product, 'MX-{n}', 'Product {n}', :category, 10, true),
+                (:other_product, 'MY-{n}', 'Other product {n}', :category, 20, false);
+            INSERT INTO product_variants (id, product_id, sku, name, price)
+                VALUES (:variant, :product, 'MX-{n}-RED', 'Red', 10);
             INSERT INTO warehouses (id, code, name) VALUES
                 (:warehouse, 'W{n}A', 'Warehouse {n} A'),
                 (:other_warehouse, 'W{n}B', 'Warehouse {n} B');
@@ -284,6 +367,9 @@ def world(pg_server: TestServer, template_database: str) -> Iterator[World]:
         inventory=InventoryService(sessions),
         warehouses=WarehouseService(sessions),
         customers=CustomerService(sessions),
+        categories=CategoryService(sessions),
+        products=ProductService(sessions),
+        variants=VariantService(sessions),
     )
     auth.create_first_admin(
         username="admin", email="admin@example.com", password=PASSWORD, first_name="A"
