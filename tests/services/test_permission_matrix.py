@@ -33,12 +33,14 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain.catalog import CategoryDraft, ProductDraft, VariantDraft
 from erpgo_desktop.domain.customers import CustomerDraft
 from erpgo_desktop.domain.inventory import WarehouseDraft
+from erpgo_desktop.domain.orders import Address, OrderHeader
 from erpgo_desktop.errors import PermissionDeniedError
 from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.base import Service
 from erpgo_desktop.services.catalog_admin import CategoryService, ProductService, VariantService
 from erpgo_desktop.services.customers import CustomerService
 from erpgo_desktop.services.inventory import InventoryService
+from erpgo_desktop.services.orders import OrderDetail, OrderService
 from erpgo_desktop.services.stock import StockKey
 from erpgo_desktop.services.users import UserAdminService, UserProfile
 from erpgo_desktop.services.warehouses import WarehouseService
@@ -65,6 +67,7 @@ class Bundle:
     categories: CategoryService
     products: ProductService
     variants: VariantService
+    orders: OrderService
 
 
 @dataclass(frozen=True)
@@ -151,13 +154,72 @@ def _customer_version(b: Bundle, s: Seed) -> int:
     return b.customers.get_customer(s.admin, s.customer_id).version
 
 
+ADDRESS = Address("Cy", "Customer", "1 Road", "Town", "1000", "NL")
+ORDER_PATH = ("DRAFT", "PENDING", "CONFIRMED", "PROCESSING", "SHIPPED", "DELIVERED")
+
+
+def _order(
+    b: Bundle, s: Seed, status: str = "DRAFT", quantity: int = 2, unit_price: str | None = None
+) -> OrderDetail:
+    """An order of the seed's customer for the seed's product, taken to `status` along the
+    usual path, by the administrator."""
+    a, orders = s.admin, b.orders
+    order = orders.create_draft(a, s.customer_id, OrderHeader(ADDRESS))
+    order = orders.add_line(
+        a, order.id, order.version, s.product_id, quantity,
+        unit_price=None if unit_price is None else Decimal(unit_price),
+    )  # fmt: skip
+    steps: dict[str, Callable[[OrderDetail], OrderDetail]] = {
+        "PENDING": lambda o: orders.submit(a, o.id, o.version),
+        "CONFIRMED": lambda o: orders.confirm(a, o.id, o.version, s.warehouse_id),
+        "PROCESSING": lambda o: orders.start_processing(a, o.id, o.version),
+        "SHIPPED": lambda o: orders.ship(a, o.id, o.version, carrier="UPS", tracking_number="1Z"),
+        "DELIVERED": lambda o: orders.deliver(a, o.id, o.version),
+    }
+    for step in ORDER_PATH[1 : ORDER_PATH.index(status) + 1]:
+        order = steps[step](order)
+    return order
+
+
+def _on_hold(b: Bundle, s: Seed) -> OrderDetail:
+    order = _order(b, s, "PENDING")
+    return b.orders.hold(s.admin, order.id, order.version)
+
+
+def _over_credit(b: Bundle, s: Seed) -> OrderDetail:
+    """A submitted order that would take its customer over a credit limit of 1.00."""
+    customer = b.customers.get_customer(s.admin, s.customer_id)
+    b.customers.update_customer(
+        s.admin, s.customer_id, replace(customer.to_draft(), credit_limit=Decimal("1.00")),
+        expected_version=customer.version,
+    )  # fmt: skip
+    return _order(b, s, "PENDING")
+
+
+def _backordered(b: Bundle, s: Seed) -> OrderDetail:
+    """A confirmed order 10 short of the 50 in stock, with 10 more received since."""
+    product = b.products.get_product(s.admin, s.product_id)
+    b.products.update_product(
+        s.admin, s.product_id, replace(product.to_draft(), allow_backorder=True),
+        expected_version=product.version,
+    )  # fmt: skip
+    order = _order(b, s, "CONFIRMED", quantity=60)
+    b.inventory.receive(s.admin, s.stock, 10)
+    return order
+
+
+def _paid(b: Bundle, s: Seed) -> OrderDetail:
+    order = _order(b, s, "DELIVERED")
+    return b.orders.record_payment(s.admin, order.id, order.version, order.total_amount)
+
+
 def _change_own_password(b: Bundle, u: CurrentUser, s: Seed) -> None:
     b.users.change_own_password(u, PASSWORD, OTHER_PASSWORD)
     b.users.change_own_password(u, OTHER_PASSWORD, PASSWORD)
 
 
 US, INV, WH, CU = UserAdminService, InventoryService, WarehouseService, CustomerService
-CA, PR, VA = CategoryService, ProductService, VariantService
+CA, PR, VA, OR = CategoryService, ProductService, VariantService, OrderService
 # fmt: off
 ACTIONS: tuple[Action, ...] = (
     # Accounts and roles
@@ -275,6 +337,67 @@ ACTIONS: tuple[Action, ...] = (
                u, s.variant_id, expected_version=_variant(b, s).version)),
     Action(VA.delete_variant, perms.PRODUCTS_WRITE, lambda b, u, s: b.variants.delete_variant(
         u, s.variant_id, expected_version=_variant(b, s).version)),
+    # Orders
+    Action(OR.create_draft, perms.ORDERS_CREATE,
+           lambda b, u, s: b.orders.create_draft(u, s.customer_id, OrderHeader(ADDRESS))),
+    Action(OR.update_order, perms.ORDERS_CREATE, lambda b, u, s: b.orders.update_order(
+        u, s.prepared.id, s.prepared.version, OrderHeader(ADDRESS, notes="Leave at the door")),
+        prepare=_order),
+    Action(OR.add_line, perms.ORDERS_CREATE, lambda b, u, s: b.orders.add_line(
+        u, s.prepared.id, s.prepared.version, s.other_product_id, 1), prepare=_order),
+    Action(OR.change_line, perms.ORDERS_CREATE, lambda b, u, s: b.orders.change_line(
+        u, s.prepared.id, s.prepared.version, s.prepared.lines[0].id, quantity=3),
+        prepare=_order),
+    Action(OR.remove_line, perms.ORDERS_CREATE, lambda b, u, s: b.orders.remove_line(
+        u, s.prepared.id, s.prepared.version, s.prepared.lines[0].id), prepare=_order),
+    Action(OR.submit, perms.ORDERS_CREATE,
+           lambda b, u, s: b.orders.submit(u, s.prepared.id, s.prepared.version),
+           prepare=_order),
+    Action(OR.approve, perms.ORDERS_APPROVE,
+           lambda b, u, s: b.orders.approve(u, s.prepared.id, s.prepared.version),
+           prepare=lambda b, s: _order(b, s, "PENDING", unit_price="6000.00")),
+    Action(OR.confirm, perms.ORDERS_CONFIRM, lambda b, u, s: b.orders.confirm(
+        u, s.prepared.id, s.prepared.version, s.warehouse_id),
+        prepare=lambda b, s: _order(b, s, "PENDING")),
+    Action(OR.confirm, (perms.ORDERS_CONFIRM, perms.CUSTOMERS_CREDIT_OVERRIDE),
+           lambda b, u, s: b.orders.confirm(
+               u, s.prepared.id, s.prepared.version, s.warehouse_id, override_credit=True),
+           prepare=_over_credit, variant="over the credit limit"),
+    Action(OR.reserve_backorders, perms.ORDERS_CONFIRM,
+           lambda b, u, s: b.orders.reserve_backorders(
+               u, s.prepared.id, s.prepared.version, s.warehouse_id),
+           prepare=_backordered),
+    Action(OR.hold, perms.ORDERS_CONFIRM,
+           lambda b, u, s: b.orders.hold(u, s.prepared.id, s.prepared.version),
+           prepare=lambda b, s: _order(b, s, "PENDING")),
+    Action(OR.resume, perms.ORDERS_CONFIRM,
+           lambda b, u, s: b.orders.resume(u, s.prepared.id, s.prepared.version),
+           prepare=_on_hold),
+    Action(OR.start_processing, perms.ORDERS_SHIP,
+           lambda b, u, s: b.orders.start_processing(u, s.prepared.id, s.prepared.version),
+           prepare=lambda b, s: _order(b, s, "CONFIRMED")),
+    Action(OR.ship, perms.ORDERS_SHIP, lambda b, u, s: b.orders.ship(
+        u, s.prepared.id, s.prepared.version, carrier="UPS", tracking_number="1Z 42"),
+        prepare=lambda b, s: _order(b, s, "PROCESSING")),
+    Action(OR.deliver, perms.ORDERS_SHIP,
+           lambda b, u, s: b.orders.deliver(u, s.prepared.id, s.prepared.version),
+           prepare=lambda b, s: _order(b, s, "SHIPPED")),
+    Action(OR.cancel, perms.ORDERS_CANCEL,
+           lambda b, u, s: b.orders.cancel(u, s.prepared.id, s.prepared.version),
+           prepare=lambda b, s: _order(b, s, "CONFIRMED")),
+    Action(OR.return_goods, perms.ORDERS_RETURN, lambda b, u, s: b.orders.return_goods(
+        u, s.prepared.id, s.prepared.version, s.warehouse_id, {s.prepared.lines[0].id: 1}),
+        prepare=lambda b, s: _order(b, s, "DELIVERED")),
+    Action(OR.record_payment, perms.ORDERS_PAYMENT, lambda b, u, s: b.orders.record_payment(
+        u, s.prepared.id, s.prepared.version, Decimal("5.00")),
+        prepare=lambda b, s: _order(b, s, "CONFIRMED")),
+    Action(OR.refund, perms.ORDERS_PAYMENT, lambda b, u, s: b.orders.refund(
+        u, s.prepared.id, s.prepared.version, Decimal("5.00")), prepare=_paid),
+    Action(OR.get_order, perms.ORDERS_READ,
+           lambda b, u, s: b.orders.get_order(u, s.prepared.id), prepare=_order),
+    Action(OR.list_lines, perms.ORDERS_READ,
+           lambda b, u, s: b.orders.list_lines(u, s.prepared.id), prepare=_order),
+    Action(OR.list_orders, perms.ORDERS_READ, lambda b, u, s: b.orders.list_orders(u)),
     # Customers
     Action(CU.get_customer, perms.CUSTOMERS_READ,
            lambda b, u, s: b.customers.get_customer(u, s.customer_id)),
@@ -312,9 +435,9 @@ class World:
         n = next(self.counter)
         ids = {name: uuid.uuid4() for name in SEEDED}
         statements = f"""
-            INSERT INTO product_categories (id, name, path) VALUES
-                (:category, 'Category {n}', 'Category {n}'),
-                (:other_category, 'Other {n}', 'Other {n}');
+            INSERT INTO product_categories (id, name, path, level) VALUES
+                (:category, 'Category {n}', '/Category {n}', 1),
+                (:other_category, 'Other {n}', '/Other {n}', 1);
             INSERT INTO products (id, sku, name, category_id, price, track_inventory) VALUES
                 (:product, 'MX-{n}', 'Product {n}', :category, 10, true),
                 (:other_product, 'MY-{n}', 'Other product {n}', :category, 20, false);
@@ -370,6 +493,7 @@ def world(pg_server: TestServer, template_database: str) -> Iterator[World]:
         categories=CategoryService(sessions),
         products=ProductService(sessions),
         variants=VariantService(sessions),
+        orders=OrderService(sessions),
     )
     auth.create_first_admin(
         username="admin", email="admin@example.com", password=PASSWORD, first_name="A"
