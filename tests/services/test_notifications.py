@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Engine
 
+from erpgo_desktop import APP_NAME
 from erpgo_desktop.services.notifications import CHANNEL, Change, ChangeListener, parse
 
 DEADLINE = 10.0  # seconds; only ever reached when something is broken
@@ -226,7 +227,7 @@ def test_a_lost_connection_is_reopened_and_says_reload(heard: Heard) -> None:
         ended = connection.execute(
             text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                  "WHERE application_name = :name AND datname = current_database()"),
-            {"name": "erpgo-desktop changes"},
+            {"name": f"{APP_NAME} changes"},
         ).scalars().all()  # fmt: skip
     assert ended == [True]
     assert heard.queue.get(timeout=DEADLINE) == Change.reload_everything()
