@@ -9,6 +9,12 @@ from sqlalchemy.engine import Engine
 from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.services.auth import AuthService
 from erpgo_desktop.services.catalog import ProductCatalogService
+from erpgo_desktop.services.catalog_admin import CategoryService, ProductService, VariantService
+from erpgo_desktop.services.customers import CustomerService
+from erpgo_desktop.services.inventory import InventoryService
+from erpgo_desktop.services.orders import OrderService
+from erpgo_desktop.services.users import UserAdminService
+from erpgo_desktop.services.warehouses import WarehouseService
 
 
 @dataclass(frozen=True)
@@ -17,8 +23,28 @@ class Services:
 
     auth: AuthService
     catalog: ProductCatalogService
+    categories: CategoryService
+    products: ProductService
+    variants: VariantService
+    customers: CustomerService
+    orders: OrderService
+    inventory: InventoryService
+    warehouses: WarehouseService
+    users: UserAdminService
 
 
 def build_services(engine: Engine) -> Services:
     sessions = make_session_factory(engine)
-    return Services(auth=AuthService(sessions), catalog=ProductCatalogService(sessions))
+    auth = AuthService(sessions)
+    return Services(
+        auth=auth,
+        catalog=ProductCatalogService(sessions),
+        categories=CategoryService(sessions),
+        products=ProductService(sessions),
+        variants=VariantService(sessions),
+        customers=CustomerService(sessions),
+        orders=OrderService(sessions),
+        inventory=InventoryService(sessions),
+        warehouses=WarehouseService(sessions),
+        users=UserAdminService(sessions, auth),
+    )
