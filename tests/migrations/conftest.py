@@ -16,11 +16,11 @@ from sqlalchemy.engine import Connection, Engine
 from erpgo_desktop.db.engine import make_engine
 
 if TYPE_CHECKING:
-    from tests.conftest import TestServer
+    from tests.conftest import ThrowawayDatabases
 
 
 @pytest.fixture(scope="module")
-def head_engine(pg_server: TestServer, template_database: str) -> Iterator[Engine]:
+def head_engine(pg_server: ThrowawayDatabases, template_database: str) -> Iterator[Engine]:
     """An engine on a database of this module's own, migrated to the newest revision."""
     engine = make_engine(pg_server.create_database(template=template_database))
     yield engine

@@ -47,7 +47,7 @@ from erpgo_desktop.services.warehouses import WarehouseService
 from tests.services.test_auth import FAST_HASHER
 
 if TYPE_CHECKING:
-    from tests.conftest import TestServer
+    from tests.conftest import ThrowawayDatabases
 
 PASSWORD = "long enough"
 OTHER_PASSWORD = "another one"
@@ -480,7 +480,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(pg_server: TestServer, template_database: str) -> Iterator[World]:
+def world(pg_server: ThrowawayDatabases, template_database: str) -> Iterator[World]:
     engine = make_engine(pg_server.create_database(template=template_database))
     sessions = make_session_factory(engine)
     auth = AuthService(sessions, hasher=FAST_HASHER)
