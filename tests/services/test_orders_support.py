@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import text
@@ -23,8 +24,10 @@ from erpgo_desktop.domain.orders import Address, OrderHeader
 from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.orders import OrderDetail, OrderService
 from erpgo_desktop.services.stock import StockKey, StockLedger
-from tests.conftest import TestServer
 from tests.services.test_auth import FAST_HASHER
+
+if TYPE_CHECKING:  # imported at run time, pytest would try to collect it as tests
+    from tests.conftest import ThrowawayDatabases
 
 ADDRESS = Address(
     first_name="Grace",
@@ -290,7 +293,7 @@ def make_world(engine: Engine) -> World:
 
 
 @pytest.fixture(scope="module")
-def world(pg_server: TestServer, template_database: str) -> Iterator[World]:
+def world(pg_server: ThrowawayDatabases, template_database: str) -> Iterator[World]:
     """One migrated database for the whole module (each test makes rows of its own)."""
     engine = make_engine(pg_server.create_database(template=template_database))
     yield make_world(engine)
