@@ -41,3 +41,30 @@ def test_layer_imports(layer: str) -> None:
 
 def test_the_check_sees_imports() -> None:
     assert "erpgo_desktop.errors" in imports_of(PACKAGE / "domain" / "validation.py")
+
+
+def test_services_return_plain_rows_not_orm_objects() -> None:
+    import inspect
+    import typing
+
+    import erpgo_desktop.services as services_package
+    from erpgo_desktop.db.models import Base
+    from erpgo_desktop.services.base import Service
+
+    def mentions_orm(hint: object) -> bool:
+        if isinstance(hint, type) and issubclass(hint, Base):
+            return True
+        return any(mentions_orm(arg) for arg in typing.get_args(hint))
+
+    for module in sorted((PACKAGE / "services").glob("*.py")):
+        __import__(f"erpgo_desktop.services.{module.stem}")
+    services = [services_package.auth.AuthService, *Service.__subclasses__()]
+    checked = 0
+    for service in services:
+        for name, method in inspect.getmembers(service, inspect.isfunction):
+            if name.startswith("_"):
+                continue
+            returned = typing.get_type_hints(method).get("return")
+            assert not mentions_orm(returned), f"{service.__name__}.{name} returns {returned}"
+            checked += 1
+    assert checked > 50

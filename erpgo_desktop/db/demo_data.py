@@ -36,6 +36,11 @@ import psycopg
 import sqlalchemy
 from psycopg import sql
 
+from erpgo_desktop.domain.orders import (
+    APPROVAL_ABOVE_CENTS,
+    FREE_STANDARD_FROM_CENTS,
+    SHIPPING_CENTS,
+)
 from erpgo_desktop.errors import ConflictError, ValidationError
 
 __all__ = [
@@ -273,9 +278,6 @@ _CARRIERS = ("UPS", "FedEx", "USPS")
 _TAX_RATES_CENTI = (500, 600, 725, 825, 1000)  # percent x 100: DECIMAL(5,2) exactly
 # Shipping methods a customer at home may choose, in proportion; abroad it is INTERNATIONAL.
 _DOMESTIC_METHODS = ("STANDARD",) * 12 + ("EXPRESS",) * 3 + ("OVERNIGHT",) + ("PICKUP",) * 4
-_SHIPPING_CENTS = {"STANDARD": 599, "EXPRESS": 1_499, "OVERNIGHT": 2_999, "INTERNATIONAL": 3_999}
-_FREE_STANDARD_FROM_CENTS = 10_000
-_APPROVAL_ABOVE_CENTS = 1_000_000  # orders over 10,000 are approved before CONFIRMED
 
 
 def _table(weights: Iterable[tuple[str, int]]) -> tuple[str, ...]:
@@ -932,11 +934,8 @@ class _Generator:
                             )
                             self.ledger_count += 1
 
-                free_standard = method == "STANDARD" and subtotal >= _FREE_STANDARD_FROM_CENTS
-                if method in ("DIGITAL", "PICKUP") or free_standard:
-                    shipping = 0
-                else:
-                    shipping = _SHIPPING_CENTS[method]
+                free_standard = method == "STANDARD" and subtotal >= FREE_STANDARD_FROM_CENTS
+                shipping = 0 if free_standard else SHIPPING_CENTS[method]
                 coupon = (500, 1_000, 2_500)[int(r() * 3)] if r() < 0.05 else 0
                 if coupon * 5 > subtotal - line_discounts:
                     coupon = 0
@@ -995,7 +994,7 @@ class _Generator:
                 else:
                     carrier = tracking = _NULL
                     ship_text = ts(ship_at) if shipped else _NULL
-                if shipped and grand > _APPROVAL_ABOVE_CENTS:
+                if shipped and grand > APPROVAL_ABOVE_CENTS:
                     approver = user
                     approved_text = ts(t + (ship_at - t) // 3)
                 else:
