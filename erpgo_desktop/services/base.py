@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 from psycopg import errors as pg_errors
@@ -160,6 +161,16 @@ def _still_referenced(exc: DBAPIError) -> bool:
     if isinstance(exc.orig, pg_errors.RestrictViolation):
         return True
     return (exc.statement or "").lstrip().upper().startswith("DELETE")
+
+
+def stale_message(who: str | None, when: datetime | None) -> str:
+    """What a save over someone else's newer save is told: who saved and when."""
+    by = f"by {who}" if who else "by someone else"
+    at = f" on {when.astimezone():%Y-%m-%d at %H:%M:%S}" if when else ""
+    return (
+        f"This record was changed {by}{at} after you opened it, so your changes were not "
+        "saved. Look at the current values and make your change again."
+    )
 
 
 def require(user: CurrentUser, permission: str) -> None:

@@ -47,7 +47,7 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain.catalog import CategoryDraft, ProductDraft, VariantDraft
 from erpgo_desktop.errors import ConflictError, NotFoundError, ValidationError
 from erpgo_desktop.services.auth import CurrentUser
-from erpgo_desktop.services.base import Service, require
+from erpgo_desktop.services.base import Service, require, stale_message
 
 __all__ = [
     "CategoryDraft",
@@ -903,15 +903,6 @@ def _check_version(found: int, expected: int, current: Callable[[], _Versioned])
     if found != expected:
         row = current()
         raise ConflictError(stale_message(row.updated_by_name, row.updated_at), current=row)
-
-
-def stale_message(who: str | None, when: datetime | None) -> str:
-    by = f"by {who}" if who else "by someone else"
-    at = f" on {when.astimezone():%Y-%m-%d at %H:%M:%S}" if when else ""
-    return (
-        f"This record was changed {by}{at} after you opened it, so your changes were not "
-        "saved. Look at the current values and make your change again."
-    )
 
 
 def _count(session: Session, condition: ColumnElement[bool]) -> int:

@@ -25,7 +25,7 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain.customers import CustomerDraft
 from erpgo_desktop.errors import ConflictError, NotFoundError, ValidationError
 from erpgo_desktop.services.auth import CurrentUser
-from erpgo_desktop.services.base import Service, require
+from erpgo_desktop.services.base import Service, require, stale_message
 from erpgo_desktop.services.catalog import escape_like
 
 __all__ = ["CustomerDraft", "CustomerRow", "CustomerService"]
@@ -233,16 +233,6 @@ def _locked(session: Session, customer_id: uuid.UUID, expected_version: int) -> 
             stale_message(current.updated_by_name, current.updated_at), current=current
         )
     return customer
-
-
-def stale_message(who: str | None, when: datetime | None) -> str:
-    """The same words as the catalog's (services.catalog_admin.stale_message)."""
-    by = f"by {who}" if who else "by someone else"
-    at = f" on {when.astimezone():%Y-%m-%d at %H:%M:%S}" if when else ""
-    return (
-        f"This record was changed {by}{at} after you opened it, so your changes were not "
-        "saved. Look at the current values and make your change again."
-    )
 
 
 def _customer_select() -> Select[Customer, str | None]:
