@@ -12,15 +12,11 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from erpgo_desktop.domain.money import parse_money
-from erpgo_desktop.domain.validation import check_email, check_person_name
+from erpgo_desktop.domain.validation import check_email, check_person_name, check_phone
 from erpgo_desktop.errors import ValidationError
 
 CUSTOMER_TYPES = ("INDIVIDUAL", "BUSINESS")
 CUSTOMER_STATUSES = ("ACTIVE", "INACTIVE", "SUSPENDED")
-# Optional '+', then 7–20 digits, spaces, '-' or parentheses; customers.phone is
-# VARCHAR(20), so with the '+' the whole number still has at most 20 characters.
-PHONE = re.compile(r"\+?[0-9 ()-]{7,20}")
-PHONE_LENGTH = 20
 CUSTOMER_CODE = re.compile(r"CUST-[0-9]{6}")
 
 
@@ -60,20 +56,6 @@ def check_customer(draft: CustomerDraft) -> CustomerDraft:
         credit_limit=check_credit_limit(draft.credit_limit),
         notes=(draft.notes or "").strip() or None,
     )
-
-
-def check_phone(phone: str | None) -> str | None:
-    """Blank is no phone; otherwise the format of business-rules.md, trimmed."""
-    value = (phone or "").strip()
-    if not value:
-        return None
-    if not PHONE.fullmatch(value) or len(value) > PHONE_LENGTH:
-        raise ValidationError(
-            "A phone number has an optional '+' and then 7 to 20 digits, spaces, '-' or "
-            "parentheses (at most 20 characters in all), such as +1 (555) 010-0199.",
-            field="phone",
-        )
-    return value
 
 
 def check_customer_type(customer_type: str) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from erpgo_desktop.domain.money import MAX_AMOUNT, ZERO, parse_money, round_money
-from erpgo_desktop.domain.validation import check_email
+from erpgo_desktop.domain.validation import check_email, check_phone
 from erpgo_desktop.errors import ValidationError
 
 # --- Statuses ----------------------------------------------------------------------------
@@ -339,7 +339,6 @@ _REQUIRED_ADDRESS = {
     "postal_code": 20, "country": 100,
 }  # fmt: skip
 _OPTIONAL_ADDRESS = {"company": 200, "address2": 255, "state": 100}
-PHONE = re.compile(r"\+?[0-9 ()-]{7,20}")
 
 
 def check_address(address: Address, kind: str) -> Address:
@@ -364,12 +363,7 @@ def check_address(address: Address, kind: str) -> Address:
                 f"The {kind} address's {name} has at most {longest} characters.",
                 field=f"{kind}_address.{name}",
             )
-    phone = values["phone"]
-    if phone is not None and (len(phone) > 20 or not PHONE.fullmatch(phone)):
-        raise ValidationError(
-            "A phone number is an optional '+' and 7 to 20 digits, spaces, '-' or parentheses.",
-            field=f"{kind}_address.phone",
-        )
+    phone = check_phone(values["phone"], field=f"{kind}_address.phone")
     email = values["email"]
     if email is not None:
         try:

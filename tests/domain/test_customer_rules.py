@@ -47,7 +47,7 @@ def test_phone_numbers_of_the_format_are_accepted(phone: str) -> None:
     ],
 )
 def test_other_phone_numbers_are_refused(phone: str) -> None:
-    with pytest.raises(ValidationError, match="optional '\\+' and then 7 to 20") as caught:
+    with pytest.raises(ValidationError, match="optional '\\+', then 7 to 20") as caught:
         rules.check_phone(phone)
     assert caught.value.field == "phone"
 
@@ -59,7 +59,8 @@ def test_no_phone_is_none() -> None:
 
 @given(st.from_regex(r"\+?[0-9 ()-]{7,19}", fullmatch=True))
 def test_every_phone_of_the_pattern_that_fits_is_accepted(phone: str) -> None:
-    if phone.strip() == phone:
+    # Seven of the characters must be digits: "(((----" is not a phone number.
+    if phone.strip() == phone and sum(c.isdigit() for c in phone) >= 7:
         assert rules.check_phone(phone) == phone
 
 
