@@ -226,6 +226,14 @@ class Product(Versioned, Base):
         Index("idx_products_name_id", "name", "id"),
         Index("idx_products_price_id", "price", "id"),
         Index("idx_products_stock_quantity_id", "stock_quantity", "id"),
+        # Revision 0005: scanner lookups and searching parts of barcodes.
+        Index("idx_products_barcode", "barcode", postgresql_where=text("barcode IS NOT NULL")),
+        Index(
+            "idx_products_barcode_trgm",
+            "barcode",
+            postgresql_using="gin",
+            postgresql_ops={"barcode": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -283,6 +291,11 @@ class ProductVariant(Versioned, Base):
             unique=True,
             postgresql_where=text("is_active = true"),
         ),
+        Index(
+            "idx_product_variants_barcode",
+            "barcode",
+            postgresql_where=text("barcode IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -320,6 +333,7 @@ class Customer(Versioned, Base):
             unique=True,
             postgresql_where=text("status = 'ACTIVE'"),
         ),
+        Index("idx_customers_name_id", "last_name", "first_name", "id"),  # revision 0005
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -415,6 +429,7 @@ class Order(Versioned, Base):
             postgresql_where=text("tracking_number IS NOT NULL"),
         ),
         Index("idx_orders_covering", "customer_id", "status", "total_amount"),
+        Index("idx_orders_order_date_id", "order_date", "id"),  # revision 0005
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -670,3 +685,20 @@ class VariantInventory(Base):
     max_stock: Mapped[int | None]
     last_updated_at: Mapped[datetime] = timestamp_column()
     updated_by: Mapped[uuid.UUID | None]
+
+
+# Revision 0005 -----------------------------------------------------------------------
+
+
+class OrderStatusHistory(Base):
+    """Each status an order entered; written by a trigger on orders, never by the services."""
+
+    __tablename__ = "order_status_history"
+    __table_args__ = (Index("idx_order_status_history_order", "order_id", "changed_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    changed_by: Mapped[uuid.UUID | None]  # a user, without a foreign key as orders.created_by
+    changed_at: Mapped[datetime] = timestamp_column()

@@ -12,6 +12,7 @@ from erpgo_desktop.services.catalog import ProductCatalogService
 from erpgo_desktop.services.catalog_admin import CategoryService, ProductService, VariantService
 from erpgo_desktop.services.customers import CustomerService
 from erpgo_desktop.services.inventory import InventoryService
+from erpgo_desktop.services.lookup import ItemLookupService
 from erpgo_desktop.services.orders import OrderService
 from erpgo_desktop.services.users import UserAdminService
 from erpgo_desktop.services.warehouses import WarehouseService
@@ -29,6 +30,7 @@ class Services:
     customers: CustomerService
     orders: OrderService
     inventory: InventoryService
+    lookup: ItemLookupService
     warehouses: WarehouseService
     users: UserAdminService
 
@@ -45,6 +47,7 @@ def build_services(engine: Engine) -> Services:
         customers=CustomerService(sessions),
         orders=OrderService(sessions),
         inventory=InventoryService(sessions),
+        lookup=ItemLookupService(sessions),
         warehouses=WarehouseService(sessions),
         users=UserAdminService(sessions, auth),
     )

@@ -40,6 +40,7 @@ from erpgo_desktop.services.base import Service
 from erpgo_desktop.services.catalog_admin import CategoryService, ProductService, VariantService
 from erpgo_desktop.services.customers import CustomerService
 from erpgo_desktop.services.inventory import InventoryService
+from erpgo_desktop.services.lookup import ItemLookupService
 from erpgo_desktop.services.orders import OrderDetail, OrderService
 from erpgo_desktop.services.stock import StockKey
 from erpgo_desktop.services.users import UserAdminService, UserProfile
@@ -62,6 +63,7 @@ class Bundle:
     auth: AuthService
     users: UserAdminService
     inventory: InventoryService
+    lookup: ItemLookupService
     warehouses: WarehouseService
     customers: CustomerService
     categories: CategoryService
@@ -267,6 +269,11 @@ ACTIONS: tuple[Action, ...] = (
     Action(INV.low_stock, perms.INVENTORY_READ, lambda b, u, s: b.inventory.low_stock(u)),
     Action(INV.ledger, perms.INVENTORY_READ,
            lambda b, u, s: b.inventory.ledger(u, s.product_id)),
+    # Looking up what is typed or scanned
+    Action(ItemLookupService.find_by_code, perms.PRODUCTS_READ,
+           lambda b, u, s: b.lookup.find_by_code(u, "SKU")),
+    Action(ItemLookupService.suggest, perms.PRODUCTS_READ,
+           lambda b, u, s: b.lookup.suggest(u, "SKU")),
     # Warehouses
     Action(WH.create, perms.WAREHOUSES_WRITE, lambda b, u, s: b.warehouses.create(
         u, WarehouseDraft(code=f"NEW{s.n}", name="New"))),
@@ -488,6 +495,7 @@ def world(pg_server: ThrowawayDatabases, template_database: str) -> Iterator[Wor
         auth=auth,
         users=UserAdminService(sessions, auth),
         inventory=InventoryService(sessions),
+        lookup=ItemLookupService(sessions),
         warehouses=WarehouseService(sessions),
         customers=CustomerService(sessions),
         categories=CategoryService(sessions),
