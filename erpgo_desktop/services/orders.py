@@ -41,6 +41,7 @@ from erpgo_desktop.db.models import (
     Order,
     OrderAddress,
     OrderItem,
+    OrderStatusHistory,
     Product,
     ProductVariant,
     StockReservation,
@@ -87,6 +88,7 @@ __all__ = [
     "OrderService",
     "OrderSummary",
     "ReservationRow",
+    "StatusChangeRow",
 ]
 
 T = TypeVar("T")
@@ -255,6 +257,19 @@ class OrderPage:
     rows: tuple[OrderSummary, ...]
     next_cursor: OrderCursor | None
     has_more: bool
+
+
+@dataclass(frozen=True)
+class StatusChangeRow:
+    """A status the order entered (order_status_history, written by a trigger)."""
+
+    #: None for the order's first status.
+    from_status: str | None
+    to_status: str
+    changed_by: uuid.UUID | None
+    #: None when the user is not (or no longer) in this database.
+    changed_by_name: str | None
+    changed_at: datetime
 
 
 # --- The service -------------------------------------------------------------------------
@@ -1010,6 +1025,37 @@ class OrderService(Service):
             if session.scalar(select(Order.id).where(Order.id == order_id)) is None:
                 raise NotFoundError("That order does not exist.")
             return _line_rows(session, order_id)
+
+        return self._read(work)
+
+    def status_history(
+        self, acting: CurrentUser, order_id: uuid.UUID
+    ) -> tuple[StatusChangeRow, ...]:
+        """Every status the order entered, oldest first, with who changed it and when."""
+        require(acting, perms.ORDERS_READ)
+        history = OrderStatusHistory
+
+        def work(session: Session) -> tuple[StatusChangeRow, ...]:
+            if session.scalar(select(Order.id).where(Order.id == order_id)) is None:
+                raise NotFoundError("That order does not exist.")
+            records = session.execute(
+                select(
+                    history.from_status,
+                    history.to_status,
+                    history.changed_by,
+                    User.username,
+                    history.changed_at,
+                )
+                .select_from(history)
+                .outerjoin(User, User.id == history.changed_by)
+                .where(history.order_id == order_id)
+                # One transaction stamps one time: the first status goes before any other.
+                .order_by(history.changed_at, history.from_status.is_not(None), history.id)
+            ).all()
+            return tuple(
+                StatusChangeRow(r.from_status, r.to_status, r.changed_by, r.username, r.changed_at)
+                for r in records
+            )
 
         return self._read(work)
 
