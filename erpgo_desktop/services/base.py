@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
+import psycopg
 from psycopg import errors as pg_errors
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.errors import (
     ConflictError,
+    ConnectionLostError,
     ErpError,
     PermissionDeniedError,
     ValidationError,
@@ -181,6 +183,57 @@ def require(user: CurrentUser, permission: str) -> None:
         )
 
 
+#: SQLSTATEs that mean the server ended or refused the connection itself: class 08
+#: (connection exception) and the shutdowns 57P01-57P03 (a restart, a crash, starting up).
+#: Other OperationalErrors (a cancelled query, a serialization failure) are not.
+_CONNECTION_SQLSTATE_PREFIXES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """Whether a database error means the server went away or cannot be reached, rather
+    than refusing what was asked of it."""
+    orig: BaseException | None = exc
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:  # SQLAlchemy saw the connection break
+            return True
+        orig = exc.orig
+    if isinstance(orig, psycopg.InterfaceError):  # "the connection is closed"
+        return True
+    if isinstance(orig, psycopg.OperationalError):
+        # libpq's own failures (refused, timed out, server closed the connection) carry
+        # no SQLSTATE; the server's carry one.
+        sqlstate = orig.sqlstate
+        return sqlstate is None or sqlstate.startswith(_CONNECTION_SQLSTATE_PREFIXES)
+    return False
+
+
+def read_reconnecting(sessions: sessionmaker[Session], work: Callable[[Session], T]) -> T:
+    """Run the read-only `work` in a session of its own; a lost connection becomes
+    ConnectionLostError.
+
+    A pooled connection can break between its check at checkout (pool_pre_ping) and its
+    use, typically when the server restarts under a workstation that stayed open. The
+    pool then drops it, and reading again on a fresh connection is harmless, so a read is
+    run once more before the user hears of it; when the server is really gone, the second
+    attempt fails at connect, which is quick.
+    """
+    try:
+        with sessions() as session:
+            return work(session)
+    except DBAPIError as exc:
+        if not is_connection_lost(exc):
+            raise
+        log.info("reading again on a fresh connection after: %s", exc.orig)
+    try:
+        with sessions() as session:
+            return work(session)
+    except DBAPIError as exc:
+        if not is_connection_lost(exc):
+            raise
+        log.warning("database connection lost: %s", exc.orig)
+        raise ConnectionLostError() from exc
+
+
 class Service:
     """A service: each public method is one unit of work in its own transaction."""
 
@@ -188,8 +241,9 @@ class Service:
         self._sessions = session_factory
 
     def _read(self, work: Callable[[Session], T]) -> T:
-        with self._sessions() as session:
-            return work(session)
+        """Run `work` in a session of its own; once more on a fresh connection if the
+        connection broke (see `read_reconnecting`)."""
+        return read_reconnecting(self._sessions, work)
 
     def _write(self, work: Callable[[Session], T]) -> T:
         """Run `work` in a transaction; run it again after a serialization failure or a
@@ -202,6 +256,11 @@ class Service:
                 if isinstance(exc.orig, _RETRYABLE) and attempt < RETRIES:
                     log.info("retrying after %s (attempt %d)", type(exc.orig).__name__, attempt)
                     continue
+                if is_connection_lost(exc):
+                    # Not run again: had the commit itself gone through before the line
+                    # broke, a second run would do the work twice. The user decides.
+                    log.warning("database connection lost during a change: %s", exc.orig)
+                    raise ConnectionLostError() from exc
                 translated = translate(exc)
                 if translated is None:
                     raise

@@ -10,16 +10,18 @@ no cursor stays open while the user scrolls. Pages are keyset pages: `WHERE (key
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, FromClause, Select, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from erpgo_desktop.db.models import Product, ProductCategory
 from erpgo_desktop.errors import ValidationError
+from erpgo_desktop.services.base import read_reconnecting
 
 DEFAULT_COUNT_CAP = 10_000
 # A search with at most this many matches is answered by sorting its matches, not by
@@ -114,7 +116,8 @@ class ProductCatalogService:
         """The `limit` products that follow `after` (or the first ones) in the query's order."""
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValidationError(f"A page has 1 to {MAX_PAGE_SIZE} rows, not {limit}.")
-        with self._sessions() as session:
+
+        def read_page(session: Session) -> tuple[Sequence[Any], bool | None]:
             sort_matches = None
             if query.search_term:
                 if after is not None and after.sort_matches is not None:
@@ -122,7 +125,9 @@ class ProductCatalogService:
                 else:
                     sort_matches = self._few_matches(session, query)
             statement = page_statement(query, after, limit + 1, sort_matches=bool(sort_matches))
-            records = session.execute(statement).all()
+            return session.execute(statement).all(), sort_matches
+
+        records, sort_matches = read_reconnecting(self._sessions, read_page)
         rows = tuple(
             ProductRow(
                 id=record.id,
@@ -160,8 +165,7 @@ class ProductCatalogService:
         them; a status line only needs "10,000+", so the inner query stops at cap + 1.
         """
         statement = count_statement(query, cap)
-        with self._sessions() as session:
-            found = session.scalar(statement) or 0
+        found = read_reconnecting(self._sessions, lambda session: session.scalar(statement)) or 0
         if cap is not None and found > cap:
             return ProductCount(count=cap, exact=False)
         return ProductCount(count=found, exact=True)
