@@ -12,17 +12,19 @@ tracks inventory (its own stock in variant_inventory, its own ledger rows).
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Row,
+    Select,
     Table,
     and_,
     case,
@@ -54,11 +56,16 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.errors import NotFoundError, ValidationError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
+from erpgo_desktop.services.catalog import escape_like
 from erpgo_desktop.services.stock import StockKey, StockLedger, StockLevel
 
 MAX_PAGE_SIZE = 1_000
+MAX_SEARCH_LENGTH = 100  # the longest SKU
+#: Counts stop here: a status line needs "10,000+", not the cost of counting a million.
+DEFAULT_COUNT_CAP = 10_000
 
 __all__ = [
+    "EVERY_VARIANT",
     "CountResult",
     "InventoryService",
     "LedgerCursor",
@@ -67,12 +74,24 @@ __all__ = [
     "LowStockCursor",
     "LowStockPage",
     "LowStockRow",
+    "RowCount",
     "StockKey",
     "StockLevelRow",
     "StockOverview",
     "TransferResult",
     "WarehouseStock",
+    "WarehouseStockCursor",
+    "WarehouseStockPage",
+    "WarehouseStockRow",
 ]
+
+
+class _Every(enum.Enum):
+    VARIANTS = "every variant"
+
+
+#: `ledger(variant_id=EVERY_VARIANT)`: the product's own rows and those of all its variants.
+EVERY_VARIANT: Literal[_Every.VARIANTS] = _Every.VARIANTS
 
 
 @dataclass(frozen=True)
@@ -206,6 +225,69 @@ class LedgerPage:
 
     rows: tuple[LedgerRow, ...]
     next_cursor: LedgerCursor | None
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class RowCount:
+    """How many rows match; when `exact` is false, more than `count`."""
+
+    count: int
+    exact: bool
+
+
+@dataclass(frozen=True)
+class WarehouseStockCursor:
+    sku: str
+    #: The variant's id for a variant's row, else the product's: SKUs may repeat.
+    item_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class WarehouseStockRow:
+    """A product's or a variant's stock row in one warehouse, as the warehouse lists it."""
+
+    warehouse_id: uuid.UUID
+    product_id: uuid.UUID
+    variant_id: uuid.UUID | None
+    sku: str  # the variant's own SKU for a variant's row
+    name: str  # "Product name — variant name" for a variant's row
+    #: The product (and the variant) are active.
+    is_active: bool
+    track_inventory: bool
+    on_hand: int
+    reserved: int
+    #: The reorder level and maximum that apply (the row's own, else the item's).
+    reorder_level: int
+    maximum: int | None
+
+    @property
+    def sellable(self) -> int:
+        return self.on_hand - self.reserved
+
+    @property
+    def is_low(self) -> bool:
+        return rules.is_low_stock(self.sellable, self.reorder_level)
+
+    @property
+    def item_id(self) -> uuid.UUID:
+        return self.variant_id or self.product_id
+
+    @property
+    def key(self) -> StockKey:
+        return StockKey(self.product_id, self.warehouse_id, self.variant_id)
+
+    @property
+    def cursor(self) -> WarehouseStockCursor:
+        return WarehouseStockCursor(self.sku, self.item_id)
+
+
+@dataclass(frozen=True)
+class WarehouseStockPage:
+    """By SKU (then item id)."""
+
+    rows: tuple[WarehouseStockRow, ...]
+    next_cursor: WarehouseStockCursor | None
     has_more: bool
 
 
@@ -435,10 +517,12 @@ class InventoryService(Service):
         product_id: uuid.UUID,
         *,
         warehouse_id: uuid.UUID | None = None,
+        variant_id: uuid.UUID | Literal[_Every.VARIANTS] | None = EVERY_VARIANT,
         after: LedgerCursor | None = None,
         limit: int = 100,
     ) -> LedgerPage:
-        """The ledger rows of a product and its variants, newest first."""
+        """The ledger rows of a product and its variants, newest first; `variant_id`
+        None keeps the product's own rows, a variant's id that variant's."""
         require(acting, perms.INVENTORY_READ)
         _check_limit(limit)
         tx = InventoryTransaction
@@ -465,8 +549,7 @@ class InventoryService(Service):
                 .outerjoin(User, User.id == tx.created_by)
                 .where(tx.product_id == product_id)
             )
-            if warehouse_id is not None:
-                statement = statement.where(tx.warehouse_id == warehouse_id)
+            statement = statement.where(*_ledger_filters(warehouse_id, variant_id))
             if after is not None:
                 statement = statement.where(
                     tuple_(tx.created_at, tx.id)
@@ -478,6 +561,79 @@ class InventoryService(Service):
             rows = tuple(LedgerRow(*record) for record in records[:limit])
             cursor = LedgerCursor(rows[-1].created_at, rows[-1].id) if rows else None
             return LedgerPage(rows, cursor, len(records) > limit)
+
+        return self._read(work)
+
+    def count_ledger(
+        self,
+        acting: CurrentUser,
+        product_id: uuid.UUID,
+        *,
+        warehouse_id: uuid.UUID | None = None,
+        variant_id: uuid.UUID | Literal[_Every.VARIANTS] | None = EVERY_VARIANT,
+        cap: int | None = DEFAULT_COUNT_CAP,
+    ) -> RowCount:
+        """How many ledger rows `ledger` would list (with the same filters), up to `cap`."""
+        require(acting, perms.INVENTORY_READ)
+        tx = InventoryTransaction
+        statement = select(tx.id).where(
+            tx.product_id == product_id, *_ledger_filters(warehouse_id, variant_id)
+        )
+        return self._read(lambda session: _capped_count(session, statement, cap))
+
+    def warehouse_stock(
+        self,
+        acting: CurrentUser,
+        warehouse_id: uuid.UUID,
+        *,
+        search: str = "",
+        after: WarehouseStockCursor | None = None,
+        limit: int = 100,
+    ) -> WarehouseStockPage:
+        """The stock rows of one warehouse (active or not), products' and variants', by
+        SKU; `search` keeps those whose SKU, name or barcode contains it (the product's
+        SKU and name count for its variants too)."""
+        require(acting, perms.INVENTORY_READ)
+        _check_limit(limit)
+        term = _checked_search(search)
+
+        def work(session: Session) -> WarehouseStockPage:
+            _check_warehouse_exists(session, warehouse_id)
+            # Each side walks its own (sku, id) order and stops after a page before the
+            # two are merged, rather than the merge sorting every row of the warehouse.
+            pages = []
+            for side, sku, item in _warehouse_stock_sides(warehouse_id, term):
+                if after is not None:
+                    side = side.where(
+                        tuple_(sku, item) > tuple_(literal(after.sku), literal(after.item_id))
+                    )
+                pages.append(side.order_by(sku, item).limit(limit + 1))
+            merged = union_all(*pages).subquery("stock")
+            records = session.execute(
+                select(merged).order_by(merged.c.sku, merged.c.item_id).limit(limit + 1)
+            ).all()
+            rows = tuple(_warehouse_stock_row(warehouse_id, record) for record in records[:limit])
+            cursor = rows[-1].cursor if rows else None
+            return WarehouseStockPage(rows, cursor, len(records) > limit)
+
+        return self._read(work)
+
+    def count_warehouse_stock(
+        self,
+        acting: CurrentUser,
+        warehouse_id: uuid.UUID,
+        *,
+        search: str = "",
+        cap: int | None = DEFAULT_COUNT_CAP,
+    ) -> RowCount:
+        """How many stock rows `warehouse_stock` would list, counting no further than `cap`."""
+        require(acting, perms.INVENTORY_READ)
+        term = _checked_search(search)
+        statement = union_all(*(side for side, _, _ in _warehouse_stock_sides(warehouse_id, term)))
+
+        def work(session: Session) -> RowCount:
+            _check_warehouse_exists(session, warehouse_id)
+            return _capped_count(session, statement, cap)
 
         return self._read(work)
 
@@ -742,4 +898,122 @@ def _low_stock_row(record: Row[Any]) -> LowStockRow:
         reorder_level=reorder_level,
         maximum=maximum,
         reorder_quantity=rules.reorder_quantity(sellable, reorder_level, maximum),
+    )
+
+
+def _ledger_filters(
+    warehouse_id: uuid.UUID | None,
+    variant_id: uuid.UUID | Literal[_Every.VARIANTS] | None,
+) -> list[ColumnElement[bool]]:
+    tx = InventoryTransaction
+    filters: list[ColumnElement[bool]] = []
+    if warehouse_id is not None:
+        filters.append(tx.warehouse_id == warehouse_id)
+    if variant_id is None:
+        filters.append(tx.variant_id.is_(None))
+    elif variant_id is not EVERY_VARIANT:
+        filters.append(tx.variant_id == variant_id)
+    return filters
+
+
+def _capped_count(session: Session, statement: Any, cap: int | None) -> RowCount:
+    if cap is not None:
+        statement = statement.limit(cap + 1)
+    found = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    if cap is not None and found > cap:
+        return RowCount(cap, exact=False)
+    return RowCount(found, exact=True)
+
+
+def _checked_search(search: str) -> str:
+    term = search.strip()
+    if len(term) > MAX_SEARCH_LENGTH:
+        raise ValidationError(f"Search for at most {MAX_SEARCH_LENGTH} characters.", field="search")
+    return term
+
+
+def _check_warehouse_exists(session: Session, warehouse_id: uuid.UUID) -> None:
+    if session.get(Warehouse, warehouse_id) is None:
+        raise NotFoundError("That warehouse does not exist (any more).", field="warehouse")
+
+
+def _warehouse_stock_sides(
+    warehouse_id: uuid.UUID, term: str
+) -> list[
+    tuple[Select[*tuple[Any, ...]], InstrumentedAttribute[str], InstrumentedAttribute[uuid.UUID]]
+]:
+    """The product rows' SELECT and the variant rows' (same columns), each with the
+    columns of its keyset order (sku, item id)."""
+    pi, vi, p, v = ProductInventory, VariantInventory, Product, ProductVariant
+    pattern = f"%{escape_like(term)}%"
+
+    def like(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+        return column.ilike(pattern, escape="\\")
+
+    def level(
+        row_level: InstrumentedAttribute[int], item_min: InstrumentedAttribute[int]
+    ) -> ColumnElement[int]:
+        return case((row_level > 0, row_level), else_=func.greatest(item_min, 0))
+
+    products = (
+        select(
+            p.id.label("product_id"),
+            cast(null(), PG_UUID(as_uuid=True)).label("variant_id"),
+            p.id.label("item_id"),
+            p.sku.label("sku"),
+            p.name.label("name"),
+            p.is_active.label("is_active"),
+            p.track_inventory.label("track_inventory"),
+            pi.quantity_available.label("on_hand"),
+            pi.quantity_reserved.label("reserved"),
+            level(pi.reorder_level, p.min_stock_level).label("reorder_level"),
+            pi.max_stock.label("max_stock"),
+            p.max_stock_level.label("item_max"),
+        )
+        .select_from(pi)
+        .join(p, p.id == pi.product_id)
+        .where(pi.warehouse_id == warehouse_id)
+    )
+    variants = (
+        select(
+            p.id,
+            v.id,
+            v.id,
+            v.sku,
+            p.name + literal(" — ") + v.name,
+            and_(p.is_active, v.is_active),
+            v.track_inventory,
+            vi.quantity_available,
+            vi.quantity_reserved,
+            level(vi.reorder_level, v.min_stock_level),
+            vi.max_stock,
+            v.max_stock_level,
+        )
+        .select_from(vi)
+        .join(v, v.id == vi.variant_id)
+        .join(p, p.id == v.product_id)
+        .where(vi.warehouse_id == warehouse_id)
+    )
+    if term:
+        products = products.where(or_(like(p.sku), like(p.name), p.barcode == term))
+        variants = variants.where(
+            or_(like(v.sku), like(v.name), like(p.sku), like(p.name), v.barcode == term)
+        )
+    return [(products, p.sku, p.id), (variants, v.sku, v.id)]
+
+
+def _warehouse_stock_row(warehouse_id: uuid.UUID, record: Row[Any]) -> WarehouseStockRow:
+    values = record._mapping
+    return WarehouseStockRow(
+        warehouse_id=warehouse_id,
+        product_id=values["product_id"],
+        variant_id=values["variant_id"],
+        sku=values["sku"],
+        name=values["name"],
+        is_active=bool(values["is_active"]),
+        track_inventory=bool(values["track_inventory"]),
+        on_hand=values["on_hand"],
+        reserved=values["reserved"],
+        reorder_level=values["reorder_level"],
+        maximum=rules.effective_maximum(values["max_stock"], values["item_max"]),
     )

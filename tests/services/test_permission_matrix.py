@@ -269,6 +269,12 @@ ACTIONS: tuple[Action, ...] = (
     Action(INV.low_stock, perms.INVENTORY_READ, lambda b, u, s: b.inventory.low_stock(u)),
     Action(INV.ledger, perms.INVENTORY_READ,
            lambda b, u, s: b.inventory.ledger(u, s.product_id)),
+    Action(INV.count_ledger, perms.INVENTORY_READ,
+           lambda b, u, s: b.inventory.count_ledger(u, s.product_id)),
+    Action(INV.warehouse_stock, perms.INVENTORY_READ,
+           lambda b, u, s: b.inventory.warehouse_stock(u, s.warehouse_id)),
+    Action(INV.count_warehouse_stock, perms.INVENTORY_READ,
+           lambda b, u, s: b.inventory.count_warehouse_stock(u, s.warehouse_id)),
     # Looking up what is typed or scanned
     Action(ItemLookupService.find_by_code, perms.PRODUCTS_READ,
            lambda b, u, s: b.lookup.find_by_code(u, "SKU")),
