@@ -112,7 +112,8 @@ __all__ = [
     "read_decimal",
 ]
 
-SAVE_FAILED = "Saving failed: {reason} Nothing you typed was lost; press Save to try again."
+SAVE_FAILED = "Saving failed: {reason}"
+KEPT = "What you typed is kept; press Save to try again."
 CHANGED_ELSEWHERE = "Someone else changed this record at {time}; saving will show both versions."
 
 
@@ -321,7 +322,8 @@ class FormDialog(QDialog):
         self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
-        QShortcut(QKeySequence(QKeySequence.StandardKey.Save), self, self.submit)
+        # Spelled out: some platforms' themes bind no key to QKeySequence.StandardKey.Save.
+        QShortcut(QKeySequence("Ctrl+S"), self, self.submit)
 
         self._layout = QVBoxLayout(self)
         self._top = QVBoxLayout()
@@ -417,16 +419,19 @@ class FormDialog(QDialog):
             shown[""] = self.banner.text()
         return shown
 
-    def show_error(self, error: BaseException) -> None:
-        """At the field the error names (which gets the focus), else in the banner."""
+    def show_error(self, error: BaseException, *, saving: bool = False) -> None:
+        """At the field the error names (which gets the focus), else in the banner; there,
+        a failed save says so."""
         name = error.field if isinstance(error, ErpError) else None
         message = user_message(error)
         if name is not None and name in self._aliases:
             self.show_field_error(name, message)
-        elif isinstance(error, ErpError):
+        elif not saving:
             self.show_banner(message)
-        else:
+        elif isinstance(error, ErpError):
             self.show_banner(SAVE_FAILED.format(reason=message))
+        else:
+            self.show_banner(SAVE_FAILED.format(reason=f"{message} {KEPT}"))
 
     def show_field_error(self, name: str, message: str) -> None:
         spec = self._fields[self._aliases[name]]
@@ -569,7 +574,7 @@ class FormDialog(QDialog):
         if isinstance(error, ConflictError) and error.current is not None:
             self.on_conflict(error)
         else:
-            self.show_error(error)
+            self.show_error(error, saving=True)
 
     def on_conflict(self, error: ConflictError) -> None:
         """A save over a newer version; a form without versions just says so."""
