@@ -91,7 +91,7 @@ def main() -> None:
     print("ours: ERPGo's Products tab (keyset pages through services, off the GUI thread)")
 
     window = MainWindow(
-        catalog=services.catalog, runner=runner, user=user, location_description="benchmark"
+        services=services, runner=runner, user=user, location_description="benchmark"
     )
     model = window.products.model
     figures = measure(

@@ -35,7 +35,7 @@ from erpgo_desktop.errors import ErpError
 from erpgo_desktop.services.setup import DatabaseReady, prepare_database
 from erpgo_desktop.ui.first_admin import FirstAdminDialog
 from erpgo_desktop.ui.login import LoginDialog
-from erpgo_desktop.ui.main_window import MainWindow
+from erpgo_desktop.ui.main_window import SETTINGS_ORGANIZATION, MainWindow
 from erpgo_desktop.ui.tasks import Progress, TaskRunner, show_failure
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ def run_gui(location: config.DatabaseLocation, paths: config.AppPaths, *, demo: 
     log.info("ERPGo Desktop %s starting; database: %s", __version__, location.describe(paths))
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
+    app.setOrganizationName(SETTINGS_ORGANIZATION)
     app.setApplicationName(APP_TITLE)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("erpgo-desktop")
@@ -157,7 +158,7 @@ def _sign_in_and_run(app: QApplication, runner: TaskRunner, started: _Started, i
     log.info("signed in as %s", login.user.username)
 
     window = MainWindow(
-        catalog=started.services.catalog,
+        services=started.services,
         runner=runner,
         user=login.user,
         location_description=started.ready.location_description,

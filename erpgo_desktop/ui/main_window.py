@@ -1,239 +1,446 @@
-"""The main window: a tab per working area (only Products so far) and a status bar.
+"""The main window: a tab per working area, menus and a toolbar that follow the user's
+permissions, a status bar, live refresh from other workstations, and remembered layout.
 
-Tabs appear as their screens are built; the window shows no empty placeholders.
+Every tab offers the same small surface (`reload`, `focus_search`, `apply_change`,
+`status_text` with a `status_changed` signal, and optionally `new_requested` and
+`open_requested(uuid)` signals with `selected_id()`), so the window's actions work the same
+way wherever the user is. What the user may not do is not offered: tabs and actions whose
+permission the user's roles lack are left out or disabled, never refused after a click.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QIcon, QKeyEvent, QKeySequence
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, SignalInstance
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
+    QDialog,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QMainWindow,
+    QMessageBox,
     QTableView,
     QTabWidget,
-    QVBoxLayout,
+    QToolBar,
     QWidget,
 )
 
+from erpgo_desktop import __version__
+from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
-from erpgo_desktop.services.catalog import ProductCount
-from erpgo_desktop.ui.product_table import (
-    ACTIVE,
-    CATEGORY,
-    COLUMN_OF_SORT,
-    NAME,
-    PRICE,
-    SKU,
-    SORT_KEYS,
-    STOCK,
-    ProductSource,
-    ProductTableModel,
-)
-from erpgo_desktop.ui.tasks import TaskRunner
+from erpgo_desktop.services.notifications import Change
+from erpgo_desktop.ui.customer_dialog import CustomerDialog
+from erpgo_desktop.ui.products_tab import ProductsTab, products_status
+from erpgo_desktop.ui.shortcuts import ShortcutsDialog
+from erpgo_desktop.ui.tasks import TaskRunner, show_failure
 
-SEARCH_DELAY_MS = 250
-SEARCH_PLACEHOLDER = "Search SKU or name (Ctrl+F)"
+__all__ = ["MainWindow", "products_status"]
+
+log = logging.getLogger(__name__)
+
+SETTINGS_ORGANIZATION = "ERPGo"
 
 
-class ProductsTab(QWidget):
-    """Search box over a paged, sortable table of products."""
+class WorkTab(Protocol):
+    status_changed: SignalInstance
 
-    def __init__(
-        self, catalog: ProductSource, runner: TaskRunner, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.model = ProductTableModel(catalog, runner, parent=self)
-
-        self.search = QLineEdit()
-        self.search.setObjectName("product_search")
-        self.search.setPlaceholderText(SEARCH_PLACEHOLDER)
-        self.search.setClearButtonEnabled(True)
-        self.search.setAccessibleName("Search products")
-        self.search.installEventFilter(self)
-
-        # Typing "drill" is five edits; the list reloads once, a moment after the last.
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(SEARCH_DELAY_MS)
-        self._search_timer.timeout.connect(self.apply_search)
-        self.search.textEdited.connect(lambda _text: self._search_timer.start())
-        self.search.textChanged.connect(self._search_text_changed)
-        self.search.returnPressed.connect(self.apply_search)
-
-        self.table = QTableView()
-        self.table.setObjectName("product_table")
-        self.table.setModel(self.model)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setWordWrap(False)
-        # Tab leaves the table instead of walking a million cells.
-        self.table.setTabKeyNavigation(False)
-        self.table.verticalHeader().hide()
-        # Fixed row heights: the view never measures rows, whatever their number.
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        # Compact rows: a list screen is for scanning many lines at once.
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
-        header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((SKU, 150), (CATEGORY, 180), (PRICE, 110), (STOCK, 90), (ACTIVE, 70)):
-            self.table.setColumnWidth(column, width)
-        # The indicator first, then sorting on: enabling sorting sorts by the indicator,
-        # and that first sort is what loads the first page.
-        header.setSortIndicator(SKU, Qt.SortOrder.AscendingOrder)
-        self._sorted_column = SKU
-        header.sortIndicatorChanged.connect(self._sort_indicator_changed)
-        self.table.setSortingEnabled(True)
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.search)
-        layout.addWidget(self.table)
-        self.setFocusProxy(self.table)
-
-    def focus_search(self) -> None:
-        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.search.selectAll()
-
-    def apply_search(self) -> None:
-        self._search_timer.stop()
-        self.model.set_search(self.search.text())
-
-    def _search_text_changed(self, text: str) -> None:
-        # The clear button and Esc change the text without an edit: no reason to wait.
-        if not text:
-            self.apply_search()
-
-    def _sort_indicator_changed(self, column: int, _order: Qt.SortOrder) -> None:
-        header = self.table.horizontalHeader()
-        if column in SORT_KEYS:
-            self._sorted_column = column
-            return
-        # Category and Active cannot be sorted (no index): put the arrow back where the
-        # rows really are sorted. The model ignores the request itself.
-        query = self.model.query
-        order = Qt.SortOrder.DescendingOrder if query.descending else Qt.SortOrder.AscendingOrder
-        header.blockSignals(True)
-        header.setSortIndicator(COLUMN_OF_SORT[query.sort], order)
-        header.blockSignals(False)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.search and event.type() == QEvent.Type.KeyPress:
-            assert isinstance(event, QKeyEvent)
-            key = event.key()
-            if key == Qt.Key.Key_Escape:
-                if self.search.text():
-                    self.search.clear()
-                else:
-                    self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
-                return True
-            if key == Qt.Key.Key_Down:
-                # Down from the search box goes into the results, as in a browser's list.
-                self.apply_search()
-                self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
-                if not self.table.currentIndex().isValid() and self.model.rowCount() > 0:
-                    self.table.selectRow(0)
-                return True
-        return super().eventFilter(watched, event)
+    def reload(self) -> None: ...
+    def focus_search(self) -> None: ...
+    def apply_change(self, change: Change) -> None: ...
+    def status_text(self) -> str: ...
 
 
-def products_status(loading: bool, count: ProductCount | None, search: str, loaded: int) -> str:
-    """The status bar's summary of the list: "1,234 products", "10,000+ matches", ..."""
-    if count is None:
-        return "Loading…"
-    number = f"{count.count:,}" + ("" if count.exact else "+")
-    if search:
-        if count.count == 0:
-            return f"No products match “{search}”"
-        noun = "match" if count.count == 1 and count.exact else "matches"
-        text = f"{number} {noun}"
-    elif count.count == 0:
-        return "No products yet"
-    else:
-        noun = "product" if count.count == 1 and count.exact else "products"
-        text = f"{number} {noun}"
-    if loading and loaded:
-        text += " — loading…"
-    elif loading:
-        text = "Loading…"
-    return text
+class ChangeSource(Protocol):
+    """Where changes committed elsewhere come from (ui/live.py's ChangeFeed)."""
+
+    changed: SignalInstance
+
+
+@dataclass
+class _Area:
+    """A tab and what the window's generic actions do on it."""
+
+    key: str  # for the settings
+    title: str
+    widget: QWidget
+    table: QTableView | None
+    new_permission: str | None = None
+    new_record: Callable[[], None] | None = None
+    open_record: Callable[[uuid.UUID], None] | None = None
+    delete_permission: str | None = None
+    delete_record: Callable[[uuid.UUID], None] | None = None
 
 
 class MainWindow(QMainWindow):
     def __init__(
         self,
         *,
-        catalog: ProductSource,
+        services: Services,
         runner: TaskRunner,
         user: CurrentUser,
         location_description: str,
+        changes: ChangeSource | None = None,
+        connection_indicator: QWidget | None = None,
+        settings: QSettings | None = None,
         icon: QIcon | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.services = services
+        self.runner = runner
+        self.user = user
         self.setWindowTitle("ERPGo Desktop")
         if icon is not None:
             self.setWindowIcon(icon)
         self.resize(1180, 720)
+        self._settings = settings if settings is not None else QSettings()
+        self._settings_group = f"users/{user.username}"
+        self._open_dialogs: list[QDialog] = []
 
-        self.products = ProductsTab(catalog, runner)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.products, "&Products")
         self.setCentralWidget(self.tabs)
+        self._areas: list[_Area] = []
+        self._build_areas()
 
         self.status_label = QLabel("Loading…")
         self.status_label.setObjectName("list_status")
         self.user_label = QLabel(f"Signed in as {user.full_name or user.username}")
         self.user_label.setToolTip(f"{user.username} — roles: {', '.join(user.roles) or 'none'}")
         self.database_label = QLabel(f"Database: {location_description}")
-        for label in (self.status_label, self.user_label, self.database_label):
-            label.setContentsMargins(6, 0, 6, 0)
         status = self.statusBar()
         status.addWidget(self.status_label, 1)
-        status.addPermanentWidget(self.user_label)
-        status.addPermanentWidget(self.database_label)
+        permanent = [self.user_label, self.database_label]
+        if connection_indicator is not None:
+            permanent.insert(0, connection_indicator)
+        for label in (self.status_label, *permanent):
+            label.setContentsMargins(6, 0, 6, 0)
+        for widget in permanent:
+            status.addPermanentWidget(widget)
 
-        model = self.products.model
-        model.status_changed.connect(self._update_status)
-        model.load_failed.connect(self._show_load_failure)
+        self._build_actions()
+        self.tabs.currentChanged.connect(self._tab_changed)
+        if changes is not None:
+            changes.changed.connect(self.apply_change)
+        self._restore_layout()
+        self._tab_changed()
+        current = self.tabs.currentWidget()
+        if current is not None:
+            current.setFocus()
 
-        self._build_menus()
-        self.products.table.setFocus()
+    # -- areas ---------------------------------------------------------------------------
 
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+    def _build_areas(self) -> None:
+        services, runner, user = self.services, self.runner, self.user
+        self.products: ProductsTab | None = None
+        if perms.allows(user.permissions, perms.PRODUCTS_READ):
+            self.products = ProductsTab(services.catalog, runner)
+            self._add_area(
+                _Area(
+                    "products",
+                    "&Products",
+                    self.products,
+                    self.products.table,
+                ),
+                self.products,
+            )
+        if perms.allows(user.permissions, perms.CUSTOMERS_READ):
+            # The Customers tab itself is being built; until then its dialog is reachable
+            # from the Customers menu.
+            pass
 
-        edit_menu = self.menuBar().addMenu("&Edit")
-        self.find_action = QAction("&Find product…", self)
-        self.find_action.setShortcut(QKeySequence.StandardKey.Find)
-        self.find_action.triggered.connect(self._find)
+    def _add_area(self, area: _Area, tab: Any) -> None:
+        self._areas.append(area)
+        self.tabs.addTab(area.widget, area.title)
+        tab.status_changed.connect(lambda: self._tab_status_changed(area.widget))
+        if hasattr(tab, "open_requested") and area.open_record is not None:
+            tab.open_requested.connect(area.open_record)
+        if hasattr(tab, "new_requested") and area.new_record is not None:
+            tab.new_requested.connect(area.new_record)
+
+    def current_area(self) -> _Area | None:
+        widget = self.tabs.currentWidget()
+        return next((area for area in self._areas if area.widget is widget), None)
+
+    def _current_tab(self) -> WorkTab | None:
+        area = self.current_area()
+        return None if area is None else area.widget  # type: ignore[return-value]
+
+    # -- actions -------------------------------------------------------------------------
+
+    def _allowed(self, permission: str | None) -> bool:
+        return permission is None or perms.allows(self.user.permissions, permission)
+
+    def _action(
+        self,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+        *,
+        tip: str | None = None,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)  # shortcuts work even with the menu bar hidden
+        return action
+
+    def _build_actions(self) -> None:
+        self.new_action = self._action(
+            "&New…", self.new_record, QKeySequence.StandardKey.New, tip="Create a record here"
+        )
+        self.open_action = self._action(
+            "&Open", self.open_selected, "Ctrl+O", tip="Open the selected record (or Enter)"
+        )
+        self.delete_action = self._action(
+            "&Deactivate", self.delete_selected, QKeySequence.StandardKey.Delete
+        )
+        # Delete belongs to the lists; in a text field it deletes text.
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.removeAction(self.delete_action)
+        self.tabs.addAction(self.delete_action)
+        self.close_action = self._action("&Close window", self.close, "Ctrl+W")
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.find_action = self._action("&Find…", self.find, QKeySequence.StandardKey.Find)
+        self.refresh_action = self._action(
+            "&Refresh", self.reload_current, QKeySequence.StandardKey.Refresh
+        )
+        self.next_tab_action = self._action("&Next tab", lambda: self._step_tab(1), "Ctrl+Tab")
+        self.previous_tab_action = self._action(
+            "&Previous tab", lambda: self._step_tab(-1), "Ctrl+Shift+Tab"
+        )
+        self.shortcuts_action = self._action(
+            "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
+        )
+        self.about_action = self._action("&About ERPGo Desktop", self.show_about)
+
+        self.new_customer_action = self._action("New &customer…", lambda: self.open_customer(None))
+        self.new_customer_action.setVisible(self._allowed(perms.CUSTOMERS_WRITE))
+
+        menu_bar = self.menuBar()
+        file_menu = menu_bar.addMenu("&File")
+        file_menu.addAction(self.new_action)
+        file_menu.addAction(self.open_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.close_action)
+        file_menu.addAction(self.quit_action)
+        edit_menu = menu_bar.addMenu("&Edit")
         edit_menu.addAction(self.find_action)
+        edit_menu.addAction(self.delete_action)
+        view_menu = menu_bar.addMenu("&View")
+        view_menu.addAction(self.refresh_action)
+        view_menu.addAction(self.next_tab_action)
+        view_menu.addAction(self.previous_tab_action)
+        sales_menu = menu_bar.addMenu("&Sales")
+        sales_menu.addAction(self.new_customer_action)
+        sales_menu.menuAction().setVisible(
+            any(action.isVisible() for action in sales_menu.actions())
+        )
+        help_menu = menu_bar.addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addAction(self.about_action)
 
-        view_menu = self.menuBar().addMenu("&View")
-        refresh = QAction("&Refresh", self)
-        refresh.setShortcut(QKeySequence.StandardKey.Refresh)
-        refresh.triggered.connect(self.products.model.reload)
-        view_menu.addAction(refresh)
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for action in (self.new_action, self.open_action, self.refresh_action):
+            toolbar.addAction(action)
+        self.addToolBar(toolbar)
 
-    def _find(self) -> None:
-        self.tabs.setCurrentWidget(self.products)
-        self.products.focus_search()
+    def _update_actions(self) -> None:
+        area = self.current_area()
+        can_new = area is not None and area.new_record is not None
+        self.new_action.setEnabled(can_new and self._allowed(area.new_permission if area else None))
+        has_row = area is not None and self._selected_id(area) is not None
+        self.open_action.setEnabled(area is not None and area.open_record is not None and has_row)
+        can_delete = area is not None and area.delete_record is not None
+        self.delete_action.setEnabled(
+            can_delete and has_row and self._allowed(area.delete_permission if area else None)
+        )
+        self.find_action.setEnabled(area is not None)
+        self.refresh_action.setEnabled(area is not None)
 
-    def _update_status(self, loading: bool, count: ProductCount | None) -> None:
-        model = self.products.model
-        self.status_label.setText(
-            products_status(loading, count, model.query.search_term, model.rowCount())
+    # -- what the actions do -------------------------------------------------------------
+
+    def new_record(self) -> None:
+        area = self.current_area()
+        if area is not None and area.new_record is not None and self.new_action.isEnabled():
+            area.new_record()
+
+    def open_selected(self) -> None:
+        area = self.current_area()
+        if area is None or area.open_record is None:
+            return
+        record_id = self._selected_id(area)
+        if record_id is not None:
+            area.open_record(record_id)
+
+    def delete_selected(self) -> None:
+        area = self.current_area()
+        if area is None or area.delete_record is None or not self.delete_action.isEnabled():
+            return
+        record_id = self._selected_id(area)
+        if record_id is not None:
+            area.delete_record(record_id)
+
+    def find(self) -> None:
+        tab = self._current_tab()
+        if tab is not None:
+            tab.focus_search()
+
+    def reload_current(self) -> None:
+        tab = self._current_tab()
+        if tab is not None:
+            tab.reload()
+
+    def _step_tab(self, step: int) -> None:
+        count = self.tabs.count()
+        if count:
+            self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % count)
+
+    def show_shortcuts(self) -> None:
+        dialog = ShortcutsDialog(self.menuBar(), self)
+        self.show_dialog(dialog)
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About ERPGo Desktop",
+            f"<b>ERPGo Desktop</b> {__version__}<br>Back office for trading businesses.",
         )
 
-    def _show_load_failure(self, message: str) -> None:
-        self.status_label.setText(f"Products could not be loaded: {message} (F5 tries again)")
+    def _selected_id(self, area: _Area) -> uuid.UUID | None:
+        selected = getattr(area.widget, "selected_id", None)
+        return selected() if callable(selected) else None
+
+    # -- dialogs -------------------------------------------------------------------------
+
+    def show_dialog(self, dialog: QDialog) -> QDialog:
+        """Open a dialog window-modally without blocking, and pass it changes made
+        elsewhere while it is open."""
+        self._open_dialogs.append(dialog)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
+        dialog.open()
+        return dialog
+
+    def _forget_dialog(self, dialog: QDialog) -> None:
+        if dialog in self._open_dialogs:
+            self._open_dialogs.remove(dialog)
+
+    @property
+    def open_dialogs(self) -> tuple[QDialog, ...]:
+        return tuple(self._open_dialogs)
+
+    def open_customer(self, customer_id: uuid.UUID | None) -> QDialog:
+        dialog = CustomerDialog(
+            self.services.customers, self.runner, self.user, customer_id, parent=self
+        )
+        dialog.saved.connect(lambda _row: self._refresh_areas("customers"))
+        return self.show_dialog(dialog)
+
+    def _refresh_areas(self, table: str) -> None:
+        """Our own save shows at once, without waiting for the notification's round trip."""
+        self.apply_change(Change(table, "UPDATE", None))
+
+    def run(
+        self,
+        work: Callable[[], Any],
+        on_success: Callable[[Any], None],
+    ) -> None:
+        self.runner.run(work, on_success, lambda error: show_failure(self, error))
+
+    # -- changes made elsewhere ----------------------------------------------------------
+
+    def apply_change(self, change: Change) -> None:
+        for area in self._areas:
+            apply = getattr(area.widget, "apply_change", None)
+            if callable(apply):
+                apply(change)
+        for dialog in self._open_dialogs:
+            notice = getattr(dialog, "notice_change", None)
+            if callable(notice):
+                notice(change.table, change.ids)
+
+    # -- status bar ----------------------------------------------------------------------
+
+    def _tab_changed(self, _index: int = -1) -> None:
+        self._update_status()
+        self._update_actions()
+        area = self.current_area()
+        if area is not None and area.table is not None:
+            selection = area.table.selectionModel()
+            if selection is not None and not getattr(area.table, "_watched", False):
+                selection.currentChanged.connect(lambda *_: self._update_actions())
+                area.table._watched = True  # type: ignore[attr-defined]
+
+    def _tab_status_changed(self, widget: QWidget) -> None:
+        if widget is self.tabs.currentWidget():
+            self._update_status()
+            self._update_actions()
+
+    def _update_status(self) -> None:
+        tab = self._current_tab()
+        self.status_label.setText("" if tab is None else tab.status_text())
+
+    # -- remembered layout ---------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        settings = self._settings
+        settings.beginGroup(self._settings_group)
+        try:
+            geometry = settings.value("geometry")
+            if isinstance(geometry, QByteArray):
+                self.restoreGeometry(geometry)
+            state = settings.value("window_state")
+            if isinstance(state, QByteArray):
+                self.restoreState(state)
+            for area in self._areas:
+                header_state = settings.value(f"tabs/{area.key}/header")
+                if area.table is not None and isinstance(header_state, QByteArray):
+                    header: QHeaderView = area.table.horizontalHeader()
+                    header.restoreState(header_state)
+            last = settings.value("last_tab")
+            for number, area in enumerate(self._areas):
+                if area.key == last:
+                    self.tabs.setCurrentIndex(number)
+        finally:
+            settings.endGroup()
+        # The header's sort indicator may have changed the first query: a tab starts
+        # loading only once that is known (see each tab's sort handling).
+
+    def save_layout(self) -> None:
+        settings = self._settings
+        settings.beginGroup(self._settings_group)
+        try:
+            settings.setValue("geometry", self.saveGeometry())
+            settings.setValue("window_state", self.saveState())
+            for area in self._areas:
+                if area.table is not None:
+                    settings.setValue(
+                        f"tabs/{area.key}/header", area.table.horizontalHeader().saveState()
+                    )
+            area = self.current_area()
+            if area is not None:
+                settings.setValue("last_tab", area.key)
+        finally:
+            settings.endGroup()
+        settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        for dialog in list(self._open_dialogs):
+            if not dialog.close():  # a dialog with unsaved changes asked, and was kept
+                event.ignore()
+                return
+        self.save_layout()
+        super().closeEvent(event)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy.engine import Engine
 
+from erpgo_desktop.services import build_services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.catalog import ProductCatalogService, ProductCount, ProductSort
 from erpgo_desktop.ui.main_window import MainWindow, products_status
@@ -28,11 +30,19 @@ USER = CurrentUser(
 
 @pytest.fixture
 def window(
-    qtbot: QtBot, engine: Engine, catalog: ProductCatalogService, runner: TaskRunner
+    qtbot: QtBot,
+    engine: Engine,
+    catalog: ProductCatalogService,
+    runner: TaskRunner,
+    tmp_path: Path,
 ) -> MainWindow:
     seed_many(engine, 260)
     main = MainWindow(
-        catalog=catalog, runner=runner, user=USER, location_description="test database"
+        services=build_services(engine),
+        runner=runner,
+        user=USER,
+        location_description="test database",
+        settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat),
     )
     qtbot.addWidget(main)
     main.show()
