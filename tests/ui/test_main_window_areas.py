@@ -1,0 +1,146 @@
+"""The main window around its tabs: permissions, remembered layout, the shortcut list,
+and changes made elsewhere reaching open dialogs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from pytestqt.qtbot import QtBot
+from sqlalchemy.engine import Engine
+
+from erpgo_desktop.domain.customers import CustomerDraft
+from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.catalog import ProductSort
+from erpgo_desktop.services.notifications import Change
+from erpgo_desktop.ui.customer_dialog import CustomerDialog
+from erpgo_desktop.ui.main_window import MainWindow
+from erpgo_desktop.ui.product_table import PRICE
+from erpgo_desktop.ui.shortcuts import ShortcutsDialog, menu_shortcuts
+from erpgo_desktop.ui.tasks import TaskRunner
+from tests.ui.dialog_support import Staff, make_staff
+from tests.ui.seed import seed_many
+
+WindowFactory = Callable[[CurrentUser], MainWindow]
+
+
+def _settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def _user(permissions: set[str], name: str = "limited") -> CurrentUser:
+    return CurrentUser(uuid.uuid4(), name, name.title(), ("custom",), frozenset(permissions))
+
+
+def make_window_factory(
+    qtbot: QtBot, staff: Staff, runner: TaskRunner, tmp_path: Path
+) -> WindowFactory:
+    def make(user: CurrentUser) -> MainWindow:
+        window = MainWindow(
+            services=staff.services,
+            runner=runner,
+            user=user,
+            location_description="test database",
+            settings=_settings(tmp_path),
+        )
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    return make
+
+
+def test_tabs_and_actions_follow_the_permissions(
+    qtbot: QtBot, engine: Engine, runner: TaskRunner, tmp_path: Path
+) -> None:
+    staff = make_staff(engine)
+    make = make_window_factory(qtbot, staff, runner, tmp_path)
+
+    nothing = make(_user(set()))
+    assert nothing.tabs.count() == 0
+    assert not nothing.new_action.isEnabled()
+    assert not nothing.new_customer_action.isVisible()
+    assert "Sales" not in [
+        a.text().replace("&", "") for a in nothing.menuBar().actions() if a.isVisible()
+    ]
+
+    readers = make(_user({"products.read", "customers.write"}, "reader"))
+    assert [readers.tabs.tabText(i).replace("&", "") for i in range(readers.tabs.count())] == [
+        "Products"
+    ]
+    assert readers.new_customer_action.isVisible()
+    assert not readers.delete_action.isEnabled()
+
+
+def test_the_layout_is_remembered_per_user(
+    qtbot: QtBot, engine: Engine, runner: TaskRunner, tmp_path: Path
+) -> None:
+    seed_many(engine, 30)
+    staff = make_staff(engine)
+    make = make_window_factory(qtbot, staff, runner, tmp_path)
+    first = make(staff.manager)
+    products = first.products
+    assert products is not None
+    products.table.sortByColumn(PRICE, Qt.SortOrder.DescendingOrder)
+    products.table.setColumnWidth(0, 222)
+    first.resize(700, 500)  # within the offscreen screen (800 x 600)
+    first.close()
+
+    again = make(staff.manager)
+    assert again.products is not None
+    assert again.products.table.columnWidth(0) == 222
+    assert again.products.model.query.sort is ProductSort.PRICE
+    assert again.products.model.query.descending
+    assert (again.width(), again.height()) == (700, 500)
+
+    other = make(staff.admin)  # another user starts from the defaults
+    assert other.products is not None
+    assert other.products.table.columnWidth(0) != 222
+
+
+def test_the_shortcut_list_comes_from_the_menus(
+    qtbot: QtBot, engine: Engine, runner: TaskRunner, tmp_path: Path
+) -> None:
+    staff = make_staff(engine)
+    window = make_window_factory(qtbot, staff, runner, tmp_path)(staff.admin)
+
+    listed = {(keys, what) for _menu, keys, what in menu_shortcuts(window.menuBar())}
+    assert {
+        ("Ctrl+F", "Find"),
+        ("F5", "Refresh"),
+        ("Ctrl+N", "New"),
+        ("Ctrl+W", "Close window"),
+        ("Ctrl+Tab", "Next tab"),
+    } <= listed
+
+    window.shortcuts_action.trigger()
+    (dialog,) = [d for d in window.open_dialogs if isinstance(d, ShortcutsDialog)]
+    cells = {dialog.table.item(row, 1).text() for row in range(dialog.table.rowCount())}
+    assert {"Ctrl+F", "F5", "Ctrl+S", "Enter"} <= cells
+    dialog.reject()
+
+
+def test_a_change_elsewhere_reaches_the_open_dialog_of_that_record(
+    qtbot: QtBot, engine: Engine, runner: TaskRunner, tmp_path: Path
+) -> None:
+    staff = make_staff(engine)
+    customer = staff.services.customers.create_customer(
+        staff.admin, CustomerDraft(first_name="Ada", last_name="Lovelace", email="ada@ex.com")
+    )
+    window = make_window_factory(qtbot, staff, runner, tmp_path)(staff.admin)
+
+    dialog = window.open_customer(customer.id)
+    assert isinstance(dialog, CustomerDialog)
+    qtbot.waitUntil(lambda: dialog.first_name.text() == "Ada")
+    window.apply_change(Change("customers", "UPDATE", (uuid.uuid4(),)))  # someone else
+    assert not dialog.changed_banner.isVisible()
+
+    window.apply_change(Change("customers", "UPDATE", (customer.id,)))
+
+    assert dialog.changed_banner.isVisible()
+    assert "Someone else changed this record" in dialog.changed_banner.text()
+    dialog.reject()
+    qtbot.waitUntil(lambda: not window.open_dialogs)
