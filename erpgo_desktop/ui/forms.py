@@ -104,6 +104,7 @@ __all__ = [
     "CustomField",
     "FormDialog",
     "RecordDialog",
+    "alive",
     "decimal_edit",
     "display_text",
     "format_decimal",
@@ -279,7 +280,7 @@ def _plain_label(text: str) -> str:
     return re.sub(r"&(.)", r"\1", text).rstrip(":").strip()
 
 
-def _alive(widget: QWidget) -> bool:
+def alive(widget: QWidget) -> bool:
     """False once Qt has deleted the widget (a late callback must not touch it)."""
     return shiboken6.isValid(widget)
 
@@ -556,7 +557,7 @@ class FormDialog(QDialog):
         self.save_button.setText("Saving…" if saving else "&Save")
 
     def _save_succeeded(self, row: object) -> None:
-        if not _alive(self):
+        if not alive(self):
             return
         self._set_saving(False)
         self.mark_clean()
@@ -568,7 +569,7 @@ class FormDialog(QDialog):
         self.accept()
 
     def _save_failed(self, error: BaseException) -> None:
-        if not _alive(self):
+        if not alive(self):
             return
         self._set_saving(False)
         if isinstance(error, ConflictError) and error.current is not None:
@@ -644,7 +645,7 @@ class RecordDialog(FormDialog):
         self.runner.run(fetch, self._loaded, self._load_failed)
 
     def _loaded(self, result: object) -> None:
-        if not _alive(self):
+        if not alive(self):
             return
         self.loading = False
         self.body.setEnabled(True)
@@ -655,7 +656,7 @@ class RecordDialog(FormDialog):
         self.finish()
 
     def _load_failed(self, error: BaseException) -> None:
-        if not _alive(self):
+        if not alive(self):
             return
         self.loading = False
         self.show_banner(f"This record could not be loaded: {user_message(error)}")
