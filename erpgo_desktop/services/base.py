@@ -230,7 +230,7 @@ def read_reconnecting(sessions: sessionmaker[Session], work: Callable[[Session],
     except DBAPIError as exc:
         if not is_connection_lost(exc):
             raise
-        log.warning("database connection lost: %s", exc.orig)
+        log.info("database connection lost: %s", exc.orig)
         raise ConnectionLostError() from exc
 
 

@@ -87,7 +87,10 @@ class ChangeListener:
         backoff: Sequence[float] = BACKOFF,
         connect_timeout: int = 5,
         application_name: str = f"{APP_NAME} changes",
+        on_listening: Callable[[bool], None] | None = None,
     ) -> None:
+        """`on_listening(True)` is called (on the listening thread) each time the LISTEN is
+        in place, `on_listening(False)` when the connection is lost."""
         url = make_url(url)
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._wait = wait
@@ -95,6 +98,7 @@ class ChangeListener:
         self._connect_timeout = connect_timeout
         self._application_name = application_name
         self._stopped = threading.Event()
+        self._on_listening = on_listening or (lambda _listening: None)
 
     def stop(self) -> None:
         """End `changes()`/`run()` within `wait` seconds (or a pause between reconnects)."""
@@ -112,15 +116,21 @@ class ChangeListener:
         """The changes, as they are committed, until `stop()`."""
         failures = 0
         connected_before = False
+        listening = False
         while not self._stopped.is_set():
             try:
                 with self._connect() as conn:
+                    listening = True
+                    self._on_listening(True)
                     if connected_before or failures:
                         log.info("listening for changes again")
                         yield Change.reload_everything()
                     connected_before, failures = True, 0
                     yield from self._receive(conn)
             except psycopg.OperationalError as exc:
+                if listening:
+                    listening = False
+                    self._on_listening(False)
                 pause = self._backoff[min(failures, len(self._backoff) - 1)]
                 failures += 1
                 log.warning("change notifications interrupted (%s); retrying in %.1f s", exc,

@@ -62,6 +62,9 @@ class TaskRunner(QObject):
     GUI thread; the table of pending callbacks is only ever touched there.
     """
 
+    #: Every failure, after its callback ran: for watchers such as the connection monitor.
+    task_failed = Signal(object)
+
     _finished = Signal(int, bool, object)
     _progressed = Signal(int, str, int, int)
 
@@ -143,6 +146,7 @@ class TaskRunner(QObject):
         else:
             assert isinstance(payload, BaseException)
             pending.on_failure(payload)
+            self.task_failed.emit(payload)
 
     @Slot(int, str, int, int)
     def _deliver_progress(self, task_id: int, message: str, done: int, total: int) -> None:

@@ -158,5 +158,5 @@ def test_a_cancelled_query_is_not_a_lost_connection(engine: Engine) -> None:
 )
 def test_which_errors_mean_the_connection_is_lost(error: Exception, lost: bool) -> None:
     assert is_connection_lost(error) is lost
-    wrapped = DBAPIError("SELECT 1", None, error)  # type: ignore[arg-type]
+    wrapped = DBAPIError("SELECT 1", None, error)
     assert is_connection_lost(wrapped) is lost
