@@ -111,6 +111,7 @@ __all__ = [
     "int_spin",
     "money_edit",
     "read_decimal",
+    "set_active_after_save",
 ]
 
 SAVE_FAILED = "Saving failed: {reason}"
@@ -278,6 +279,26 @@ def _connect_changed(widget: QWidget, slot: Callable[[], None]) -> None:
 def _plain_label(text: str) -> str:
     """'&Credit limit:' -> 'Credit limit'."""
     return re.sub(r"&(.)", r"\1", text).rstrip(":").strip()
+
+
+def set_active_after_save(
+    row: Any, active: bool, deactivate: Callable[[Any], Any], reactivate: Callable[[Any], Any]
+) -> Any:
+    """For a worker: after saving `row` (which has `is_active` and `version`), deactivate or
+    reactivate it through the service's own method when the form's Active box says so.
+
+    Two transactions: when the second is refused, the first is saved already; the error
+    carries the saved row (`saved_row`) so that the dialog saves over its version next.
+    """
+    try:
+        if row.is_active and not active:
+            return deactivate(row)
+        if active and not row.is_active:
+            return reactivate(row)
+        return row
+    except ErpError as error:
+        error.saved_row = row  # type: ignore[attr-defined]
+        raise
 
 
 def alive(widget: QWidget) -> bool:
@@ -743,6 +764,13 @@ class RecordDialog(FormDialog):
         if self.conflict_dialog is dialog:
             self.conflict_dialog = None
         dialog.deleteLater()
+
+    def _save_failed(self, error: BaseException) -> None:
+        saved = getattr(error, "saved_row", None)
+        if saved is not None and alive(self):
+            # Part of the save went through: the next one goes over that version.
+            self.row, self.version = saved, saved.version
+        super()._save_failed(error)
 
     def reload_theirs(self, current: Any) -> None:
         """Drop what was typed; edit the current version instead."""

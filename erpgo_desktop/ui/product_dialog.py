@@ -62,6 +62,7 @@ from erpgo_desktop.ui.forms import (
     int_spin,
     money_edit,
     read_decimal,
+    set_active_after_save,
 )
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label
@@ -570,11 +571,12 @@ class ProductDialog(RecordDialog):
                 assert version is not None
                 row = products.update_product(acting, record_id, draft, expected_version=version)
             # Active or not has service methods of its own (deactivating is the soft delete).
-            if row.is_active and not active:
-                row = products.deactivate_product(acting, row.id, expected_version=row.version)
-            elif active and not row.is_active:
-                row = products.reactivate_product(acting, row.id, expected_version=row.version)
-            return row
+            return set_active_after_save(
+                row,
+                active,
+                lambda r: products.deactivate_product(acting, r.id, expected_version=r.version),
+                lambda r: products.reactivate_product(acting, r.id, expected_version=r.version),
+            )
 
         return save
 
