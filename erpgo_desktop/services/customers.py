@@ -14,9 +14,10 @@ import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy import Row, Select, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from erpgo_desktop.db.models import Customer, Order, User
@@ -27,8 +28,31 @@ from erpgo_desktop.errors import ConflictError, NotFoundError, ValidationError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require, stale_message
 from erpgo_desktop.services.catalog import escape_like
+from erpgo_desktop.services.listing import (
+    DEFAULT_COUNT_CAP,
+    ColumnLike,
+    ListCount,
+    capped,
+    check_page_size,
+    check_search,
+    contains_any,
+    count_statement,
+    keyset_after,
+    keyset_after_nullable,
+    keyset_order,
+)
 
-__all__ = ["CustomerDraft", "CustomerRow", "CustomerService"]
+__all__ = [
+    "CustomerCursor",
+    "CustomerDraft",
+    "CustomerListRow",
+    "CustomerPage",
+    "CustomerQuery",
+    "CustomerRow",
+    "CustomerService",
+    "CustomerSort",
+    "ListCount",
+]
 
 MAX_SEARCH_RESULTS = 500
 
@@ -69,6 +93,63 @@ class CustomerRow:
 
     def to_draft(self) -> CustomerDraft:
         return CustomerDraft(**{f.name: getattr(self, f.name) for f in fields(CustomerDraft)})
+
+
+class CustomerSort(Enum):
+    """The orders the customers list can have, each answered by an index."""
+
+    NAME = "name"  # last name, first name: idx_customers_name_id (revision 0005)
+    CODE = "code"  # customers_customer_code_key
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    """What the customers list shows: a search, filters and an order."""
+
+    #: Matched anywhere in the code, first, last or full name, company or email.
+    search: str = ""
+    status: str | None = None
+    type: str | None = None
+    sort: CustomerSort = CustomerSort.NAME
+    descending: bool = False
+
+    @property
+    def search_term(self) -> str:
+        return self.search.strip()
+
+
+@dataclass(frozen=True)
+class CustomerListRow:
+    """One line of the customers list: only what it shows."""
+
+    id: uuid.UUID
+    customer_code: str | None
+    first_name: str
+    last_name: str
+    company: str | None
+    email: str
+    phone: str | None
+    type: str
+    status: str
+    credit_limit: Decimal
+    balance: Decimal
+    version: int
+
+
+@dataclass(frozen=True)
+class CustomerCursor:
+    """Where the next page starts: the last row's sort key (one value per key column)
+    and id."""
+
+    key: tuple[str | None, ...]
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    rows: tuple[CustomerListRow, ...]
+    next_cursor: CustomerCursor | None
+    has_more: bool
 
 
 class CustomerService(Service):
@@ -119,6 +200,54 @@ class CustomerService(Service):
             return tuple(_customer_row(*row) for row in rows)
 
         return self._read(work)
+
+    def list_customers(
+        self,
+        acting: CurrentUser,
+        query: CustomerQuery,
+        after: CustomerCursor | None = None,
+        limit: int = 200,
+    ) -> CustomerPage:
+        """The `limit` customers that follow `after` (or the first ones) in the query's
+        order: a keyset page, as fast at row 100,000 as at row 1."""
+        require(acting, perms.CUSTOMERS_READ)
+        check_page_size(limit)
+        keys = _sort_keys(query.sort)
+        statement = (
+            select(*_LIST_COLUMNS)
+            .where(*_list_filters(query))
+            .order_by(*keyset_order(keys, query.descending))
+            .limit(limit + 1)
+        )
+        if after is not None:
+            if query.sort is CustomerSort.CODE:
+                condition = keyset_after_nullable(
+                    Customer.customer_code, Customer.id, after.key[0], after.id, query.descending
+                )
+            else:
+                condition = keyset_after(keys, (*after.key, after.id), query.descending)
+            statement = statement.where(condition)
+        records = self._read(lambda session: session.execute(statement).all())
+        rows = tuple(_list_row(record) for record in records[:limit])
+        cursor = None
+        if rows:
+            last = rows[-1]
+            key = (
+                (last.customer_code,)
+                if query.sort is CustomerSort.CODE
+                else (last.last_name, last.first_name)
+            )
+            cursor = CustomerCursor(key, last.id)
+        return CustomerPage(rows=rows, next_cursor=cursor, has_more=len(records) > limit)
+
+    def count_customers(
+        self, acting: CurrentUser, query: CustomerQuery, cap: int | None = DEFAULT_COUNT_CAP
+    ) -> ListCount:
+        """How many customers match, counting no further than `cap` (None: all)."""
+        require(acting, perms.CUSTOMERS_READ)
+        statement = count_statement(select(Customer.id).where(*_list_filters(query)), cap)
+        found = self._read(lambda session: session.scalar(statement)) or 0
+        return capped(found, cap)
 
     def create_customer(self, acting: CurrentUser, draft: CustomerDraft) -> CustomerRow:
         require(acting, perms.CUSTOMERS_WRITE)
@@ -199,6 +328,69 @@ class CustomerService(Service):
             session.flush()
 
         self._write(work)
+
+
+_LIST_COLUMNS = (
+    Customer.id,
+    Customer.customer_code,
+    Customer.first_name,
+    Customer.last_name,
+    Customer.company,
+    Customer.email,
+    Customer.phone,
+    Customer.type,
+    Customer.status,
+    Customer.credit_limit,
+    Customer.balance,
+    Customer.version,
+)
+
+
+def _list_row(record: Row[*tuple[Any, ...]]) -> CustomerListRow:
+    return CustomerListRow(
+        id=record.id,
+        customer_code=record.customer_code,
+        first_name=record.first_name,
+        last_name=record.last_name,
+        company=record.company,
+        email=record.email,
+        phone=record.phone,
+        type=record.type,
+        status=record.status,
+        credit_limit=record.credit_limit or Decimal("0.00"),
+        balance=record.balance or Decimal("0.00"),
+        version=record.version,
+    )
+
+
+def _sort_keys(sort: CustomerSort) -> tuple[ColumnLike, ...]:
+    if sort is CustomerSort.CODE:
+        return (Customer.customer_code, Customer.id)
+    return (Customer.last_name, Customer.first_name, Customer.id)
+
+
+def _list_filters(query: CustomerQuery) -> list[Any]:
+    filters: list[Any] = []
+    term = check_search(query.search)
+    if term:
+        columns = (
+            Customer.customer_code,
+            Customer.first_name,
+            Customer.last_name,
+            Customer.first_name + " " + Customer.last_name,
+            Customer.company,
+            Customer.email,
+        )
+        filters.append(contains_any(columns, term))
+    if query.status is not None:
+        if query.status not in rules.CUSTOMER_STATUSES:
+            raise ValidationError(f"There is no customer status {query.status!r}.", field="status")
+        filters.append(Customer.status == query.status)
+    if query.type is not None:
+        if query.type not in rules.CUSTOMER_TYPES:
+            raise ValidationError(f"There is no customer type {query.type!r}.", field="type")
+        filters.append(Customer.type == query.type)
+    return filters
 
 
 def _values(clean: CustomerDraft) -> dict[str, Any]:

@@ -75,6 +75,15 @@ from erpgo_desktop.errors import (
 )
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
+from erpgo_desktop.services.listing import DEFAULT_COUNT_CAP, ListCount, capped, check_page_size
+from erpgo_desktop.services.order_list import (
+    OrderListCursor,
+    OrderListPage,
+    OrderQuery,
+    order_count_statement,
+    order_cursor,
+    order_page_statement,
+)
 from erpgo_desktop.services.stock import StockKey, StockLedger
 
 __all__ = [
@@ -1125,6 +1134,48 @@ class OrderService(Service):
         )
         cursor = OrderCursor(rows[-1].order_date, rows[-1].id) if rows else None
         return OrderPage(rows=rows, next_cursor=cursor, has_more=len(records) > limit)
+
+    def list_orders_page(
+        self,
+        acting: CurrentUser,
+        query: OrderQuery,
+        after: OrderListCursor | None = None,
+        limit: int = 200,
+    ) -> OrderListPage:
+        """A keyset page of the orders list, searched, filtered and sorted as `query` says
+        (see services/order_list.py)."""
+        require(acting, perms.ORDERS_READ)
+        check_page_size(limit)
+        statement = order_page_statement(query, after, limit + 1)
+        records = self._read(lambda session: session.execute(statement).all())
+        rows = tuple(
+            OrderSummary(
+                id=r.id,
+                order_number=r.order_number,
+                order_date=r.order_date,
+                customer_id=r.customer_id,
+                customer_name=_customer_name(r.company, r.first_name, r.last_name),
+                status=r.status,
+                payment_status=r.payment_status,
+                total_amount=r.total_amount,
+                paid_amount=r.paid_amount,
+                currency=r.currency,
+                version=r.version,
+            )
+            for r in records[:limit]
+        )
+        cursor = order_cursor(query, rows[-1]) if rows else None
+        return OrderListPage(rows=rows, next_cursor=cursor, has_more=len(records) > limit)
+
+    def count_orders(
+        self, acting: CurrentUser, query: OrderQuery, cap: int | None = DEFAULT_COUNT_CAP
+    ) -> ListCount:
+        """How many orders the list's `query` matches, counting no further than `cap`
+        (None: all)."""
+        require(acting, perms.ORDERS_READ)
+        statement = order_count_statement(query, cap)
+        found = self._read(lambda session: session.scalar(statement)) or 0
+        return capped(found, cap)
 
 
 # --- Lines as the writes see them --------------------------------------------------------

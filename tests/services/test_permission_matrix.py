@@ -38,9 +38,10 @@ from erpgo_desktop.errors import PermissionDeniedError
 from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.base import Service
 from erpgo_desktop.services.catalog_admin import CategoryService, ProductService, VariantService
-from erpgo_desktop.services.customers import CustomerService
+from erpgo_desktop.services.customers import CustomerQuery, CustomerService
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.lookup import ItemLookupService
+from erpgo_desktop.services.order_list import OrderQuery
 from erpgo_desktop.services.orders import OrderDetail, OrderService
 from erpgo_desktop.services.stock import StockKey
 from erpgo_desktop.services.users import UserAdminService, UserProfile
@@ -413,11 +414,19 @@ ACTIONS: tuple[Action, ...] = (
     Action(OR.status_history, perms.ORDERS_READ,
            lambda b, u, s: b.orders.status_history(u, s.prepared.id), prepare=_order),
     Action(OR.list_orders, perms.ORDERS_READ, lambda b, u, s: b.orders.list_orders(u)),
+    Action(OR.list_orders_page, perms.ORDERS_READ,
+           lambda b, u, s: b.orders.list_orders_page(u, OrderQuery(search="Customer"))),
+    Action(OR.count_orders, perms.ORDERS_READ,
+           lambda b, u, s: b.orders.count_orders(u, OrderQuery(status="DRAFT"))),
     # Customers
     Action(CU.get_customer, perms.CUSTOMERS_READ,
            lambda b, u, s: b.customers.get_customer(u, s.customer_id)),
     Action(CU.search_customers, perms.CUSTOMERS_READ,
            lambda b, u, s: b.customers.search_customers(u, "Customer")),
+    Action(CU.list_customers, perms.CUSTOMERS_READ,
+           lambda b, u, s: b.customers.list_customers(u, CustomerQuery(search="Customer"))),
+    Action(CU.count_customers, perms.CUSTOMERS_READ,
+           lambda b, u, s: b.customers.count_customers(u, CustomerQuery(status="ACTIVE"))),
     Action(CU.create_customer, perms.CUSTOMERS_WRITE, lambda b, u, s: b.customers.create_customer(
         u, CustomerDraft("Di", f"New {s.n}", f"new-customer-{s.n}@example.com"))),
     Action(CU.update_customer, perms.CUSTOMERS_WRITE, lambda b, u, s: b.customers.update_customer(

@@ -1,0 +1,111 @@
+"""What the list screens' services share: capped counts, keyset conditions, text search.
+
+A list page is a keyset page: `WHERE (k1, k2, id) > (:k1, :k2, :id) ORDER BY k1, k2, id
+LIMIT n+1` (reversed for descending), which a btree index on (k1, k2, id) answers at any
+depth; the extra row says whether more follow. A count for a status line stops at a cap:
+`SELECT count(*) FROM (SELECT ... LIMIT cap+1)` never reads more than cap+1 rows, however
+large the table, and "10,000+" is all a person needs to know.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
+from sqlalchemy.orm import QueryableAttribute
+
+from erpgo_desktop.errors import ValidationError
+from erpgo_desktop.services.catalog import escape_like
+
+DEFAULT_COUNT_CAP = 10_000
+MAX_PAGE_SIZE = 1_000
+MAX_SEARCH_LENGTH = 255
+
+#: A column of a list's query: a mapped attribute (Customer.email) or an expression.
+ColumnLike = ColumnElement[Any] | QueryableAttribute[Any]
+
+
+@dataclass(frozen=True)
+class ListCount:
+    """How many rows match; when `exact` is false there are more than `count`."""
+
+    count: int
+    exact: bool
+
+
+def check_page_size(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationError(f"A page has 1 to {MAX_PAGE_SIZE} rows, not {limit}.")
+
+
+def check_search(term: str) -> str:
+    """The search as it is matched (surrounding blanks do not count), checked for length."""
+    term = term.strip()
+    if len(term) > MAX_SEARCH_LENGTH:
+        raise ValidationError(f"Search for at most {MAX_SEARCH_LENGTH} characters.", field="search")
+    return term
+
+
+def contains_any(columns: Sequence[ColumnLike], term: str) -> ColumnElement[bool]:
+    """Any of `columns` contains `term`, ignoring case; `%`, `_` and `\\` match themselves."""
+    pattern = f"%{escape_like(term)}%"
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
+
+
+def keyset_order(keys: Sequence[ColumnLike], descending: bool) -> list[Any]:
+    """ORDER BY the keys (the last one unique, usually the id), all one way."""
+    return [key.desc() if descending else key.asc() for key in keys]
+
+
+def keyset_after(
+    keys: Sequence[ColumnLike], values: Sequence[Any], descending: bool
+) -> ColumnElement[bool]:
+    """The rows after `values` in `keyset_order(keys, descending)`; keys must not be NULL.
+
+    A row comparison, not nested ORs: PostgreSQL turns it into one range scan of an
+    index on the keys.
+    """
+    if len(keys) != len(values):
+        raise ValueError("a cursor needs one value per sort key")
+    position = tuple_(*keys)
+    bound = tuple_(*(literal(value, key.type) for key, value in zip(keys, values, strict=True)))
+    return position < bound if descending else position > bound
+
+
+def keyset_after_nullable(
+    key: ColumnLike,
+    row_id: ColumnLike,
+    after_key: Any | None,
+    after_id: Any,
+    descending: bool,
+) -> ColumnElement[bool]:
+    """`keyset_after((key, row_id), ...)` for a key that may be NULL, in PostgreSQL's own
+    order of NULLs: after every value ascending, before every value descending (so that an
+    index on the key still answers the ORDER BY).
+    """
+    bound_id = literal(after_id, row_id.type)
+    if after_key is None:
+        among_nulls = and_(key.is_(None), row_id < bound_id if descending else row_id > bound_id)
+        return or_(key.is_not(None), among_nulls) if descending else among_nulls
+    position = tuple_(key, row_id)
+    bound = tuple_(literal(after_key, key.type), bound_id)
+    if descending:
+        return position < bound  # NULL keys compare as NULL: left out, as they come first
+    return or_(position > bound, key.is_(None))
+
+
+def count_statement(matching: Select[*tuple[Any, ...]], cap: int | None) -> Select[int]:
+    """count(*) of `matching`, reading no more than cap + 1 of its rows (None: all)."""
+    if cap is None:
+        return select(func.count()).select_from(matching.subquery())
+    if cap < 0:
+        raise ValidationError(f"A count cap cannot be negative: {cap}.")
+    return select(func.count()).select_from(matching.limit(cap + 1).subquery())
+
+
+def capped(found: int, cap: int | None) -> ListCount:
+    if cap is not None and found > cap:
+        return ListCount(count=cap, exact=False)
+    return ListCount(count=found, exact=True)
