@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -66,6 +66,13 @@ def switch() -> Iterator[Switch]:
     switch.hold.set()  # never leave a worker waiting
 
 
+def raising(error: Exception) -> Callable[[], object]:
+    def work() -> object:
+        raise error
+
+    return work
+
+
 def started(qtbot: QtBot, monitor: ConnectionMonitor) -> ConnectionMonitor:
     with qtbot.waitSignal(monitor.state_changed) as first:
         monitor.start()
@@ -96,11 +103,11 @@ def test_a_task_lost_to_the_connection_makes_it_look_at_once(
         pings = switch.pings
         failures: list[BaseException] = []
         with qtbot.waitSignal(runner.task_failed):
-            runner.run(lambda: (_ for _ in ()).throw(ValidationError("no")), print, failures.append)
+            runner.run(raising(ValidationError("no")), print, failures.append)
         assert switch.pings == pings  # not about the connection: no ping
         switch.up = False
         with qtbot.waitSignal(monitor.state_changed, timeout=2000) as lost:
-            runner.run(lambda: (_ for _ in ()).throw(ConnectionLostError()), print, failures.append)
+            runner.run(raising(ConnectionLostError()), print, failures.append)
         assert lost.args == [False, CONNECTION_LOST_MESSAGE]  # not an hour later
         assert [type(f) for f in failures] == [ValidationError, ConnectionLostError]
     finally:
