@@ -35,7 +35,9 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.notifications import Change
+from erpgo_desktop.ui.category_dialog import CategoryDialog
 from erpgo_desktop.ui.customer_dialog import CustomerDialog
+from erpgo_desktop.ui.product_dialog import ProductDialog
 from erpgo_desktop.ui.products_tab import ProductsTab, products_status
 from erpgo_desktop.ui.shortcuts import ShortcutsDialog
 from erpgo_desktop.ui.tasks import TaskRunner, show_failure
@@ -147,6 +149,11 @@ class MainWindow(QMainWindow):
                     "&Products",
                     self.products,
                     self.products.table,
+                    new_permission=perms.PRODUCTS_WRITE,
+                    new_record=lambda: self.open_product(None),
+                    open_record=self.open_product,
+                    delete_permission=perms.PRODUCTS_WRITE,
+                    delete_record=self.deactivate_product,
                 ),
                 self.products,
             )
@@ -225,6 +232,8 @@ class MainWindow(QMainWindow):
 
         self.new_customer_action = self._action("New &customer…", lambda: self.open_customer(None))
         self.new_customer_action.setVisible(self._allowed(perms.CUSTOMERS_WRITE))
+        self.new_category_action = self._action("New &category…", lambda: self.open_category(None))
+        self.new_category_action.setVisible(self._allowed(perms.PRODUCTS_WRITE))
 
         menu_bar = self.menuBar()
         file_menu = menu_bar.addMenu("&File")
@@ -240,6 +249,9 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.refresh_action)
         view_menu.addAction(self.next_tab_action)
         view_menu.addAction(self.previous_tab_action)
+        catalog_menu = menu_bar.addMenu("&Catalog")
+        catalog_menu.addAction(self.new_category_action)
+        catalog_menu.menuAction().setVisible(self.new_category_action.isVisible())
         sales_menu = menu_bar.addMenu("&Sales")
         sales_menu.addAction(self.new_customer_action)
         sales_menu.menuAction().setVisible(
@@ -341,6 +353,53 @@ class MainWindow(QMainWindow):
     @property
     def open_dialogs(self) -> tuple[QDialog, ...]:
         return tuple(self._open_dialogs)
+
+    def open_product(self, product_id: uuid.UUID | None) -> QDialog:
+        dialog = ProductDialog(self.services, self.runner, self.user, product_id, parent=self)
+        dialog.saved.connect(lambda _row: self._refresh_areas("products"))
+        return self.show_dialog(dialog)
+
+    def open_category(self, category_id: uuid.UUID | None) -> QDialog:
+        dialog = CategoryDialog(
+            self.services.categories, self.runner, self.user, category_id, parent=self
+        )
+        dialog.saved.connect(lambda _row: self._refresh_areas("products"))
+        return self.show_dialog(dialog)
+
+    def deactivate_product(self, product_id: uuid.UUID) -> None:
+        products, user = self.services.products, self.user
+
+        def work() -> object:
+            current = products.get_product(user, product_id)
+            return products.deactivate_product(user, product_id, expected_version=current.version)
+
+        self.confirm(
+            "Deactivate product",
+            "Deactivate the selected product? It stays in orders and stock, but can no "
+            "longer be sold or received.",
+            lambda: self.run(work, lambda _row: self._refresh_areas("products")),
+        )
+
+    def confirm(self, title: str, question: str, on_yes: Callable[[], None]) -> QMessageBox:
+        """Ask without blocking the event loop (list refreshes go on meanwhile)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            title,
+            question,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(_result: int) -> None:
+            if box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes:
+                on_yes()
+
+        box.finished.connect(answered)
+        box.open()
+        self.question_box = box
+        return box
 
     def open_customer(self, customer_id: uuid.UUID | None) -> QDialog:
         dialog = CustomerDialog(

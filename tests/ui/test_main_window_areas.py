@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 from sqlalchemy.engine import Engine
 
@@ -17,7 +18,8 @@ from erpgo_desktop.services.catalog import ProductSort
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.ui.customer_dialog import CustomerDialog
 from erpgo_desktop.ui.main_window import MainWindow
-from erpgo_desktop.ui.product_table import PRICE
+from erpgo_desktop.ui.product_dialog import ProductDialog
+from erpgo_desktop.ui.product_table import ACTIVE, PRICE
 from erpgo_desktop.ui.shortcuts import ShortcutsDialog, menu_shortcuts
 from erpgo_desktop.ui.tasks import TaskRunner
 from tests.ui.dialog_support import Staff, make_staff
@@ -46,11 +48,20 @@ def make_window_factory(
             settings=_settings(tmp_path),
         )
         qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
+        with qtbot.waitActive(window):
+            window.show()
+            window.activateWindow()
         return window
 
     return make
+
+
+def back_to(qtbot: QtBot, window: MainWindow) -> None:
+    """After a dialog closes; the offscreen platform has no window manager to give the
+    focus back to the window underneath."""
+    qtbot.waitUntil(lambda: not window.open_dialogs)
+    with qtbot.waitActive(window):
+        window.activateWindow()
 
 
 def test_tabs_and_actions_follow_the_permissions(
@@ -144,3 +155,55 @@ def test_a_change_elsewhere_reaches_the_open_dialog_of_that_record(
     assert "Someone else changed this record" in dialog.changed_banner.text()
     dialog.reject()
     qtbot.waitUntil(lambda: not window.open_dialogs)
+
+
+def test_products_open_create_and_deactivate_from_the_keyboard(
+    qtbot: QtBot, engine: Engine, runner: TaskRunner, tmp_path: Path
+) -> None:
+    seed_many(engine, 5)
+    staff = make_staff(engine)
+    window = make_window_factory(qtbot, staff, runner, tmp_path)(staff.manager)
+    products = window.products
+    assert products is not None
+    qtbot.waitUntil(lambda: products.model.rowCount() == 5)
+    table = products.table
+    table.setFocus()
+    table.setCurrentIndex(products.model.index(1, 0))  # SKU-00002, active
+
+    qtbot.keyClick(table, Qt.Key.Key_Return)
+    (editing,) = window.open_dialogs
+    assert isinstance(editing, ProductDialog)
+    qtbot.waitUntil(lambda: editing.sku.text() == "SKU-00002")
+    editing.reject()
+    back_to(qtbot, window)
+
+    qtbot.keyClick(table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    (creating,) = window.open_dialogs
+    assert isinstance(creating, ProductDialog) and creating.record_id is None
+    creating.reject()
+    back_to(qtbot, window)
+
+    qtbot.keyClick(table, Qt.Key.Key_Delete)
+    box = window.question_box
+    qtbot.waitUntil(box.isVisible)
+    box.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: products.model.index(1, ACTIVE).data() == "No")
+    current = products.table.currentIndex()
+    assert products.model.index(current.row(), 0).data() == "SKU-00002"  # still selected
+
+
+def test_a_clerk_cannot_create_or_deactivate_products(
+    qtbot: QtBot, engine: Engine, runner: TaskRunner, tmp_path: Path
+) -> None:
+    seed_many(engine, 3)
+    staff = make_staff(engine)
+    window = make_window_factory(qtbot, staff, runner, tmp_path)(staff.clerk)
+    products = window.products
+    assert products is not None
+    qtbot.waitUntil(lambda: products.model.rowCount() == 3)
+    products.table.setCurrentIndex(products.model.index(0, 0))
+
+    assert not window.new_action.isEnabled()
+    assert not window.delete_action.isEnabled()
+    assert window.open_action.isEnabled()
+    assert not window.new_category_action.isVisible()
