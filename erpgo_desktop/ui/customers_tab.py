@@ -1,0 +1,148 @@
+"""The Customers tab: search and status/type filters over the paged customers list.
+
+Sorting, searching and filtering happen in PostgreSQL (services/customers.py): by name
+through the (last_name, first_name, id) index, by code through its unique index; the
+other columns have no index to page by and do not sort. Counts stop at a cap, so the
+status line may say "10,000+ customers".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QWidget
+
+from erpgo_desktop.domain import customers as customer_rules
+from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.services import Services
+from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.customers import (
+    CustomerCursor,
+    CustomerListRow,
+    CustomerPage,
+    CustomerQuery,
+    CustomerService,
+    CustomerSort,
+    ListCount,
+)
+from erpgo_desktop.services.listing import DEFAULT_COUNT_CAP
+from erpgo_desktop.ui.list_model import PAGE_SIZE, Column, PagedTableModel, money
+from erpgo_desktop.ui.list_tab import ListTab, code_label
+from erpgo_desktop.ui.tasks import TaskRunner
+
+COLUMNS: tuple[Column[CustomerListRow], ...] = (
+    Column("Code", lambda c: c.customer_code or "", sort=CustomerSort.CODE, width=110),
+    Column(
+        "Name",
+        lambda c: f"{c.last_name}, {c.first_name}",
+        sort=CustomerSort.NAME,
+        tooltip=True,
+        width=200,
+    ),
+    Column("Company", lambda c: c.company or "", tooltip=True, stretch=True),
+    Column("Email", lambda c: c.email, tooltip=True, width=220),
+    Column("Phone", lambda c: c.phone or "", width=130),
+    Column("Type", lambda c: code_label(c.type), width=90),
+    Column("Status", lambda c: code_label(c.status), width=90),
+    Column("Credit limit", lambda c: money(c.credit_limit), align_right=True, width=110),
+    Column("Balance", lambda c: money(c.balance), align_right=True, width=110),
+)
+CODE, NAME, COMPANY, EMAIL, PHONE, TYPE, STATUS, CREDIT_LIMIT, BALANCE = range(len(COLUMNS))
+
+SEARCH_PLACEHOLDER = "Search code, name, company or email (Ctrl+F)"
+
+
+class CustomerListSource:
+    """The customers service as a list source for one signed-in user (worker threads)."""
+
+    def __init__(self, customers: CustomerService, acting: CurrentUser, count_cap: int) -> None:
+        self._customers = customers
+        self._acting = acting
+        self._count_cap = count_cap
+
+    def fetch_page(
+        self, query: CustomerQuery, after: CustomerCursor | None, limit: int
+    ) -> CustomerPage:
+        return self._customers.list_customers(self._acting, query, after, limit)
+
+    def count(self, query: CustomerQuery) -> ListCount:
+        return self._customers.count_customers(self._acting, query, self._count_cap)
+
+
+def _choices(combo: QComboBox, everything: str, codes: tuple[str, ...]) -> None:
+    combo.addItem(everything, None)
+    for code in codes:
+        combo.addItem(code_label(code), code)
+
+
+class CustomersTab(ListTab):
+    tables = ("customers",)
+    singular = "customer"
+    plural = "customers"
+
+    def __init__(
+        self,
+        services: Services,
+        runner: TaskRunner,
+        acting: CurrentUser,
+        *,
+        page_size: int = PAGE_SIZE,
+        count_cap: int = DEFAULT_COUNT_CAP,
+        parent: QWidget | None = None,
+    ) -> None:
+        model = PagedTableModel(
+            CustomerListSource(services.customers, acting, count_cap),
+            runner,
+            COLUMNS,
+            CustomerQuery(),
+            page_size=page_size,
+        )
+        super().__init__(
+            model,
+            name="customer",
+            search_placeholder=SEARCH_PLACEHOLDER,
+            sort_column=NAME,
+            sort_order=Qt.SortOrder.AscendingOrder,
+            parent=parent,
+        )
+        # Mnemonics clear of the menus (File, Edit, View, Sales, Help) and the tabs.
+        self.status_filter = QComboBox()
+        self.status_filter.setObjectName("customer_status_filter")
+        _choices(self.status_filter, "All statuses", customer_rules.CUSTOMER_STATUSES)
+        status_label = QLabel("Stat&us:")
+        status_label.setBuddy(self.status_filter)
+
+        self.type_filter = QComboBox()
+        self.type_filter.setObjectName("customer_type_filter")
+        _choices(self.type_filter, "All types", customer_rules.CUSTOMER_TYPES)
+        type_label = QLabel("T&ype:")
+        type_label.setBuddy(self.type_filter)
+
+        self.new_button = QPushButton("&New customer…")
+        self.new_button.setEnabled(acting.can(perms.CUSTOMERS_WRITE))
+        self.new_button.clicked.connect(lambda _checked=False: self.new_requested.emit())
+
+        self.add_filters(
+            [status_label, self.status_filter, type_label, self.type_filter, self.new_button]
+        )
+        self.status_filter.currentIndexChanged.connect(self._filters_changed)
+        self.type_filter.currentIndexChanged.connect(self._filters_changed)
+
+    @property
+    def query(self) -> CustomerQuery:
+        query = self.model.query
+        assert isinstance(query, CustomerQuery)
+        return query
+
+    def is_filtered(self) -> bool:
+        return self.query.status is not None or self.query.type is not None
+
+    def _filters_changed(self) -> None:
+        self.model.set_query(
+            dataclasses.replace(
+                self.query,
+                status=self.status_filter.currentData(),
+                type=self.type_filter.currentData(),
+            )
+        )

@@ -1,0 +1,235 @@
+"""The Orders tab: search, status, payment and date-range filters over the paged orders list.
+
+Newest first by default. Sorting, searching and filtering happen in PostgreSQL
+(services/order_list.py); the date range takes whole days of the workstation's calendar,
+both ends included. Counts stop at a cap, so the status line may say "10,000+ orders".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QLabel,
+    QPushButton,
+    QWidget,
+)
+
+from erpgo_desktop.domain import orders as order_rules
+from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.services import Services
+from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.listing import DEFAULT_COUNT_CAP, ListCount
+from erpgo_desktop.services.order_list import (
+    PAYMENT_STATUSES,
+    OrderListCursor,
+    OrderListPage,
+    OrderQuery,
+    OrderSort,
+)
+from erpgo_desktop.services.orders import OrderService, OrderSummary
+from erpgo_desktop.ui.list_model import PAGE_SIZE, Column, PagedTableModel, money
+from erpgo_desktop.ui.list_tab import SEARCH_DELAY_MS, ListTab, code_label
+from erpgo_desktop.ui.tasks import TaskRunner
+from erpgo_desktop.ui.widgets import error_label
+
+COLUMNS: tuple[Column[OrderSummary], ...] = (
+    Column("Number", lambda o: o.order_number, sort=OrderSort.NUMBER, width=130),
+    Column(
+        "Date",
+        lambda o: f"{o.order_date.astimezone():%Y-%m-%d %H:%M}",
+        sort=OrderSort.DATE,
+        width=130,
+    ),
+    Column("Customer", lambda o: o.customer_name, tooltip=True, stretch=True),
+    Column("Status", lambda o: code_label(o.status), width=130),
+    Column("Payment", lambda o: code_label(o.payment_status), width=110),
+    Column(
+        "Total", lambda o: money(o.total_amount), sort=OrderSort.TOTAL, align_right=True, width=110
+    ),
+    Column("Paid", lambda o: money(o.paid_amount), align_right=True, width=110),
+)
+NUMBER, DATE, CUSTOMER, STATUS, PAYMENT, TOTAL, PAID = range(len(COLUMNS))
+
+SEARCH_PLACEHOLDER = "Search order number or customer (Ctrl+F)"
+DATE_FORMAT = "yyyy-MM-dd"
+#: The range the date filter starts at when switched on: the last 30 days.
+DEFAULT_RANGE_DAYS = 30
+
+
+class OrderListSource:
+    """The orders service as a list source for one signed-in user (worker threads)."""
+
+    def __init__(self, orders: OrderService, acting: CurrentUser, count_cap: int) -> None:
+        self._orders = orders
+        self._acting = acting
+        self._count_cap = count_cap
+
+    def fetch_page(
+        self, query: OrderQuery, after: OrderListCursor | None, limit: int
+    ) -> OrderListPage:
+        return self._orders.list_orders_page(self._acting, query, after, limit)
+
+    def count(self, query: OrderQuery) -> ListCount:
+        return self._orders.count_orders(self._acting, query, self._count_cap)
+
+
+def _choices(combo: QComboBox, everything: str, codes: tuple[str, ...]) -> None:
+    combo.addItem(everything, None)
+    for code in codes:
+        combo.addItem(code_label(code), code)
+
+
+def _date_edit(name: str, day: QDate) -> QDateEdit:
+    edit = QDateEdit(day)
+    edit.setObjectName(name)
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat(DATE_FORMAT)
+    edit.setEnabled(False)  # until its check box switches the bound on
+    return edit
+
+
+class OrdersTab(ListTab):
+    # A line's change moves its order's total.
+    tables = ("orders", "order_items")
+    singular = "order"
+    plural = "orders"
+
+    def __init__(
+        self,
+        services: Services,
+        runner: TaskRunner,
+        acting: CurrentUser,
+        *,
+        page_size: int = PAGE_SIZE,
+        count_cap: int = DEFAULT_COUNT_CAP,
+        parent: QWidget | None = None,
+    ) -> None:
+        model = PagedTableModel(
+            OrderListSource(services.orders, acting, count_cap),
+            runner,
+            COLUMNS,
+            OrderQuery(),
+            page_size=page_size,
+        )
+        super().__init__(
+            model,
+            name="order",
+            search_placeholder=SEARCH_PLACEHOLDER,
+            sort_column=DATE,
+            sort_order=Qt.SortOrder.DescendingOrder,
+            parent=parent,
+        )
+        # Mnemonics clear of the menus (File, Edit, View, Sales, Help) and the tabs.
+        self.status_filter = QComboBox()
+        self.status_filter.setObjectName("order_status_filter")
+        _choices(self.status_filter, "All statuses", order_rules.STATUSES)
+        status_label = QLabel("Stat&us:")
+        status_label.setBuddy(self.status_filter)
+
+        self.payment_filter = QComboBox()
+        self.payment_filter.setObjectName("order_payment_filter")
+        _choices(self.payment_filter, "All payments", PAYMENT_STATUSES)
+        payment_label = QLabel("Pa&yment:")
+        payment_label.setBuddy(self.payment_filter)
+
+        today = QDate.currentDate()
+        self.from_enabled = QCheckBox("Fro&m")
+        self.from_enabled.setToolTip("List orders from this day on")
+        self.date_from = _date_edit("order_date_from", today.addDays(-DEFAULT_RANGE_DAYS))
+        self.to_enabled = QCheckBox("&To")
+        self.to_enabled.setToolTip("List orders up to this day, included")
+        self.date_to = _date_edit("order_date_to", today)
+        self.date_error = error_label()
+        self.date_error.setObjectName("order_date_error")
+
+        self.new_button = QPushButton("&New order…")
+        self.new_button.setEnabled(acting.can(perms.ORDERS_CREATE))
+        self.new_button.clicked.connect(lambda _checked=False: self.new_requested.emit())
+
+        self.add_filters(
+            [
+                status_label,
+                self.status_filter,
+                payment_label,
+                self.payment_filter,
+                self.from_enabled,
+                self.date_from,
+                self.to_enabled,
+                self.date_to,
+                self.date_error,
+                self.new_button,
+            ]
+        )
+
+        # Typing a date changes it digit by digit; the list reloads once, after a pause.
+        self._date_timer = QTimer(self)
+        self._date_timer.setSingleShot(True)
+        self._date_timer.setInterval(SEARCH_DELAY_MS)
+        self._date_timer.timeout.connect(self.apply_filters)
+        for edit in (self.date_from, self.date_to):
+            edit.dateChanged.connect(lambda _day: self._date_timer.start())
+            edit.editingFinished.connect(self.apply_filters)
+        for box, edit in ((self.from_enabled, self.date_from), (self.to_enabled, self.date_to)):
+            box.toggled.connect(edit.setEnabled)
+            box.toggled.connect(lambda _on: self.apply_filters())
+        self.status_filter.currentIndexChanged.connect(self.apply_filters)
+        self.payment_filter.currentIndexChanged.connect(self.apply_filters)
+
+    @property
+    def query(self) -> OrderQuery:
+        query = self.model.query
+        assert isinstance(query, OrderQuery)
+        return query
+
+    def is_filtered(self) -> bool:
+        return self.query.is_filtered
+
+    def set_date_range(self, first: date | None, last: date | None) -> None:
+        """Switch the date bounds on (a day) or off (None) and list what they take in."""
+        for box, edit, day in (
+            (self.from_enabled, self.date_from, first),
+            (self.to_enabled, self.date_to, last),
+        ):
+            box.blockSignals(True)
+            edit.blockSignals(True)
+            box.setChecked(day is not None)
+            edit.setEnabled(day is not None)
+            if day is not None:
+                edit.setDate(QDate(day.year, day.month, day.day))
+            box.blockSignals(False)
+            edit.blockSignals(False)
+        self.apply_filters()
+
+    def apply_filters(self) -> None:
+        """List what the filter widgets say, unless the date range is backwards (said at
+        the dates; the list stays as it was)."""
+        self._date_timer.stop()
+        first = self._bound(self.from_enabled, self.date_from)
+        last = self._bound(self.to_enabled, self.date_to)
+        if first is not None and last is not None and first > last:
+            self.date_error.setText("The range ends before it starts.")
+            self.date_error.show()
+            return
+        self.date_error.hide()
+        self.model.set_query(
+            dataclasses.replace(
+                self.query,
+                status=self.status_filter.currentData(),
+                payment_status=self.payment_filter.currentData(),
+                date_from=first,
+                date_to=last,
+            )
+        )
+
+    @staticmethod
+    def _bound(box: QCheckBox, edit: QDateEdit) -> date | None:
+        if not box.isChecked():
+            return None
+        day = edit.date()
+        return date(day.year(), day.month(), day.day())
