@@ -33,7 +33,9 @@ from PySide6.QtWidgets import (
 from erpgo_desktop import __version__, config
 from erpgo_desktop.errors import ErpError
 from erpgo_desktop.services.setup import DatabaseReady, prepare_database
+from erpgo_desktop.ui.connection import ConnectionIndicator, ConnectionMonitor
 from erpgo_desktop.ui.first_admin import FirstAdminDialog
+from erpgo_desktop.ui.live import ChangeFeed
 from erpgo_desktop.ui.login import LoginDialog
 from erpgo_desktop.ui.main_window import SETTINGS_ORGANIZATION, MainWindow
 from erpgo_desktop.ui.tasks import Progress, TaskRunner, show_failure
@@ -157,15 +159,29 @@ def _sign_in_and_run(app: QApplication, runner: TaskRunner, started: _Started, i
         return EXIT_OK
     log.info("signed in as %s", login.user.username)
 
+    services = started.services
+    changes = ChangeFeed(started.engine.url)
+    monitor = ConnectionMonitor(services.health.ping)
+    runner.task_failed.connect(monitor.notice_failure)
+    indicator = ConnectionIndicator(monitor, server=started.ready.location_description)
     window = MainWindow(
-        services=started.services,
+        services=services,
         runner=runner,
         user=login.user,
         location_description=started.ready.location_description,
+        changes=changes,
+        connection_indicator=indicator,
         icon=icon,
     )
+    changes.start()
+    monitor.start()
     window.show()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        # Before the engine goes: the feed's thread and the monitor's pings use the server.
+        changes.stop()
+        monitor.stop()
 
 
 class StartupDialog(QDialog):

@@ -11,7 +11,8 @@ Times come from the database's clock, which every workstation shares.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -19,7 +20,7 @@ from typing import TypeVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from erpgo_desktop.db.models import Role, User, UserRole
@@ -28,6 +29,7 @@ from erpgo_desktop.domain import validation
 from erpgo_desktop.errors import (
     AuthenticationError,
     ConflictError,
+    ConnectionLostError,
     NotFoundError,
 )
 
@@ -84,11 +86,11 @@ class AuthService:
         return self._hasher
 
     def has_any_user(self) -> bool:
-        with self._sessions() as session:
+        with _connection_errors_as_lost(), self._sessions() as session:
             return session.scalar(select(func.count()).select_from(User)) != 0
 
     def login(self, username: str, password: str) -> CurrentUser:
-        with self._sessions.begin() as session:
+        with _connection_errors_as_lost(), self._sessions.begin() as session:
             outcome = self._attempt(session, username.strip(), password)
         # Raised only now, after the commit: a failed attempt must count.
         if isinstance(outcome, AuthenticationError):
@@ -251,3 +253,18 @@ def current_user(session: Session, user: User) -> CurrentUser:
         roles=tuple(name for name, _ in rows),
         permissions=frozenset(granted),
     )
+
+
+@contextmanager
+def _connection_errors_as_lost() -> Iterator[None]:
+    """Sign-in happens before any other service is used: a server that is down must be
+    named as such there too, not reported as an unexpected error."""
+    # Imported here: services.base imports this module for CurrentUser.
+    from erpgo_desktop.services.base import is_connection_lost
+
+    try:
+        yield
+    except DBAPIError as exc:
+        if is_connection_lost(exc):
+            raise ConnectionLostError() from exc
+        raise

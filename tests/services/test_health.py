@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from erpgo_desktop.db.engine import make_engine, make_session_factory
 from erpgo_desktop.errors import CONNECTION_LOST_MESSAGE, ConnectionLostError
-from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.auth import AuthService, CurrentUser
 from erpgo_desktop.services.base import is_connection_lost
 from erpgo_desktop.services.catalog import ProductCatalogService, ProductQuery
 from erpgo_desktop.services.customers import CustomerDraft, CustomerService
@@ -155,3 +155,11 @@ def test_which_errors_mean_the_connection_is_lost(error: Exception, lost: bool) 
     assert is_connection_lost(error) is lost
     wrapped = DBAPIError("SELECT 1", None, error)
     assert is_connection_lost(wrapped) is lost
+
+
+def test_signing_in_to_an_unreachable_server_says_so(nowhere: Engine) -> None:
+    auth = AuthService(make_session_factory(nowhere))
+    with pytest.raises(ConnectionLostError):
+        auth.login("anyone", "whatever it is")
+    with pytest.raises(ConnectionLostError):
+        auth.has_any_user()
