@@ -24,17 +24,35 @@ a chosen warehouse. Every stock change goes through StockLedger.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, delete, func, literal, select, tuple_, update
+from sqlalchemy import (
+    Integer,
+    Numeric,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.exc import StaleDataError
 
 from erpgo_desktop.db.models import (
     Customer,
@@ -109,12 +127,6 @@ _CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 _RESERVATIONS: Table = StockReservation.__table__  # type: ignore[assignment]
 # Made once: building aliases is costly, and the same ones let SQLAlchemy cache the SQL.
 _VARIANT = aliased(ProductVariant, name="variant")
-_SHIPPING_ADDRESS = aliased(OrderAddress, name="shipping_address")
-_BILLING_ADDRESS = aliased(OrderAddress, name="billing_address")
-_CREATOR = aliased(User, name="creator")
-_APPROVER = aliased(User, name="approver")
-_SHIPPER = aliased(User, name="shipper")
-_UPDATER = aliased(User, name="updater")
 
 
 # --- Rows --------------------------------------------------------------------------------
@@ -307,9 +319,7 @@ class OrderService(Service):
 
         def work(session: Session) -> OrderDetail:
             customer = session.execute(
-                select(Customer.status, Customer.first_name, Customer.last_name).where(
-                    Customer.id == customer_id
-                )
+                _DRAFT_CUSTOMER, {"customer_id": customer_id, "acting_id": acting.id}
             ).one_or_none()
             if customer is None:
                 raise NotFoundError("That customer does not exist.", field="customer")
@@ -319,32 +329,59 @@ class OrderService(Service):
                     f"{customer.status.lower()}: no new orders can be taken for them.",
                     field="customer",
                 )
-            shipping_id = _insert_address(session, "shipping", clean.shipping_address)
-            billing_id = _insert_address(session, "billing", _billing(clean))
-            # The counter row stays locked until this transaction ends, so numbers are
-            # issued one after the other and never twice.
-            number = session.scalar(select(func.next_order_number()))
-            assert number is not None
-            order = Order(
-                order_number=number,
-                customer_id=customer_id,
-                status=DRAFT,
-                priority=clean.priority,
-                shipping_method=clean.shipping_method,
-                currency=currency,
-                required_date=clean.required_date,
-                shipping_address_id=shipping_id,
-                billing_address_id=billing_id,
-                notes=clean.notes,
-                customer_notes=clean.customer_notes,
-                internal_notes=clean.internal_notes,
-                created_by=acting.id,
-                updated_by=acting.id,
+            billing = _billing(clean)
+            address_ids: dict[str, uuid.UUID] = dict(
+                session.execute(
+                    _INSERT_ADDRESSES,
+                    [
+                        {"type": "shipping", **_address_values(clean.shipping_address)},
+                        {"type": "billing", **_address_values(billing)},
+                    ],
+                ).all()
             )
-            session.add(order)
-            _recompute(order, [], ZERO)
-            session.flush()
-            return _detail(session, order.id)
+            amounts = rules.order_amounts([], clean.shipping_method, ZERO)
+            # next_order_number() keeps the counter row locked until this transaction
+            # ends, so numbers are issued one after the other and never twice.
+            row = (
+                session.execute(
+                    _INSERT_ORDER,
+                    {
+                        "customer_id": customer_id,
+                        "status": DRAFT,
+                        "priority": clean.priority,
+                        "shipping_method": clean.shipping_method,
+                        "currency": currency,
+                        "required_date": clean.required_date,
+                        "shipping_address_id": address_ids["shipping"],
+                        "billing_address_id": address_ids["billing"],
+                        "notes": clean.notes,
+                        "customer_notes": clean.customer_notes,
+                        "internal_notes": clean.internal_notes,
+                        "created_by": acting.id,
+                        "updated_by": acting.id,
+                        "subtotal": amounts.subtotal,
+                        "discount_amount": amounts.discount,
+                        "tax_amount": amounts.tax,
+                        "shipping_amount": amounts.shipping,
+                        "total_amount": amounts.total,
+                        "payment_status": rules.payment_status(amounts.total, ZERO, ZERO),
+                    },
+                )
+                .mappings()
+                .one()
+            )
+            extras = _Extras(
+                customer_name=_customer_name(
+                    customer.company, customer.first_name, customer.last_name
+                ),
+                customer_code=customer.customer_code,
+                tax_exempt=bool(customer.tax_exempt),
+                shipping_address=clean.shipping_address,
+                billing_address=billing,
+                usernames={acting.id: customer.acting_name or acting.username},
+                now=None,
+            )
+            return _build_detail(_order_row(row, extras), [])
 
         return self._write(work)
 
@@ -357,18 +394,21 @@ class OrderService(Service):
         clean = rules.check_header(header)
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             _require_editable(order, "Its details")
             _update_address(session, order.shipping_address_id, clean.shipping_address)
             _update_address(session, order.billing_address_id, _billing(clean))
+            order.extras.shipping_address = clean.shipping_address
+            order.extras.billing_address = _billing(clean)
             order.shipping_method = clean.shipping_method
             order.priority = clean.priority
             order.required_date = clean.required_date
             order.notes = clean.notes
             order.customer_notes = clean.customer_notes
             order.internal_notes = clean.internal_notes
-            _recompute(order, _items(session, order.id), clean.order_discount)
-            return _saved(session, order, acting)
+            lines = _lines(session, order.id)
+            _recompute(order, lines, clean.order_discount)
+            return _saved(session, order, acting, lines)
 
         return self._write(work)
 
@@ -393,29 +433,17 @@ class OrderService(Service):
         line_discount = rules.check_discount(discount)
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             _require_editable(order, "Lines")
-            items = _items(session, order.id)
-            order_discount = _order_discount(order, items)
+            lines = _lines(session, order.id)
+            order_discount = _order_discount(order, lines)
             sold = _sold_item(session, product_id, variant_id)
-            amounts = _line_amounts(
-                session, order, sold, quantity, price or sold.price, line_discount
+            line = _new_line(
+                order, product_id, variant_id, sold, quantity, price, line_discount, notes
             )
-            item = OrderItem(
-                order_id=order.id,
-                product_id=product_id,
-                variant_id=variant_id,
-                quantity=quantity,
-                unit_price=price or sold.price,
-                tax_amount=amounts.tax,
-                discount_amount=amounts.discount,
-                weight=_weight(sold.weight, quantity),
-                status="PENDING",
-                notes=_text(notes),
-            )
-            session.add(item)
-            _recompute(order, [*items, item], order_discount)
-            return _saved(session, order, acting)
+            lines.append(line)
+            _recompute(order, lines, order_discount)
+            return _saved(session, order, acting, lines)
 
         return self._write(work)
 
@@ -439,26 +467,25 @@ class OrderService(Service):
         new_discount = None if discount is None else rules.check_discount(discount)
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             _require_editable(order, "Lines")
-            items = _items(session, order.id)
-            order_discount = _order_discount(order, items)
-            item = _find_item(items, line_id)
+            lines = _lines(session, order.id)
+            order_discount = _order_discount(order, lines)
+            item = _find_item(lines, line_id)
             sold = _sold_item(session, item.product_id, item.variant_id, changing=True)
             item.quantity = new_quantity or item.quantity
             item.unit_price = new_price or item.unit_price
             if new_discount is not None:
                 item.discount_amount = new_discount
             amounts = _line_amounts(
-                session, order, sold, item.quantity, item.unit_price, item.discount_amount
+                order, sold, item.quantity, item.unit_price, item.discount_amount
             )
             item.tax_amount = amounts.tax
             item.weight = _weight(sold.weight, item.quantity)
             if notes is not None:
                 item.notes = _text(notes)
-            item.updated_at = func.now()
-            _recompute(order, items, order_discount)
-            return _saved(session, order, acting)
+            _recompute(order, lines, order_discount)
+            return _saved(session, order, acting, lines)
 
         return self._write(work)
 
@@ -468,14 +495,13 @@ class OrderService(Service):
         require(acting, perms.ORDERS_CREATE)
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             _require_editable(order, "Lines")
-            items = _items(session, order.id)
-            order_discount = _order_discount(order, items)
-            item = _find_item(items, line_id)
-            session.delete(item)
-            _recompute(order, [i for i in items if i is not item], order_discount)
-            return _saved(session, order, acting)
+            lines = _lines(session, order.id)
+            order_discount = _order_discount(order, lines)
+            line = _find_line(lines, line_id)
+            _recompute(order, [other for other in lines if other is not line], order_discount)
+            return _saved(session, order, acting, lines, removed=[line])
 
         return self._write(work)
 
@@ -486,7 +512,7 @@ class OrderService(Service):
         require(acting, perms.ORDERS_CREATE)
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             if order.status == ON_HOLD:
                 raise ValidationError(
                     f"Order {order.order_number} is ON_HOLD: resume it to go back to "
@@ -494,12 +520,13 @@ class OrderService(Service):
                     field="status",
                 )
             rules.check_transition(order.status, PENDING)
-            if not _items(session, order.id):
+            lines = _lines(session, order.id)
+            if not lines:
                 raise ValidationError(
                     "Add at least one line before submitting the order.", field="lines"
                 )
             order.status = PENDING
-            return _saved(session, order, acting)
+            return _saved(session, order, acting, lines)
 
         return self._write(work)
 
@@ -513,7 +540,7 @@ class OrderService(Service):
         require(acting, perms.ORDERS_APPROVE)
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             if order.status not in (PENDING, ON_HOLD) or _is_confirmed(order):
                 raise ValidationError(
                     f"Order {order.order_number} is {order.status}: only a submitted order "
@@ -529,11 +556,11 @@ class OrderService(Service):
             if order.approved_by is not None:
                 raise ValidationError(
                     f"Order {order.order_number} was approved already by "
-                    f"{_username(session, order.approved_by)}.",
+                    f"{_username(session, order, order.approved_by)}.",
                     field="approved_by",
                 )
             order.approved_by = acting.id
-            order.approved_at = func.now()
+            order.approved_at = order.now
             return _saved(session, order, acting)
 
         return self._write(work)
@@ -563,7 +590,7 @@ class OrderService(Service):
         wanted = _check_allocations(allocations)
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             rules.check_transition(order.status, CONFIRMED)
             if _is_confirmed(order):
                 raise ValidationError(
@@ -599,7 +626,7 @@ class OrderService(Service):
             for line in lines:
                 line.item.status = "CONFIRMED"
             order.status = CONFIRMED
-            return _saved(session, order, acting)
+            return _saved(session, order, acting, lines)
 
         return self._write(work)
 
@@ -621,7 +648,7 @@ class OrderService(Service):
         wanted = _check_allocations(allocations)
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             if not _is_confirmed(order) or order.status not in (
                 CONFIRMED,
                 PROCESSING,
@@ -633,7 +660,7 @@ class OrderService(Service):
                     "for confirmed orders that are not shipped yet.",
                     field="status",
                 )
-            lines = _lines(session, order.id, reservations=True)
+            lines = _lines(session, order.id)
             if not any(line.backordered for line in lines):
                 raise ValidationError(
                     f"Nothing on order {order.order_number} is backordered.", field="lines"
@@ -645,12 +672,12 @@ class OrderService(Service):
                     "None of the backordered goods is in stock there yet: nothing was reserved.",
                     field="quantity",
                 )
-            return _saved(session, order, acting)
+            return _saved(session, order, acting, lines)
 
         return self._write(work)
 
     def _check_credit(
-        self, session: Session, acting: CurrentUser, order: Order, override: bool
+        self, session: Session, acting: CurrentUser, order: _OrderRow, override: bool
     ) -> None:
         customer = session.execute(
             select(
@@ -699,7 +726,7 @@ class OrderService(Service):
         require(acting, perms.ORDERS_CONFIRM)
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             rules.check_transition(order.status, ON_HOLD)
             order.status = ON_HOLD
             return _saved(session, order, acting)
@@ -714,7 +741,7 @@ class OrderService(Service):
         require(acting, perms.ORDERS_CONFIRM)
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             if order.status != ON_HOLD:
                 raise ValidationError(
                     f"Order {order.order_number} is {order.status}, not ON_HOLD: there is no "
@@ -736,7 +763,7 @@ class OrderService(Service):
         require(acting, perms.ORDERS_SHIP)
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             rules.check_transition(order.status, PROCESSING)
             if not _is_confirmed(order):
                 raise ValidationError(
@@ -777,8 +804,8 @@ class OrderService(Service):
                 raise ValidationError("Choose the lines to ship.", field="lines")
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
-            items = _lines(session, order.id, reservations=True)
+            order = _lock(session, acting, order_id, expected_version)
+            items = _lines(session, order.id)
             if requested is None:
                 shipping = {
                     line.id: line.reserved if line.tracks else line.unshipped
@@ -833,10 +860,10 @@ class OrderService(Service):
             order.carrier = carrier_name
             order.tracking_number = tracking
             order.shipped_by = acting.id
-            order.shipped_at = func.now()
+            order.shipped_at = order.now
             if target == SHIPPED:
-                order.shipping_date = func.now()
-            return _saved(session, order, acting)
+                order.shipping_date = order.now
+            return _saved(session, order, acting, items)
 
         return self._write(work)
 
@@ -847,14 +874,15 @@ class OrderService(Service):
         require(acting, perms.ORDERS_SHIP)
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             rules.check_transition(order.status, DELIVERED)
-            for item in _items(session, order.id):
-                if item.status == "SHIPPED":
-                    item.status = "DELIVERED"
+            lines = _lines(session, order.id)
+            for line in lines:
+                if line.item.status == "SHIPPED":
+                    line.item.status = "DELIVERED"
             order.status = DELIVERED
-            order.delivery_date = func.now()
-            return _saved(session, order, acting)
+            order.delivery_date = order.now
+            return _saved(session, order, acting, lines)
 
         return self._write(work)
 
@@ -869,9 +897,9 @@ class OrderService(Service):
         require(acting, perms.ORDERS_CANCEL)
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             rules.check_transition(order.status, CANCELLED)
-            lines = _lines(session, order.id, reservations=True)
+            lines = _lines(session, order.id)
             if lines and all(line.unshipped == 0 for line in lines):
                 raise ValidationError(
                     f"Everything on order {order.order_number} has been shipped, so it cannot "
@@ -882,13 +910,14 @@ class OrderService(Service):
             if held:
                 ledger = StockLedger(session, acting.id)
                 ledger.lock([line.key(w) for line, w, _ in held])
-                for line, w, q in held:
-                    ledger.release(line.key(w), q)
+                ledger.release_many([(line.key(w), q) for line, w, q in held])
                 session.execute(
                     delete(_RESERVATIONS).where(
                         _RESERVATIONS.c.order_item_id.in_([line.id for line in lines])
                     )
                 )
+                for line in lines:
+                    line.reservations.clear()
             if _is_confirmed(order):
                 _add_to_balance(
                     session, acting, order.customer_id, order.paid_amount - order.total_amount
@@ -897,8 +926,8 @@ class OrderService(Service):
                 if line.unshipped:
                     line.item.status = "CANCELLED"
             order.status = CANCELLED
-            order.cancelled_date = func.now()
-            return _saved(session, order, acting)
+            order.cancelled_date = order.now
+            return _saved(session, order, acting, lines)
 
         return self._write(work)
 
@@ -920,7 +949,7 @@ class OrderService(Service):
             raise ValidationError("Choose the lines that come back.", field="lines")
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             rules.check_transition(order.status, RETURNED)
             items = _lines(session, order.id)
             for line_id, quantity in returning.items():
@@ -953,7 +982,7 @@ class OrderService(Service):
                     line.item.returned_quantity += returning[line.id]
                     line.item.status = "RETURNED"
             order.status = RETURNED
-            return _saved(session, order, acting)
+            return _saved(session, order, acting, items)
 
         return self._write(work)
 
@@ -968,7 +997,7 @@ class OrderService(Service):
         payment = rules.check_amount(amount, "amount", "A payment")
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             if order.status in rules.NO_PAYMENT_STATUSES:
                 raise ValidationError(
                     f"Order {order.order_number} is {order.status}: it takes no payments.",
@@ -1000,7 +1029,7 @@ class OrderService(Service):
         refund = rules.check_amount(amount, "amount", "A refund")
 
         def work(session: Session) -> OrderDetail:
-            order = _lock(session, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version)
             if order.status not in rules.REFUND_STATUSES:
                 rules.check_transition(order.status, REFUNDED)
             left = order.paid_amount - order.refunded_amount
@@ -1033,7 +1062,7 @@ class OrderService(Service):
         def work(session: Session) -> tuple[OrderLineRow, ...]:
             if session.scalar(select(Order.id).where(Order.id == order_id)) is None:
                 raise NotFoundError("That order does not exist.")
-            return _line_rows(session, order_id)
+            return tuple(_line_row(line) for line in _lines(session, order_id))
 
         return self._read(work)
 
@@ -1178,14 +1207,162 @@ class OrderService(Service):
         return capped(found, cap)
 
 
-# --- Lines as the writes see them --------------------------------------------------------
+# --- The order and its lines as a write sees them ----------------------------------------
+#
+# A write reads the order (locked) and its lines once, as plain rows with what the rules
+# and the returned OrderDetail need of the customer, addresses, users, products and
+# reservations; changes them in place; and `_saved` writes what changed with Core
+# statements that return the rows as stored (triggers included), from which the detail is
+# built. No ORM unit of work and no reading back: a write costs a handful of statements.
+
+_ORDERS: Table = Order.__table__  # type: ignore[assignment]
+_ITEMS: Table = OrderItem.__table__  # type: ignore[assignment]
+_ADDRESSES: Table = OrderAddress.__table__  # type: ignore[assignment]
+_ADDRESS_FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "phone",
+    "email",
+)
 
 
 @dataclass
+class _Extras:
+    """What the detail shows beside the order row, read with it."""
+
+    customer_name: str
+    customer_code: str | None
+    tax_exempt: bool
+    shipping_address: Address
+    billing_address: Address
+    #: user id -> username, for the users the order names (and the acting user).
+    usernames: dict[uuid.UUID, str]
+    #: The transaction's now(): what the database's own timestamps of this write say.
+    now: datetime | None
+
+
+@dataclass(eq=False)
+class _OrderRow:
+    """The orders row, changed in place by a write; `_saved` writes what changed."""
+
+    id: uuid.UUID
+    order_number: str
+    customer_id: uuid.UUID
+    status: str
+    previous_status: str | None
+    priority: str
+    type: str
+    payment_status: str
+    shipping_method: str
+    subtotal: Decimal
+    tax_amount: Decimal
+    shipping_amount: Decimal
+    discount_amount: Decimal
+    total_amount: Decimal
+    paid_amount: Decimal
+    refunded_amount: Decimal
+    currency: str
+    order_date: datetime
+    required_date: datetime | None
+    shipping_date: datetime | None
+    delivery_date: datetime | None
+    cancelled_date: datetime | None
+    shipping_address_id: uuid.UUID
+    billing_address_id: uuid.UUID
+    notes: str | None
+    internal_notes: str | None
+    customer_notes: str | None
+    tracking_number: str | None
+    carrier: str | None
+    created_by: uuid.UUID
+    approved_by: uuid.UUID | None
+    shipped_by: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    approved_at: datetime | None
+    shipped_at: datetime | None
+    version: int
+    updated_by: uuid.UUID | None
+    extras: _Extras = field(repr=False)
+    loaded: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def now(self) -> datetime:
+        assert self.extras.now is not None, "the order was not locked for a write"
+        return self.extras.now
+
+    def changes(self) -> dict[str, Any]:
+        return {
+            name: getattr(self, name)
+            for name in _ORDER_COLUMNS
+            if getattr(self, name) != self.loaded[name]
+        }
+
+
+@dataclass(eq=False)
+class _ItemRow:
+    """An order_items row, changed in place by a write; `_saved` writes what changed."""
+
+    id: uuid.UUID
+    order_id: uuid.UUID
+    product_id: uuid.UUID
+    variant_id: uuid.UUID | None
+    quantity: int
+    unit_price: Decimal
+    total_price: Decimal | None
+    tax_amount: Decimal
+    discount_amount: Decimal
+    final_price: Decimal
+    weight: Decimal
+    status: str
+    shipped_quantity: int
+    returned_quantity: int
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+    #: The row as stored; None for a line not inserted yet.
+    loaded: dict[str, Any] | None = field(repr=False, default=None)
+
+    def changes(self) -> dict[str, Any]:
+        assert self.loaded is not None
+        return {
+            name: getattr(self, name)
+            for name in _ITEM_WRITABLE
+            if getattr(self, name) != self.loaded[name]
+        }
+
+
+_ORDER_COLUMNS = tuple(_ORDERS.c.keys())
+_ITEM_COLUMNS = tuple(_ITEMS.c.keys())
+_ITEM_COMPUTED = ("total_price", "final_price")
+_ITEM_WRITABLE = tuple(c for c in _ITEM_COLUMNS if c not in (*_ITEM_COMPUTED, "id", "order_id"))
+# The rows above must hold exactly the tables' columns, or writes would lose some.
+assert {f.name for f in fields(_OrderRow)} - {"extras", "loaded"} == set(_ORDER_COLUMNS)
+assert {f.name for f in fields(_ItemRow)} - {"loaded"} == set(_ITEM_COLUMNS)
+
+
+def _order_row(row: Any, extras: _Extras) -> _OrderRow:
+    values = {name: row[name] for name in _ORDER_COLUMNS}
+    return _OrderRow(**values, extras=extras, loaded=dict(values))
+
+
+def _item_row(row: Any) -> _ItemRow:
+    values = {name: row[name] for name in _ITEM_COLUMNS}
+    return _ItemRow(**values, loaded=values)
+
+
+@dataclass(eq=False)
 class _Line:
     """An order line with what the rules need of its product (or variant)."""
 
-    item: OrderItem
+    item: _ItemRow
     sku: str
     name: str
     tracks: bool
@@ -1193,6 +1370,8 @@ class _Line:
     active: bool
     #: warehouse id -> quantity still reserved there, in warehouse code order.
     reservations: dict[uuid.UUID, int] = field(default_factory=dict)
+    #: warehouse id -> code, for the warehouses in `reservations`.
+    warehouse_codes: dict[uuid.UUID, str] = field(default_factory=dict)
 
     @property
     def id(self) -> uuid.UUID:
@@ -1224,77 +1403,174 @@ class _Sold:
     tax_rate: Decimal
     taxable: bool
     weight: Decimal
+    sku: str
+    name: str
+    tracks: bool
+    backorder: bool
+    active: bool
 
 
-def _items(session: Session, order_id: uuid.UUID) -> list[OrderItem]:
-    return list(
-        session.scalars(
-            select(OrderItem)
-            .where(OrderItem.order_id == order_id)
-            .order_by(OrderItem.created_at, OrderItem.id)
-        )
-    )
-
-
-def _lines(session: Session, order_id: uuid.UUID, *, reservations: bool = False) -> list[_Line]:
-    variant = _VARIANT
-    rows = session.execute(
+def _header_statement(*, lock: bool) -> Select[Any]:
+    shipping, billing = _ADDRESSES.alias("shipping"), _ADDRESSES.alias("billing")
+    users = {
+        role: User.__table__.alias(role) for role in ("creator", "approver", "shipper", "updater")
+    }
+    statement = (
         select(
-            OrderItem,
-            Product.sku,
-            Product.name,
-            Product.track_inventory,
-            Product.allow_backorder,
-            Product.is_active,
+            _ORDERS,
+            Customer.first_name.label("customer_first_name"),
+            Customer.last_name.label("customer_last_name"),
+            Customer.company.label("customer_company"),
+            Customer.customer_code.label("customer_code"),
+            Customer.tax_exempt.label("customer_tax_exempt"),
+            *(shipping.c[name].label(f"shipping_{name}") for name in _ADDRESS_FIELDS),
+            *(billing.c[name].label(f"billing_{name}") for name in _ADDRESS_FIELDS),
+            *(users[role].c.username.label(f"{role}_name") for role in users),
+        )
+        .select_from(_ORDERS)
+        .join(Customer, Customer.id == _ORDERS.c.customer_id)
+        .join(shipping, shipping.c.id == _ORDERS.c.shipping_address_id)
+        .join(billing, billing.c.id == _ORDERS.c.billing_address_id)
+        .outerjoin(users["creator"], users["creator"].c.id == _ORDERS.c.created_by)
+        .outerjoin(users["approver"], users["approver"].c.id == _ORDERS.c.approved_by)
+        .outerjoin(users["shipper"], users["shipper"].c.id == _ORDERS.c.shipped_by)
+        .outerjoin(users["updater"], users["updater"].c.id == _ORDERS.c.updated_by)
+        .where(_ORDERS.c.id == bindparam("order_id"))
+    )
+    if not lock:
+        return statement
+    acting = select(User.username).where(User.id == bindparam("acting_id")).scalar_subquery()
+    return statement.add_columns(
+        func.now().label("now"), acting.label("acting_name")
+    ).with_for_update(of=_ORDERS)
+
+
+# Built once: the same statement objects let SQLAlchemy skip building and keying them.
+_READ_HEADER = _header_statement(lock=False)
+_LOCK_HEADER = _header_statement(lock=True)
+
+
+def _header(
+    session: Session, order_id: uuid.UUID, acting: CurrentUser | None = None
+) -> _OrderRow | None:
+    """The order with what its detail shows; locked FOR UPDATE when `acting` writes."""
+    if acting is None:
+        row = session.execute(_READ_HEADER, {"order_id": order_id}).mappings().one_or_none()
+    else:
+        row = (
+            session.execute(_LOCK_HEADER, {"order_id": order_id, "acting_id": acting.id})
+            .mappings()
+            .one_or_none()
+        )
+    if row is None:
+        return None
+    usernames = {
+        row[column]: row[f"{role}_name"]
+        for role, column in (
+            ("creator", "created_by"),
+            ("approver", "approved_by"),
+            ("shipper", "shipped_by"),
+            ("updater", "updated_by"),
+        )
+        if row[column] is not None and row[f"{role}_name"] is not None
+    }
+    if acting is not None and row["acting_name"] is not None:
+        usernames[acting.id] = row["acting_name"]
+    extras = _Extras(
+        customer_name=_customer_name(
+            row["customer_company"], row["customer_first_name"], row["customer_last_name"]
+        ),
+        customer_code=row["customer_code"],
+        tax_exempt=bool(row["customer_tax_exempt"]),
+        shipping_address=_address_from(row, "shipping_"),
+        billing_address=_address_from(row, "billing_"),
+        usernames=usernames,
+        now=row["now"] if acting is not None else None,
+    )
+    return _order_row(row, extras)
+
+
+def _address_from(row: Any, prefix: str) -> Address:
+    return Address(**{name: row[prefix + name] for name in _ADDRESS_FIELDS})
+
+
+def _lines_statement() -> Select[Any]:
+    variant = _VARIANT
+    warehouse = Warehouse.__table__.alias("reserved_in")
+    reservations = (
+        select(
+            func.json_agg(
+                aggregate_order_by(
+                    func.json_build_array(
+                        _RESERVATIONS.c.warehouse_id, warehouse.c.code, _RESERVATIONS.c.quantity
+                    ),
+                    warehouse.c.code,
+                )
+            )
+        )
+        .select_from(_RESERVATIONS.join(warehouse, warehouse.c.id == _RESERVATIONS.c.warehouse_id))
+        .where(_RESERVATIONS.c.order_item_id == _ITEMS.c.id)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            _ITEMS,
+            Product.sku.label("product_sku"),
+            Product.name.label("product_name"),
+            Product.track_inventory.label("product_tracks"),
+            Product.allow_backorder.label("product_backorder"),
+            Product.is_active.label("product_active"),
             variant.sku.label("variant_sku"),
             variant.name.label("variant_name"),
             variant.track_inventory.label("variant_tracks"),
             variant.allow_backorder.label("variant_backorder"),
             variant.is_active.label("variant_active"),
+            reservations.label("reservations"),
         )
-        .join(Product, Product.id == OrderItem.product_id)
-        .outerjoin(variant, variant.id == OrderItem.variant_id)
-        .where(OrderItem.order_id == order_id)
-        .order_by(OrderItem.created_at, OrderItem.id)
-    ).all()
+        .select_from(_ITEMS)
+        .join(Product, Product.id == _ITEMS.c.product_id)
+        .outerjoin(variant, variant.id == _ITEMS.c.variant_id)
+        .where(_ITEMS.c.order_id == bindparam("order_id"))
+        .order_by(_ITEMS.c.created_at, _ITEMS.c.id)
+    )
+
+
+_READ_LINES = _lines_statement()
+
+
+def _lines(session: Session, order_id: uuid.UUID) -> list[_Line]:
+    """The order's lines in order, each with its reservations (in warehouse code order)."""
     lines = []
-    for row in rows:
-        item: OrderItem = row[0]
+    for row in session.execute(_READ_LINES, {"order_id": order_id}).mappings():
+        item = _item_row(row)
         if item.variant_id is None:
             line = _Line(
-                item, row.sku, row.name, row.track_inventory, row.allow_backorder, row.is_active
+                item,
+                row["product_sku"],
+                row["product_name"],
+                row["product_tracks"],
+                row["product_backorder"],
+                row["product_active"],
             )
         else:
             line = _Line(
                 item,
-                row.variant_sku,
-                row.variant_name,
-                row.variant_tracks,
-                row.variant_backorder,
-                row.is_active and row.variant_active,
+                row["variant_sku"],
+                row["variant_name"],
+                row["variant_tracks"],
+                row["variant_backorder"],
+                row["product_active"] and row["variant_active"],
             )
+        for warehouse_id, code, quantity in row["reservations"] or ():
+            warehouse = uuid.UUID(warehouse_id)
+            line.reservations[warehouse] = quantity
+            line.warehouse_codes[warehouse] = code
         lines.append(line)
-    if reservations and lines:
-        by_id = {line.id: line for line in lines}
-        for item_id, warehouse_id, quantity in session.execute(
-            select(
-                StockReservation.order_item_id,
-                StockReservation.warehouse_id,
-                StockReservation.quantity,
-            )
-            .join(Warehouse, Warehouse.id == StockReservation.warehouse_id)
-            .where(StockReservation.order_item_id.in_(by_id))
-            .order_by(Warehouse.code)
-        ):
-            by_id[item_id].reservations[warehouse_id] = quantity
     return lines
 
 
-def _find_item(items: Sequence[OrderItem], line_id: uuid.UUID) -> OrderItem:
-    for item in items:
-        if item.id == line_id:
-            return item
-    raise NotFoundError("That line is not on this order (any more).", field="lines")
+def _find_item(lines: Sequence[_Line], line_id: uuid.UUID) -> _ItemRow:
+    return _find_line(lines, line_id).item
 
 
 def _find_line(lines: Sequence[_Line], line_id: uuid.UUID) -> _Line:
@@ -1304,65 +1580,122 @@ def _find_line(lines: Sequence[_Line], line_id: uuid.UUID) -> _Line:
     raise NotFoundError("That line is not on this order (any more).", field="lines")
 
 
+_SOLD_PRODUCT = select(
+    Product.sku,
+    Product.name,
+    Product.is_active,
+    Product.price,
+    Product.tax_rate,
+    Product.taxable,
+    Product.weight,
+    Product.track_inventory,
+    Product.allow_backorder,
+).where(Product.id == bindparam("product_id"))
+_SOLD_VARIANT = select(
+    ProductVariant.sku,
+    ProductVariant.name,
+    ProductVariant.product_id,
+    ProductVariant.is_active,
+    ProductVariant.price,
+    ProductVariant.weight,
+    ProductVariant.track_inventory,
+    ProductVariant.allow_backorder,
+).where(ProductVariant.id == bindparam("variant_id"))
+
+
 def _sold_item(
     session: Session, product_id: uuid.UUID, variant_id: uuid.UUID | None, *, changing: bool = False
 ) -> _Sold:
-    product = session.execute(
-        select(
-            Product.sku,
-            Product.is_active,
-            Product.price,
-            Product.tax_rate,
-            Product.taxable,
-            Product.weight,
-        ).where(Product.id == product_id)
-    ).one_or_none()
+    product = session.execute(_SOLD_PRODUCT, {"product_id": product_id}).one_or_none()
     if product is None:
         raise NotFoundError("That product does not exist.", field="product")
     if not product.is_active and not changing:
         raise ValidationError(
             f"{product.sku} is no longer sold (inactive): it cannot be ordered.", field="product"
         )
-    price, weight = product.price, product.weight
-    if variant_id is not None:
-        variant = session.execute(
-            select(
-                ProductVariant.sku,
-                ProductVariant.product_id,
-                ProductVariant.is_active,
-                ProductVariant.price,
-                ProductVariant.weight,
-            ).where(ProductVariant.id == variant_id)
-        ).one_or_none()
-        if variant is None or variant.product_id != product_id:
-            raise NotFoundError(f"That variant is not one of {product.sku}.", field="variant")
-        if not variant.is_active and not changing:
-            raise ValidationError(
-                f"Variant {variant.sku} of {product.sku} is no longer sold (inactive).",
-                field="variant",
-            )
-        price = variant.price
-        if variant.weight:
-            weight = variant.weight
-    return _Sold(price=price, tax_rate=product.tax_rate, taxable=product.taxable, weight=weight)
+    if variant_id is None:
+        return _Sold(
+            price=product.price,
+            tax_rate=product.tax_rate,
+            taxable=product.taxable,
+            weight=product.weight,
+            sku=product.sku,
+            name=product.name,
+            tracks=product.track_inventory,
+            backorder=product.allow_backorder,
+            active=product.is_active,
+        )
+    variant = session.execute(_SOLD_VARIANT, {"variant_id": variant_id}).one_or_none()
+    if variant is None or variant.product_id != product_id:
+        raise NotFoundError(f"That variant is not one of {product.sku}.", field="variant")
+    if not variant.is_active and not changing:
+        raise ValidationError(
+            f"Variant {variant.sku} of {product.sku} is no longer sold (inactive).",
+            field="variant",
+        )
+    return _Sold(
+        price=variant.price,
+        tax_rate=product.tax_rate,
+        taxable=product.taxable,
+        weight=variant.weight or product.weight,
+        sku=variant.sku,
+        name=variant.name,
+        tracks=variant.track_inventory,
+        backorder=variant.allow_backorder,
+        active=product.is_active and variant.is_active,
+    )
+
+
+def _new_line(
+    order: _OrderRow,
+    product_id: uuid.UUID,
+    variant_id: uuid.UUID | None,
+    sold: _Sold,
+    quantity: int,
+    unit_price: Decimal | None,
+    discount: Decimal,
+    notes: str | None,
+) -> _Line:
+    """A line to insert, its amounts worked out from the product and the customer now."""
+    price = unit_price or sold.price
+    amounts = _line_amounts(order, sold, quantity, price, discount)
+    item = _ItemRow(
+        # Made here rather than by the database, so the inserted rows need no matching up.
+        id=uuid.uuid4(),
+        order_id=order.id,
+        product_id=product_id,
+        variant_id=variant_id,
+        quantity=quantity,
+        unit_price=price,
+        total_price=None,
+        tax_amount=amounts.tax,
+        discount_amount=amounts.discount,
+        final_price=amounts.final,
+        weight=_weight(sold.weight, quantity),
+        status="PENDING",
+        shipped_quantity=0,
+        returned_quantity=0,
+        notes=_text(notes),
+        created_at=order.now,
+        updated_at=order.now,
+    )
+    return _Line(item, sold.sku, sold.name, sold.tracks, sold.backorder, sold.active)
 
 
 def _line_amounts(
-    session: Session,
-    order: Order,
+    order: _OrderRow,
     sold: _Sold,
     quantity: int,
     unit_price: Decimal,
     discount: Decimal,
 ) -> LineAmounts:
-    exempt = session.scalar(select(Customer.tax_exempt).where(Customer.id == order.customer_id))
     return rules.line_amounts(
         quantity,
         unit_price,
         discount,
         tax_rate=sold.tax_rate,
         taxable=sold.taxable,
-        tax_exempt=bool(exempt),
+        tax_exempt=order.extras.tax_exempt,
     )
 
 
@@ -1378,7 +1711,7 @@ def _weight(unit_weight: Decimal, quantity: int) -> Decimal:
 # --- Totals ------------------------------------------------------------------------------
 
 
-def _stored_amounts(item: OrderItem) -> LineAmounts:
+def _stored_amounts(item: _ItemRow) -> LineAmounts:
     total = item.quantity * item.unit_price
     return LineAmounts(
         total=total,
@@ -1388,15 +1721,15 @@ def _stored_amounts(item: OrderItem) -> LineAmounts:
     )
 
 
-def _order_discount(order: Order, items: Sequence[OrderItem]) -> Decimal:
+def _order_discount(order: _OrderRow, lines: Sequence[_Line]) -> Decimal:
     """The order's own discount: its discount beyond the lines' (kept in one column)."""
-    return order.discount_amount - sum((i.discount_amount for i in items), ZERO)
+    return order.discount_amount - sum((line.item.discount_amount for line in lines), ZERO)
 
 
-def _recompute(order: Order, items: Sequence[OrderItem], order_discount: Decimal) -> None:
+def _recompute(order: _OrderRow, lines: Sequence[_Line], order_discount: Decimal) -> None:
     """Totals from the lines; an approval lapses when the total changes."""
     amounts = rules.order_amounts(
-        [_stored_amounts(i) for i in items], order.shipping_method, order_discount
+        [_stored_amounts(line.item) for line in lines], order.shipping_method, order_discount
     )
     paid = order.paid_amount or ZERO
     if amounts.total < paid:
@@ -1492,10 +1825,34 @@ def _check_warehouses(session: Session, warehouse_ids: set[uuid.UUID]) -> None:
             )
 
 
+def _add_reservations_statement() -> Any:
+    wanted = (
+        func.unnest(
+            bindparam("items", type_=ARRAY(PG_UUID(as_uuid=True))),
+            bindparam("warehouses", type_=ARRAY(PG_UUID(as_uuid=True))),
+            bindparam("quantities", type_=ARRAY(Integer)),
+        )
+        .table_valued("order_item_id", "warehouse_id", "quantity")
+        .render_derived(name="wanted")
+    )
+    statement = pg_insert(_RESERVATIONS).from_select(
+        ["order_item_id", "warehouse_id", "quantity"],
+        select(wanted.c.order_item_id, wanted.c.warehouse_id, wanted.c.quantity),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["order_item_id", "warehouse_id"],
+        set_={"quantity": _RESERVATIONS.c.quantity + statement.excluded.quantity},
+    )
+
+
+#: Adds to the reservations of several lines in one statement.
+_ADD_RESERVATIONS = _add_reservations_statement()
+
+
 def _reserve(
     session: Session,
     ledger: StockLedger,
-    order: Order,
+    order: _OrderRow,
     lines: Sequence[_Line],
     plan: Mapping[uuid.UUID, Mapping[uuid.UUID, int]],
     *,
@@ -1525,31 +1882,34 @@ def _reserve(
             "reserved: " + "; ".join(sorted(shortages)) + ".",
             field="quantity",
         )
-    reserved = 0
+    sellable = {key: level.sellable for key, level in levels.items()}
+    taken: list[tuple[_Line, uuid.UUID, int]] = []
     for line, w, q in planned:
-        key = line.key(w)
-        take = min(q, ledger.level(key).sellable)
-        if take <= 0:
-            continue
-        ledger.reserve(key, take)
-        statement = pg_insert(_RESERVATIONS).values(
-            order_item_id=line.id, warehouse_id=w, quantity=take
-        )
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["order_item_id", "warehouse_id"],
-                set_={"quantity": _RESERVATIONS.c.quantity + statement.excluded.quantity},
-            )
-        )
+        take = min(q, sellable[line.key(w)])
+        if take > 0:
+            sellable[line.key(w)] -= take
+            taken.append((line, w, take))
+    if not taken:
+        return 0
+    ledger.reserve_many([(line.key(w), take) for line, w, take in taken])
+    session.execute(
+        _ADD_RESERVATIONS,
+        {
+            "items": [line.id for line, _, _ in taken],
+            "warehouses": [w for _, w, _ in taken],
+            "quantities": [take for _, _, take in taken],
+        },
+    )
+    for line, w, take in taken:
         line.reservations[w] = line.reservations.get(w, 0) + take
-        reserved += take
-    return reserved
+        line.warehouse_codes[w] = levels[line.key(w)].warehouse_code
+    return sum(take for _, _, take in taken)
 
 
 def _ship_stock(
     session: Session,
     acting: CurrentUser,
-    order: Order,
+    order: _OrderRow,
     lines: Sequence[_Line],
     shipping: Mapping[uuid.UUID, int],
 ) -> None:
@@ -1581,9 +1941,10 @@ def _ship_stock(
         )
         if remaining:
             session.execute(update(_RESERVATIONS).where(where).values(quantity=remaining))
+            line.reservations[warehouse_id] = remaining
         else:
             session.execute(delete(_RESERVATIONS).where(where))
-        line.reservations[warehouse_id] = remaining
+            del line.reservations[warehouse_id]
 
 
 def _add_to_balance(
@@ -1593,29 +1954,33 @@ def _add_to_balance(
     if amount == ZERO:
         return
     session.execute(
-        update(_CUSTOMERS)
-        .where(_CUSTOMERS.c.id == customer_id)
-        .values(
-            balance=func.coalesce(_CUSTOMERS.c.balance, 0) + amount,
-            version=_CUSTOMERS.c.version + 1,
-            updated_by=acting.id,
-        )
+        _ADD_TO_BALANCE, {"customer_id": customer_id, "amount": amount, "acting_id": acting.id}
     )
+
+
+_ADD_TO_BALANCE = (
+    update(_CUSTOMERS)
+    .where(_CUSTOMERS.c.id == bindparam("customer_id"))
+    .values(
+        balance=func.coalesce(_CUSTOMERS.c.balance, 0) + bindparam("amount", type_=Numeric(12, 2)),
+        version=_CUSTOMERS.c.version + 1,
+        updated_by=bindparam("acting_id"),
+    )
+)
 
 
 # --- The order row -----------------------------------------------------------------------
 
 
-def _lock(session: Session, order_id: uuid.UUID, expected_version: int) -> Order:
+def _lock(
+    session: Session, acting: CurrentUser, order_id: uuid.UUID, expected_version: int
+) -> _OrderRow:
     """The order, locked for this transaction, if it is still at `expected_version`."""
-    # Changes reach the database in one flush at the end (`_saved`), so the version
-    # moves on exactly once per action, however many statements run in between.
-    session.autoflush = False
-    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    order = _header(session, order_id, acting)
     if order is None:
         raise NotFoundError("That order does not exist.")
     if order.version != expected_version:
-        current = _detail(session, order_id)
+        current = _build_detail(order, _lines(session, order_id))
         by = f"by {current.updated_by_name}" if current.updated_by_name else "by someone else"
         raise ConflictError(
             f"Order {current.order_number} was changed {by} on "
@@ -1626,11 +1991,11 @@ def _lock(session: Session, order_id: uuid.UUID, expected_version: int) -> Order
     return order
 
 
-def _is_confirmed(order: Order) -> bool:
+def _is_confirmed(order: _OrderRow) -> bool:
     return rules.is_confirmed(order.status, order.previous_status)
 
 
-def _require_editable(order: Order, what: str) -> None:
+def _require_editable(order: _OrderRow, what: str) -> None:
     if order.status not in rules.EDITABLE:
         raise ValidationError(
             f"{what} can be changed only while the order is DRAFT or PENDING; order "
@@ -1639,12 +2004,129 @@ def _require_editable(order: Order, what: str) -> None:
         )
 
 
-def _saved(session: Session, order: Order, acting: CurrentUser) -> OrderDetail:
-    """Write the order (its version moves on) and read it back as it now is."""
-    order.updated_by = acting.id
-    order.updated_at = func.now()  # always an UPDATE, so the version always moves on
-    session.flush()
-    return _detail(session, order.id)
+def _saved(
+    session: Session,
+    order: _OrderRow,
+    acting: CurrentUser,
+    lines: Sequence[_Line] | None = None,
+    *,
+    removed: Sequence[_Line] = (),
+) -> OrderDetail:
+    """Write what changed of the order (its version always moves on) and of its lines, and
+    return the detail as the database now holds it. `lines` None: the lines did not change
+    (they are read for the detail)."""
+    changes = order.changes()
+    changes.pop("updated_by", None)
+    changes.pop("version", None)
+    row = (
+        session.execute(
+            _order_update(tuple(sorted(changes))),
+            {
+                "order_id": order.id,
+                "expected_version": order.loaded["version"],
+                "new_updated_by": acting.id,
+                **{f"new_{name}": value for name, value in changes.items()},
+            },
+        )
+        .mappings()
+        .one_or_none()
+    )
+    if row is None:  # cannot happen while the row is locked; the version says so all the same
+        raise StaleDataError("the order changed although it was locked")
+    for name in _ORDER_COLUMNS:
+        setattr(order, name, row[name])
+    order.loaded = {name: row[name] for name in _ORDER_COLUMNS}
+    if acting.id not in order.extras.usernames:
+        order.extras.usernames[acting.id] = acting.username
+    if lines is None:
+        return _build_detail(order, _lines(session, order.id))
+    _write_lines(session, lines, removed)
+    gone = {line.id for line in removed}
+    return _build_detail(order, [line for line in lines if line.id not in gone])
+
+
+@functools.lru_cache(maxsize=64)
+def _order_update(columns: tuple[str, ...]) -> Any:
+    """UPDATE of the order's changed `columns`, checked against the version it was read at,
+    returning the row as stored (updated_at and previous_status come from triggers)."""
+    values: dict[str, Any] = {
+        name: bindparam(f"new_{name}", type_=_ORDERS.c[name].type) for name in columns
+    }
+    values |= {
+        "updated_by": bindparam("new_updated_by", type_=_ORDERS.c.updated_by.type),
+        "updated_at": func.now(),
+        "version": _ORDERS.c.version + 1,
+    }
+    return (
+        update(_ORDERS)
+        .where(
+            _ORDERS.c.id == bindparam("order_id"),
+            _ORDERS.c.version == bindparam("expected_version"),
+        )
+        .values(values)
+        .returning(*_ORDERS.c)
+    )
+
+
+_INSERT_ITEMS = insert(_ITEMS).returning(*_ITEMS.c)
+_DELETE_ITEMS = delete(_ITEMS).where(
+    _ITEMS.c.id == any_(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))))
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _items_update(columns: tuple[str, ...]) -> Any:
+    """UPDATE of the same new values of `columns` on several lines, returning them."""
+    return (
+        update(_ITEMS)
+        .where(_ITEMS.c.id == any_(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))))
+        .values({name: bindparam(f"new_{name}", type_=_ITEMS.c[name].type) for name in columns})
+        .returning(*_ITEMS.c)
+    )
+
+
+def _write_lines(session: Session, lines: Sequence[_Line], removed: Sequence[_Line]) -> None:
+    """Insert the new lines, update the changed ones (one statement per set of equal
+    changes) and delete the removed ones, refreshing the rows from what is stored."""
+    by_id = {line.id: line.item for line in lines}
+    returned: list[Any] = []
+    new = [line.item for line in lines if line.item.loaded is None]
+    if new:
+        returned += (
+            session.execute(
+                _INSERT_ITEMS,
+                [
+                    {name: getattr(item, name) for name in _ITEM_WRITABLE}
+                    | {"id": item.id, "order_id": item.order_id}
+                    for item in new
+                ],
+            )
+            .mappings()
+            .all()
+        )
+    changed: dict[tuple[tuple[str, Any], ...], list[uuid.UUID]] = defaultdict(list)
+    for line in lines:
+        if line.item.loaded is not None and line not in removed:
+            changes = line.item.changes()
+            if changes:
+                changed[tuple(sorted(changes.items()))].append(line.id)
+    for changes_, ids in changed.items():
+        returned += (
+            session.execute(
+                _items_update(tuple(name for name, _ in changes_)),
+                {"ids": ids, **{f"new_{name}": value for name, value in changes_}},
+            )
+            .mappings()
+            .all()
+        )
+    if removed:
+        session.execute(_DELETE_ITEMS, {"ids": [line.id for line in removed]})
+    for row in returned:
+        item = by_id[row["id"]]
+        values = {name: row[name] for name in _ITEM_COLUMNS}
+        for name, value in values.items():
+            setattr(item, name, value)
+        item.loaded = values
 
 
 def _billing(header: OrderHeader) -> Address:
@@ -1652,33 +2134,37 @@ def _billing(header: OrderHeader) -> Address:
 
 
 def _address_values(address: Address) -> dict[str, Any]:
-    return {
-        "first_name": address.first_name,
-        "last_name": address.last_name,
-        "company": address.company,
-        "address1": address.address1,
-        "address2": address.address2,
-        "city": address.city,
-        "state": address.state,
-        "postal_code": address.postal_code,
-        "country": address.country,
-        "phone": address.phone,
-        "email": address.email,
-    }
+    return {name: getattr(address, name) for name in _ADDRESS_FIELDS}
 
 
-def _insert_address(session: Session, kind: str, address: Address) -> uuid.UUID:
-    table: Table = OrderAddress.__table__  # type: ignore[assignment]
-    new_id: uuid.UUID = session.execute(
-        pg_insert(table).values(type=kind, **_address_values(address)).returning(table.c.id)
-    ).scalar_one()
-    return new_id
+_DRAFT_CUSTOMER = select(
+    Customer.status,
+    Customer.first_name,
+    Customer.last_name,
+    Customer.company,
+    Customer.customer_code,
+    Customer.tax_exempt,
+    select(User.username)
+    .where(User.id == bindparam("acting_id"))
+    .scalar_subquery()
+    .label("acting_name"),
+).where(Customer.id == bindparam("customer_id"))
+_INSERT_ADDRESSES = insert(_ADDRESSES).returning(_ADDRESSES.c.type, _ADDRESSES.c.id)
+_INSERT_ORDER = insert(_ORDERS).values(order_number=func.next_order_number()).returning(*_ORDERS.c)
+_UPDATE_ADDRESS = (
+    update(_ADDRESSES)
+    .where(_ADDRESSES.c.id == bindparam("address_id"))
+    .values(
+        {name: bindparam(f"new_{name}", type_=_ADDRESSES.c[name].type) for name in _ADDRESS_FIELDS}
+    )
+)
 
 
 def _update_address(session: Session, address_id: uuid.UUID, address: Address) -> None:
-    table: Table = OrderAddress.__table__  # type: ignore[assignment]
     session.execute(
-        update(table).where(table.c.id == address_id).values(**_address_values(address))
+        _UPDATE_ADDRESS,
+        {"address_id": address_id}
+        | {f"new_{name}": value for name, value in _address_values(address).items()},
     )
 
 
@@ -1690,7 +2176,10 @@ def _customer_name(company: str | None, first: str, last: str) -> str:
     return company or f"{first} {last}".strip()
 
 
-def _username(session: Session, user_id: uuid.UUID) -> str:
+def _username(session: Session, order: _OrderRow, user_id: uuid.UUID) -> str:
+    known = order.extras.usernames.get(user_id)
+    if known is not None:
+        return known
     return session.scalar(select(User.username).where(User.id == user_id)) or "someone"
 
 
@@ -1698,43 +2187,30 @@ def _username(session: Session, user_id: uuid.UUID) -> str:
 
 
 def _detail(session: Session, order_id: uuid.UUID) -> OrderDetail:
-    shipping, billing = _SHIPPING_ADDRESS, _BILLING_ADDRESS
-    creator, approver, shipper, updater = _CREATOR, _APPROVER, _SHIPPER, _UPDATER
-    row = session.execute(
-        select(
-            Order,
-            Customer.first_name,
-            Customer.last_name,
-            Customer.company,
-            Customer.customer_code,
-            shipping,
-            billing,
-            creator.username.label("created_by_name"),
-            approver.username.label("approved_by_name"),
-            shipper.username.label("shipped_by_name"),
-            updater.username.label("updated_by_name"),
-        )
-        .join(Customer, Customer.id == Order.customer_id)
-        .join(shipping, shipping.id == Order.shipping_address_id)
-        .join(billing, billing.id == Order.billing_address_id)
-        .outerjoin(creator, creator.id == Order.created_by)
-        .outerjoin(approver, approver.id == Order.approved_by)
-        .outerjoin(shipper, shipper.id == Order.shipped_by)
-        .outerjoin(updater, updater.id == Order.updated_by)
-        .where(Order.id == order_id)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if row is None:
+    order = _header(session, order_id)
+    if order is None:
         raise NotFoundError("That order does not exist.")
-    order: Order = row[0]
-    lines = _line_rows(session, order_id)
-    line_discounts = sum((line.discount_amount for line in lines), ZERO)
+    return _build_detail(order, _lines(session, order_id))
+
+
+def _build_detail(order: _OrderRow, lines: Sequence[_Line]) -> OrderDetail:
+    """The detail of the order and its lines as they are now (written or read)."""
+    extras = order.extras
+    rows = tuple(
+        _line_row(line)
+        for line in sorted(lines, key=lambda line: (line.item.created_at, line.item.id))
+    )
+    line_discounts = sum((row.discount_amount for row in rows), ZERO)
+
+    def name(user_id: uuid.UUID | None) -> str | None:
+        return None if user_id is None else extras.usernames.get(user_id)
+
     return OrderDetail(
         id=order.id,
         order_number=order.order_number,
         customer_id=order.customer_id,
-        customer_name=_customer_name(row.company, row.first_name, row.last_name),
-        customer_code=row.customer_code,
+        customer_name=extras.customer_name,
+        customer_code=extras.customer_code,
         status=order.status,
         previous_status=order.previous_status,
         priority=order.priority,
@@ -1754,108 +2230,51 @@ def _detail(session: Session, order_id: uuid.UUID) -> OrderDetail:
         shipping_date=order.shipping_date,
         delivery_date=order.delivery_date,
         cancelled_date=order.cancelled_date,
-        shipping_address=_address(row[5]),
-        billing_address=_address(row[6]),
+        shipping_address=extras.shipping_address,
+        billing_address=extras.billing_address,
         notes=order.notes,
         customer_notes=order.customer_notes,
         internal_notes=order.internal_notes,
         carrier=order.carrier,
         tracking_number=order.tracking_number,
         created_by=order.created_by,
-        created_by_name=row.created_by_name,
+        created_by_name=name(order.created_by),
         approved_by=order.approved_by,
-        approved_by_name=row.approved_by_name,
+        approved_by_name=name(order.approved_by),
         approved_at=order.approved_at,
         shipped_by=order.shipped_by,
-        shipped_by_name=row.shipped_by_name,
+        shipped_by_name=name(order.shipped_by),
         shipped_at=order.shipped_at,
         updated_at=order.updated_at,
         updated_by=order.updated_by,
-        updated_by_name=row.updated_by_name,
+        updated_by_name=name(order.updated_by),
         version=order.version,
-        lines=lines,
+        lines=rows,
     )
 
 
-def _address(row: OrderAddress) -> Address:
-    return Address(
-        first_name=row.first_name,
-        last_name=row.last_name,
-        address1=row.address1,
-        city=row.city,
-        postal_code=row.postal_code,
-        country=row.country,
-        company=row.company,
-        address2=row.address2,
-        state=row.state,
-        phone=row.phone,
-        email=row.email,
-    )
-
-
-def _line_rows(session: Session, order_id: uuid.UUID) -> tuple[OrderLineRow, ...]:
-    variant = _VARIANT
-    records = session.execute(
-        select(
-            OrderItem.id,
-            OrderItem.product_id,
-            OrderItem.variant_id,
-            func.coalesce(variant.sku, Product.sku).label("sku"),
-            func.coalesce(variant.name, Product.name).label("name"),
-            OrderItem.quantity,
-            OrderItem.unit_price,
-            OrderItem.total_price,
-            OrderItem.discount_amount,
-            OrderItem.tax_amount,
-            OrderItem.final_price,
-            OrderItem.weight,
-            OrderItem.status,
-            OrderItem.shipped_quantity,
-            OrderItem.returned_quantity,
-            func.coalesce(variant.track_inventory, Product.track_inventory).label("tracks"),
-            func.coalesce(variant.allow_backorder, Product.allow_backorder).label("backorder"),
-            OrderItem.notes,
-        )
-        .join(Product, Product.id == OrderItem.product_id)
-        .outerjoin(variant, variant.id == OrderItem.variant_id)
-        .where(OrderItem.order_id == order_id)
-        .order_by(OrderItem.created_at, OrderItem.id)
-    ).all()
-    held: dict[uuid.UUID, list[ReservationRow]] = defaultdict(list)
-    if records:
-        for item_id, warehouse_id, code, quantity in session.execute(
-            select(
-                StockReservation.order_item_id,
-                StockReservation.warehouse_id,
-                Warehouse.code,
-                StockReservation.quantity,
-            )
-            .join(Warehouse, Warehouse.id == StockReservation.warehouse_id)
-            .where(StockReservation.order_item_id.in_([r.id for r in records]))
-            .order_by(Warehouse.code)
-        ):
-            held[item_id].append(ReservationRow(warehouse_id, code, quantity))
-    return tuple(
-        OrderLineRow(
-            id=r.id,
-            product_id=r.product_id,
-            variant_id=r.variant_id,
-            sku=r.sku,
-            name=r.name,
-            quantity=r.quantity,
-            unit_price=r.unit_price,
-            total_price=r.total_price,
-            discount_amount=r.discount_amount,
-            tax_amount=r.tax_amount,
-            final_price=r.final_price,
-            weight=r.weight,
-            status=r.status,
-            shipped_quantity=r.shipped_quantity,
-            returned_quantity=r.returned_quantity,
-            tracks_inventory=r.tracks,
-            allows_backorder=r.backorder,
-            reservations=tuple(held[r.id]),
-            notes=r.notes,
-        )
-        for r in records
+def _line_row(line: _Line) -> OrderLineRow:
+    item = line.item
+    assert item.total_price is not None
+    held = sorted((line.warehouse_codes[w], w, q) for w, q in line.reservations.items() if q > 0)
+    return OrderLineRow(
+        id=item.id,
+        product_id=item.product_id,
+        variant_id=item.variant_id,
+        sku=line.sku,
+        name=line.name,
+        quantity=item.quantity,
+        unit_price=item.unit_price,
+        total_price=item.total_price,
+        discount_amount=item.discount_amount,
+        tax_amount=item.tax_amount,
+        final_price=item.final_price,
+        weight=item.weight,
+        status=item.status,
+        shipped_quantity=item.shipped_quantity,
+        returned_quantity=item.returned_quantity,
+        tracks_inventory=line.tracks,
+        allows_backorder=line.backorder,
+        reservations=tuple(ReservationRow(w, code, q) for code, w, q in held),
+        notes=item.notes,
     )

@@ -12,8 +12,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -128,6 +141,31 @@ class StockLedger:
 
     def reserve(self, key: StockKey, quantity: int) -> StockLevel:
         """Promise `quantity` of the sellable stock to an order (no ledger row: on hand stays)."""
+        level = self._reserving(key, quantity)
+        return self._set_reserved(level, level.reserved + quantity)
+
+    def release(self, key: StockKey, quantity: int) -> StockLevel:
+        level = self._releasing(key, quantity)
+        return self._set_reserved(level, level.reserved - quantity)
+
+    def reserve_many(self, wanted: Iterable[tuple[StockKey, int]]) -> None:
+        """`reserve` each (key, quantity) in turn, all checked before anything is written,
+        and written with one statement per stock table."""
+        changed: dict[StockKey, StockLevel] = {}
+        for key, quantity in wanted:
+            level = self._reserving(key, quantity)
+            changed[key] = self._remember(replace(level, reserved=level.reserved + quantity))
+        self._write_reserved(changed.values())
+
+    def release_many(self, held: Iterable[tuple[StockKey, int]]) -> None:
+        """`release` each (key, quantity) in turn, written like `reserve_many`."""
+        changed: dict[StockKey, StockLevel] = {}
+        for key, quantity in held:
+            level = self._releasing(key, quantity)
+            changed[key] = self._remember(replace(level, reserved=level.reserved - quantity))
+        self._write_reserved(changed.values())
+
+    def _reserving(self, key: StockKey, quantity: int) -> StockLevel:
         level = self.level(key)
         if quantity > level.sellable:
             raise ValidationError(
@@ -135,17 +173,34 @@ class StockLedger:
                 f"{level.sellable:,} sellable, {quantity:,} asked.",
                 field="quantity",
             )
-        return self._set_reserved(level, level.reserved + quantity)
+        return level
 
-    def release(self, key: StockKey, quantity: int) -> StockLevel:
+    def _releasing(self, key: StockKey, quantity: int) -> StockLevel:
         level = self.level(key)
         if quantity > level.reserved:
             raise AssertionError(f"releasing {quantity} of {level.reserved} reserved at {key}")
-        return self._set_reserved(level, level.reserved - quantity)
+        return level
 
     def _set_reserved(self, level: StockLevel, reserved: int) -> StockLevel:
         self._update(level.key, quantity_reserved=reserved)
         return self._remember(replace(level, reserved=reserved))
+
+    def _write_reserved(self, levels: Iterable[StockLevel]) -> None:
+        for variant in (False, True):
+            batch = [level for level in levels if (level.key.variant_id is not None) is variant]
+            if batch:
+                self._session.execute(
+                    _SET_RESERVED[variant],
+                    {
+                        "owners": [
+                            (level.key.variant_id if variant else level.key.product_id)
+                            for level in batch
+                        ],
+                        "warehouses": [level.key.warehouse_id for level in batch],
+                        "reserved": [level.reserved for level in batch],
+                        "user_id": self._user_id,
+                    },
+                )
 
     def _remember(self, level: StockLevel) -> StockLevel:
         self._levels[level.key] = level
@@ -197,6 +252,34 @@ class StockLedger:
 
 _PRODUCT_STOCK: Table = ProductInventory.__table__  # type: ignore[assignment]
 _VARIANT_STOCK: Table = VariantInventory.__table__  # type: ignore[assignment]
+
+
+def _set_reserved_statement(variant: bool) -> Any:
+    """One UPDATE setting the reserved quantity of several stock rows (given as arrays)."""
+    table = _VARIANT_STOCK if variant else _PRODUCT_STOCK
+    owner = table.c.variant_id if variant else table.c.product_id
+    wanted = (
+        func.unnest(
+            bindparam("owners", type_=ARRAY(PG_UUID(as_uuid=True))),
+            bindparam("warehouses", type_=ARRAY(PG_UUID(as_uuid=True))),
+            bindparam("reserved", type_=ARRAY(Integer)),
+        )
+        .table_valued("owner", "warehouse", "reserved")
+        .render_derived(name="wanted")
+    )
+    return (
+        update(table)
+        .where(owner == wanted.c.owner, table.c.warehouse_id == wanted.c.warehouse)
+        .values(
+            quantity_reserved=wanted.c.reserved,
+            last_updated_at=func.now(),
+            updated_by=bindparam("user_id"),
+        )
+    )
+
+
+#: Built once (products' stock, variants' stock), so SQLAlchemy keys and compiles them once.
+_SET_RESERVED = {variant: _set_reserved_statement(variant) for variant in (False, True)}
 
 
 def _stock_table(key: StockKey) -> tuple[Table, ColumnElement[uuid.UUID], uuid.UUID]:
