@@ -396,6 +396,8 @@ class AdjustDialog(StockDialog):
         self.add_quantity_row(form, "&Change (+/−):", spin, aliases=("delta",))
         reason = QComboBox()
         reason.setEditable(True)
+        # Enter saves; it must not also add what was typed to the list of reasons.
+        reason.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         reason.addItems(("", *ADJUST_REASONS))
         reason.setCurrentIndex(0)
         reason.lineEdit().setMaxLength(rules.MAX_REASON_LENGTH)
