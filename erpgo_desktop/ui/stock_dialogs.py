@@ -393,7 +393,7 @@ class AdjustDialog(StockDialog):
         spin = int_spin(-rules.MAX_STOCK, rules.MAX_STOCK)
         spin.setValue(0)
         spin.setToolTip("More than 0 adds to the stock, less than 0 takes away")
-        self.add_quantity_row(form, "&Change (+/−):", spin, aliases=("delta",))
+        self.add_quantity_row(form, "C&hange (+/−):", spin, aliases=("delta",))
         reason = QComboBox()
         reason.setEditable(True)
         # Enter saves; it must not also add what was typed to the list of reasons.
