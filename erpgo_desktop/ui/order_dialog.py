@@ -1171,6 +1171,12 @@ class OrderDialog(RecordDialog):
                     field="customer",
                 )
             header = self._header()
+            # The order's own discount against the goods, at once rather than after the
+            # lines were written.
+            rules.check_order_discount(
+                header.order_discount,
+                sum((line.quantity * line.unit_price - line.discount for line in lines), ZERO),
+            )
             customer_id = self.customer.id if self.customer is not None else None
         services, acting = self.services, self.acting
         orders = services.orders

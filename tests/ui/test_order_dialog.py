@@ -24,7 +24,7 @@ from erpgo_desktop.services.customers import CustomerRow
 from erpgo_desktop.services.orders import OrderDetail
 from erpgo_desktop.ui.order_actions import ConfirmOrderDialog, ShipOrderDialog
 from erpgo_desktop.ui.order_dialog import OrderDialog
-from erpgo_desktop.ui.order_lines import OrderLinesModel
+from erpgo_desktop.ui.order_lines import DraftLine, OrderLinesModel
 from erpgo_desktop.ui.tasks import TaskRunner
 from tests.services.test_orders_support import World, unique, world
 
@@ -294,3 +294,284 @@ def test_a_whole_order_from_a_new_customer_to_shipped_by_keyboard_alone(
         ("CONFIRMED", "PROCESSING", "manager"),
         ("PROCESSING", "SHIPPED", "manager"),
     ]
+
+
+# --- refusals ----------------------------------------------------------------------------
+
+
+def open_order(
+    qtbot: QtBot, services: Services, runner: TaskRunner, acting: CurrentUser, order_id: uuid.UUID
+) -> OrderDialog:
+    dialog = OrderDialog(services, runner, acting, order_id)
+    show(qtbot, dialog)
+    qtbot.waitUntil(lambda: dialog.row is not None)
+    return dialog
+
+
+def choose_warehouse(qtbot: QtBot, confirm: ConfirmOrderDialog, code: str) -> None:
+    assert focus() is confirm.warehouse
+    while not confirm.warehouse.currentText().startswith(code):
+        press(qtbot, Qt.Key.Key_Down)
+
+
+def test_confirming_with_too_little_stock_names_the_product_and_quantities(
+    qtbot: QtBot, world: World, services: Services, runner: TaskRunner
+) -> None:
+    product = world.product(stock={world.main: 2})
+    sku = sku_of(world, product)
+    order = world.pending([(product, 5)])
+    dialog = open_order(qtbot, services, runner, world.manager, order.id)
+    assert "MAIN 2" in dialog.lines_model.index(0, OrderLinesModel.AVAILABLE).data()
+
+    alt(qtbot, "c")
+    confirm = action_dialog(qtbot, dialog, ConfirmOrderDialog)
+    assert isinstance(confirm, ConfirmOrderDialog)
+    choose_warehouse(qtbot, confirm, "MAIN")
+    assert confirm.fit.text() == f"{sku}: 5 wanted, 2 sellable"
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not confirm.saving and confirm.banner.text() != "")
+
+    assert confirm.isVisible()  # still open, to choose another warehouse
+    assert f"{sku} (Product {sku}) in MAIN: 2 sellable, 5 asked" in confirm.banner.text()
+    assert services.orders.get_order(world.admin, order.id).status == "PENDING"
+    assert world.stock(product, world.main) == (2, 0)
+
+
+def test_a_sales_user_sees_no_ship_or_approve_and_a_clerk_cannot_edit(
+    qtbot: QtBot, world: World, services: Services, runner: TaskRunner
+) -> None:
+    product = world.product("20000.00", stock={world.main: 1})
+    order = world.pending([(product, 1)])  # over 10,000.00: needs approval
+
+    sales = open_order(qtbot, services, runner, world.sales, order.id)
+    for hidden in (sales.ship_button, sales.approve_button):
+        assert not hidden.isVisibleTo(sales)
+    assert sales.confirm_button.isVisibleTo(sales) and sales.confirm_button.isEnabled()
+    for key in ("process", "deliver", "cancel", "return", "payment", "refund"):
+        assert not sales.menu_actions[key].isVisible(), key
+    assert sales.menu_actions["hold"].isVisible()
+    assert "needs a manager's approval" in sales.status_label.text()
+
+    manager = open_order(qtbot, services, runner, world.manager, order.id)
+    assert manager.approve_button.isVisibleTo(manager) and manager.approve_button.isEnabled()
+    assert manager.ship_button.isVisibleTo(manager) and not manager.ship_button.isEnabled()
+
+    clerk = open_order(qtbot, services, runner, world.clerk, order.id)
+    for hidden in (clerk.save_button, clerk.submit_button, clerk.confirm_button):
+        assert not hidden.isVisibleTo(clerk)
+    assert clerk.ship_button.isVisibleTo(clerk) and not clerk.ship_button.isEnabled()
+    assert clerk.customer_edit.isReadOnly() and not clerk.entry.isEnabled()
+    assert not clerk.lines_model.flags(clerk.lines_model.index(0, OrderLinesModel.QUANTITY)) & (
+        Qt.ItemFlag.ItemIsEditable
+    )
+
+
+def test_the_credit_limit_is_shown_and_a_confirmation_over_it_explained(
+    qtbot: QtBot, world: World, services: Services, runner: TaskRunner
+) -> None:
+    product = world.product("60.00", stock={world.main: 3})
+    customer = services.customers.get_customer(world.admin, world.customer(credit_limit="50"))
+    dialog = OrderDialog(services, runner, world.sales)
+    show(qtbot, dialog)
+    pick_customer(qtbot, dialog, customer)
+    assert dialog.credit_label.text() == "Limit 50.00 · balance 0.00 · available 50.00"
+    assert not dialog.credit_warning.isVisibleTo(dialog)
+
+    scan(qtbot, dialog, sku_of(world, product), 1)
+    assert dialog.credit_warning.isVisibleTo(dialog)
+    assert "this order (65.99 unpaid) is 15.99 more than the 50.00 available" in (
+        dialog.credit_warning.text()
+    )
+    type_street_address(qtbot, dialog)
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        alt(qtbot, "u")  # saves the draft and submits it in one go
+    wait_idle(qtbot, dialog)
+    assert dialog.row is not None and dialog.row.status == "PENDING"
+
+    alt(qtbot, "c")
+    confirm = action_dialog(qtbot, dialog, ConfirmOrderDialog)
+    assert isinstance(confirm, ConfirmOrderDialog)
+    assert confirm.override is None  # sales may not override credit
+    choose_warehouse(qtbot, confirm, "MAIN")
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not confirm.saving and confirm.banner.text() != "")
+    assert "over the credit limit of 50.00" in confirm.banner.text()
+    assert "customers.credit_override" in confirm.banner.text()
+    assert services.orders.get_order(world.admin, dialog.row.id).status == "PENDING"
+
+
+# --- saving ------------------------------------------------------------------------------
+
+
+def test_a_refused_save_keeps_everything_typed_and_the_next_save_carries_on(
+    qtbot: QtBot, world: World, services: Services, runner: TaskRunner
+) -> None:
+    kept = world.product("10.00", stock={world.main: 5}, tax_rate="10")
+    dropped = world.product("4.00", stock={world.main: 5})
+    customer = new_customer(services, world.sales)
+    dialog = OrderDialog(services, runner, world.sales)
+    show(qtbot, dialog)
+    pick_customer(qtbot, dialog, customer)
+    scan(qtbot, dialog, sku_of(world, kept), 1)
+    scan(qtbot, dialog, sku_of(world, dropped), 2)
+    type_street_address(qtbot, dialog)
+    # Someone takes the second product off sale before the draft is saved.
+    with world.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE products SET is_active = false WHERE id = :p"), {"p": dropped}
+        )
+
+    press(qtbot, Qt.Key.Key_S, CTRL)
+    wait_idle(qtbot, dialog)
+    assert "is no longer sold" in dialog.field_error("lines").text()
+    assert dialog.isVisible() and dialog.dirty
+    assert [line.sku for line in dialog.lines_model.lines] == [
+        sku_of(world, kept),
+        sku_of(world, dropped),
+    ]
+    assert dialog.address_fields["shipping"]["city"].text() == "London"
+    # The draft and its first line were written: the next save goes on from there.
+    assert dialog.record_id is not None
+    assert dialog.lines_model.lines[0].line_id is not None
+    assert dialog.lines_model.lines[1].line_id is None
+
+    assert focus() is dialog.table  # the lines, where the refusal is shown
+    press(qtbot, Qt.Key.Key_End, CTRL)
+    assert dialog.table.currentIndex().row() == 1
+    press(qtbot, Qt.Key.Key_Delete)
+    assert dialog.lines_model.rowCount() == 1
+    with qtbot.waitSignal(dialog.saved, timeout=10_000) as saved:
+        press(qtbot, Qt.Key.Key_S, CTRL)
+    wait_idle(qtbot, dialog)
+    order = saved.args[0]
+    assert isinstance(order, OrderDetail)
+    assert order.id == dialog.record_id
+    assert [(line.sku, line.quantity) for line in order.lines] == [(sku_of(world, kept), 1)]
+    page = services.orders.list_orders(world.sales, customer_id=customer.id)
+    assert [row.id for row in page.rows] == [order.id]  # one order, not two
+    assert shown_totals(dialog) == service_totals(order)
+    assert not dialog.field_error("lines").text()
+
+
+def test_totals_follow_the_typing_and_equal_the_service_s_after_saving(
+    qtbot: QtBot, world: World, services: Services, runner: TaskRunner
+) -> None:
+    taxed = world.product("19.99", stock={world.main: 50}, tax_rate="7.25")
+    plain = world.product("45.00", stock={world.main: 50})
+    customer = new_customer(services, world.sales)
+    dialog = OrderDialog(services, runner, world.sales)
+    show(qtbot, dialog)
+    pick_customer(qtbot, dialog, customer)
+    scan(qtbot, dialog, f"3*{sku_of(world, taxed)}", 1)
+    scan(qtbot, dialog, sku_of(world, plain), 2)
+    scan(qtbot, dialog, sku_of(world, taxed), 2)  # the same again: one more on its line
+    assert [line.quantity for line in dialog.lines_model.lines] == [4, 1]
+
+    # A discount of 5.00 on the first line: Down, Right twice to Discount, type, Enter.
+    press(qtbot, Qt.Key.Key_Down)
+    press(qtbot, Qt.Key.Key_Up)
+    press(qtbot, Qt.Key.Key_Right)
+    press(qtbot, Qt.Key.Key_Right)
+    assert dialog.table.currentIndex().column() == OrderLinesModel.DISCOUNT
+    type_text(qtbot, "5")
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.lines_model.lines[0].discount == Decimal("5.00"))
+    # 4 x 19.99 = 79.96, less 5.00, taxed 7.25% = 5.43; 45.00; over 100.00: free STANDARD.
+    assert shown_totals(dialog) == (
+        Decimal("124.96"),
+        Decimal("5.00"),
+        Decimal("5.43"),
+        Decimal("0.00"),
+        Decimal("125.39"),
+    )
+    alt(qtbot, "m")
+    assert focus() is dialog.shipping_method
+    while dialog.shipping_method.currentData() != "EXPRESS":
+        press(qtbot, Qt.Key.Key_Down)
+    assert label_money(dialog, "shipping") == Decimal("14.99")
+    alt(qtbot, "i")
+    type_text(qtbot, "2.50")
+    assert label_money(dialog, "discount") == Decimal("7.50")
+    live = shown_totals(dialog)
+    type_street_address(qtbot, dialog)
+
+    with qtbot.waitSignal(dialog.saved, timeout=10_000) as saved:
+        press(qtbot, Qt.Key.Key_S, CTRL)
+    wait_idle(qtbot, dialog)
+    order = saved.args[0]
+    assert isinstance(order, OrderDetail)
+    assert service_totals(order) == live == shown_totals(dialog)
+    assert order.order_discount == Decimal("2.50") and order.shipping_method == "EXPRESS"
+
+
+def test_scanning_an_unknown_code_says_so_and_keeps_it_to_correct(
+    qtbot: QtBot, world: World, services: Services, runner: TaskRunner
+) -> None:
+    customer = new_customer(services, world.sales)
+    dialog = OrderDialog(services, runner, world.sales)
+    show(qtbot, dialog)
+    pick_customer(qtbot, dialog, customer)
+    type_text(qtbot, "NO-SUCH-CODE")
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.entry_error.isVisibleTo(dialog))
+    assert "“NO-SUCH-CODE”" in dialog.entry_error.text()
+    assert dialog.entry.text() == "NO-SUCH-CODE" and dialog.lines_model.rowCount() == 0
+
+
+def test_typing_part_of_a_name_offers_suggestions_to_choose_from(
+    qtbot: QtBot, world: World, services: Services, runner: TaskRunner
+) -> None:
+    product = world.product("7.00", stock={world.east: 3})
+    sku = sku_of(world, product)
+    customer = new_customer(services, world.sales)
+    dialog = OrderDialog(services, runner, world.sales)
+    show(qtbot, dialog)
+    pick_customer(qtbot, dialog, customer)
+    with qtbot.waitSignal(dialog.item_search.answered, timeout=10_000):
+        type_text(qtbot, f"product {sku.lower()}")
+    assert [item.sku for item in dialog.item_search.results] == [sku]
+    # The popup has the keyboard now: Down to the suggestion, Enter to take it.
+    popup = dialog.item_search.popup
+    qtbot.waitUntil(popup.isVisible)
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.lines_model.rowCount() == 1 and not dialog.lookups_pending)
+    assert dialog.lines_model.lines[0].sku == sku
+    assert dialog.entry.text() == ""
+    assert "EAST: 3 sellable" in dialog.stock_panel.text()
+
+
+def test_escape_asks_before_dropping_what_was_typed(
+    qtbot: QtBot, world: World, services: Services, runner: TaskRunner
+) -> None:
+    dialog = OrderDialog(services, runner, world.sales)
+    show(qtbot, dialog)
+    alt(qtbot, "r")
+    alt(qtbot, "n")
+    type_text(qtbot, "Grace")
+    press(qtbot, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: dialog.discard_prompt is not None)
+    prompt = dialog.discard_prompt
+    assert prompt is not None
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is prompt)
+    press(qtbot, Qt.Key.Key_Escape)  # Keep editing
+    qtbot.waitUntil(lambda: dialog.discard_prompt is None)
+    assert dialog.isVisible()
+    assert dialog.address_fields["shipping"]["first_name"].text() == "Grace"
+
+    with qtbot.waitActive(dialog):
+        dialog.activateWindow()
+    press(qtbot, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: dialog.discard_prompt is not None)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog.discard_prompt)
+    alt(qtbot, "d")
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+
+
+def test_the_lines_model_passes_the_model_tester(
+    qtmodeltester: object, world: World, services: Services
+) -> None:
+    model = OrderLinesModel()
+    order = world.draft([(world.product(), 2), (world.product("3.50"), 1)])
+    model.set_lines(DraftLine.from_row(line, None) for line in order.lines)
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
