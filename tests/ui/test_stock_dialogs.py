@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -376,3 +376,19 @@ def test_preset_item_and_warehouse_show_the_stock_at_once(
     for expected in order[1:]:
         qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
         qtbot.waitUntil(expected.hasFocus)
+
+
+@pytest.mark.parametrize("kind", [ReceiveDialog, AdjustDialog, TransferDialog, CountDialog])
+def test_each_field_has_its_own_mnemonic(
+    qtbot: QtBot, stock: StockWorld, runner: TaskRunner, kind: type[StockDialog]
+) -> None:
+    dialog = open_dialog(qtbot, kind(stock.services, runner, stock.clerk))
+    fields = [dialog.field(name) for name in dialog.field_names]
+    labels = [label for label in dialog.findChildren(QLabel) if label.buddy() in fields]
+    # Every field has a label that jumps to it ...
+    assert {label.buddy() for label in labels} == set(fields)
+    # ... with a letter of its own, not taken by another label or a button.
+    texts = [label.text() for label in labels]
+    texts += [dialog.save_button.text(), dialog.cancel_button.text()]
+    letters = [text[text.index("&") + 1].lower() for text in texts if "&" in text]
+    assert len(letters) == len(texts) and len(set(letters)) == len(letters), texts
