@@ -6,10 +6,14 @@ that the write path in orders.py stays apart from what the list screen reads.
 Orders are listed newest first by default, a keyset walk of idx_orders_order_date_id
 (revision 0005) that is as fast at any depth; by order number the unique index on
 order_number does the same. By total there is no (total_amount, id) index: every page is
-a top-N sort of the matching orders (fine for tens of thousands, some 100 ms per page on a
-million). A search matches parts of the order number and of the customer's names,
-company and email; without trigram indexes on those, a search reads the orders in list
-order until it has a page (quick when matches are common) and its count stops at the cap.
+a top-N sort of the matching orders. A search matches parts of the order number, and
+orders of the customers whose names, company or email match (found once, as a hashed
+subplan, so a count needs no join). Without trigram indexes on those columns a search
+reads orders in list order until it has a page: quick when matches are common, slow when
+they are rare and old. Measured on 500,000 orders and 100,000 customers (PG 15, this
+machine): any page by date or number 5-10 ms, the capped count of everything 3 ms, a page
+by total 250 ms, a search's page 110 ms (common) to 1 s (rare, old matches), its capped
+count 120-330 ms; date, status and payment filters 5-15 ms.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
 from erpgo_desktop.db.models import Customer, Order
 from erpgo_desktop.domain import orders as rules
@@ -130,10 +134,7 @@ def order_page_statement(
 
 
 def order_count_statement(query: OrderQuery, cap: int | None) -> Select[int]:
-    matching = select(Order.id).where(*_filters(query))
-    if query.search_term:
-        matching = matching.join(Customer, Customer.id == Order.customer_id)
-    return count_statement(matching, cap)
+    return count_statement(select(Order.id).where(*_filters(query)), cap)
 
 
 def order_cursor(query: OrderQuery, row: OrderSummary) -> OrderListCursor:
@@ -167,15 +168,23 @@ def _filters(query: OrderQuery) -> list[Any]:
     filters: list[Any] = []
     term = check_search(query.search)
     if term:
-        columns = (
-            Order.order_number,
-            Customer.first_name,
-            Customer.last_name,
-            Customer.first_name + " " + Customer.last_name,
-            Customer.company,
-            Customer.email,
+        # The matching customers are found once (a hashed subplan), not joined to every
+        # order the search reads: a count then needs no join at all.
+        customers = select(Customer.id).where(
+            contains_any(
+                (
+                    Customer.first_name,
+                    Customer.last_name,
+                    Customer.first_name + " " + Customer.last_name,
+                    Customer.company,
+                    Customer.email,
+                ),
+                term,
+            )
         )
-        filters.append(contains_any(columns, term))
+        filters.append(
+            or_(contains_any((Order.order_number,), term), Order.customer_id.in_(customers))
+        )
     if query.status is not None:
         if query.status not in rules.STATUSES:
             raise ValidationError(f"There is no order status {query.status!r}.", field="status")
