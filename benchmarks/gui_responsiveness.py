@@ -12,12 +12,10 @@ QSqlQueryModel running the query on the GUI thread. Prints figures; asserts noth
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
-from collections.abc import Callable
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from gui_support import StallMeter, measure, open_qpsql
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from erpgo_desktop.config import normalize_url, safe_url
@@ -25,50 +23,6 @@ from erpgo_desktop.db.engine import make_engine
 from erpgo_desktop.services import build_services
 from erpgo_desktop.ui.main_window import MainWindow
 from erpgo_desktop.ui.tasks import TaskRunner
-
-TICK_MS = 5
-TIMEOUT_S = 60.0
-
-
-class StallMeter:
-    """The longest time the GUI thread went without running a 5 ms timer."""
-
-    def __init__(self) -> None:
-        self._clock = QElapsedTimer()
-        self._timer = QTimer()
-        self._timer.setInterval(TICK_MS)
-        self._timer.timeout.connect(self._tick)
-        self.longest_ms = 0
-
-    def _tick(self) -> None:
-        self.longest_ms = max(self.longest_ms, self._clock.restart())
-
-    def start(self) -> None:
-        self.longest_ms = 0
-        self._clock.start()
-        self._timer.start()
-
-    def stop(self) -> int:
-        self._timer.stop()
-        # A freeze that lasts until the very end never saw a tick after it: count it too.
-        return max(self.longest_ms, self._clock.elapsed())
-
-
-def run_until(app: QApplication, done: Callable[[], bool]) -> None:
-    start = time.perf_counter()
-    while not done():
-        if time.perf_counter() - start > TIMEOUT_S:
-            raise TimeoutError("gave up waiting")
-        app.processEvents()
-
-
-def measure(app: QApplication, meter: StallMeter, action: Callable[[], None],
-            done: Callable[[], bool]) -> tuple[float, int]:  # fmt: skip
-    meter.start()
-    start = time.perf_counter()
-    action()
-    run_until(app, done)
-    return (time.perf_counter() - start) * 1000, meter.stop()
 
 
 def main() -> None:
@@ -119,24 +73,13 @@ def main() -> None:
 
 
 def baseline(app: QApplication, meter: StallMeter, url: object, search: str) -> None:
-    from PySide6.QtSql import QSqlDatabase, QSqlQueryModel
+    from PySide6.QtSql import QSqlQueryModel
     from PySide6.QtWidgets import QTableView
     from sqlalchemy.engine import URL
 
     assert isinstance(url, URL)
-    if not QSqlDatabase.isDriverAvailable("QPSQL"):
-        print("baseline: QPSQL driver not available in this PySide6")
-        return
-    db = QSqlDatabase.addDatabase("QPSQL", "baseline")
-    host = url.host or url.query.get("host") or os.environ.get("PGHOST", "")
-    db.setHostName(str(host))
-    if url.port:
-        db.setPort(url.port)
-    db.setDatabaseName(url.database or "")
-    db.setUserName(url.username or "")
-    db.setPassword(url.password or "")
-    if not db.open():
-        print(f"baseline: cannot open: {db.lastError().text()}")
+    db = open_qpsql(url, "baseline")
+    if db is None:
         return
     model = QSqlQueryModel()
     view = QTableView()
