@@ -37,10 +37,16 @@ from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.ui.category_dialog import CategoryDialog
 from erpgo_desktop.ui.customer_dialog import CustomerDialog
+from erpgo_desktop.ui.customers_tab import CustomersTab
+from erpgo_desktop.ui.order_dialog import OrderDialog
+from erpgo_desktop.ui.orders_tab import OrdersTab
 from erpgo_desktop.ui.product_dialog import ProductDialog
 from erpgo_desktop.ui.products_tab import ProductsTab, products_status
 from erpgo_desktop.ui.shortcuts import ShortcutsDialog
+from erpgo_desktop.ui.stock_dialogs import AdjustDialog, CountDialog, ReceiveDialog, TransferDialog
 from erpgo_desktop.ui.tasks import TaskRunner, show_failure
+from erpgo_desktop.ui.warehouse_dialog import WarehouseDialog
+from erpgo_desktop.ui.warehouses_tab import WarehousesTab
 
 __all__ = ["MainWindow", "products_status"]
 
@@ -157,10 +163,53 @@ class MainWindow(QMainWindow):
                 ),
                 self.products,
             )
+        self.orders: OrdersTab | None = None
+        if perms.allows(user.permissions, perms.ORDERS_READ):
+            self.orders = OrdersTab(services, runner, user)
+            self._add_area(
+                _Area(
+                    "orders",
+                    "&Orders",
+                    self.orders,
+                    self.orders.table,
+                    new_permission=perms.ORDERS_CREATE,
+                    new_record=lambda: self.open_order(None),
+                    open_record=self.open_order,
+                ),
+                self.orders,
+            )
+        self.customers: CustomersTab | None = None
         if perms.allows(user.permissions, perms.CUSTOMERS_READ):
-            # The Customers tab itself is being built; until then its dialog is reachable
-            # from the Customers menu.
-            pass
+            self.customers = CustomersTab(services, runner, user)
+            self._add_area(
+                _Area(
+                    "customers",
+                    "&Customers",
+                    self.customers,
+                    self.customers.table,
+                    new_permission=perms.CUSTOMERS_WRITE,
+                    new_record=lambda: self.open_customer(None),
+                    open_record=self.open_customer,
+                    delete_permission=perms.CUSTOMERS_WRITE,
+                    delete_record=self.deactivate_customer,
+                ),
+                self.customers,
+            )
+        self.warehouses: WarehousesTab | None = None
+        if perms.allows(user.permissions, perms.INVENTORY_READ):
+            self.warehouses = WarehousesTab(services, runner, user, show_dialog=self.show_dialog)
+            self._add_area(
+                _Area(
+                    "warehouses",
+                    "&Warehouses",
+                    self.warehouses,
+                    self.warehouses.table,
+                    new_permission=perms.WAREHOUSES_WRITE,
+                    new_record=lambda: self.open_warehouse(None),
+                    open_record=self.open_warehouse,
+                ),
+                self.warehouses,
+            )
 
     def _add_area(self, area: _Area, tab: Any) -> None:
         self._areas.append(area)
@@ -232,8 +281,22 @@ class MainWindow(QMainWindow):
 
         self.new_customer_action = self._action("New &customer…", lambda: self.open_customer(None))
         self.new_customer_action.setVisible(self._allowed(perms.CUSTOMERS_WRITE))
-        self.new_category_action = self._action("New &category…", lambda: self.open_category(None))
+        self.new_order_action = self._action("New &order…", lambda: self.open_order(None))
+        self.new_order_action.setVisible(self._allowed(perms.ORDERS_CREATE))
+        self.new_category_action = self._action(
+            "New product &category…", lambda: self.open_category(None)
+        )
         self.new_category_action.setVisible(self._allowed(perms.PRODUCTS_WRITE))
+        self.stock_actions: list[QAction] = []
+        for dialog_class, text in (
+            (ReceiveDialog, "&Receive stock…"),
+            (AdjustDialog, "&Adjust stock…"),
+            (TransferDialog, "&Transfer stock…"),
+            (CountDialog, "&Count stock…"),
+        ):
+            action = self._action(text, lambda cls=dialog_class: self.open_stock_dialog(cls))
+            action.setVisible(self._allowed(dialog_class.permission))
+            self.stock_actions.append(action)
 
         menu_bar = self.menuBar()
         file_menu = menu_bar.addMenu("&File")
@@ -249,14 +312,18 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.refresh_action)
         view_menu.addAction(self.next_tab_action)
         view_menu.addAction(self.previous_tab_action)
-        catalog_menu = menu_bar.addMenu("&Catalog")
-        catalog_menu.addAction(self.new_category_action)
-        catalog_menu.menuAction().setVisible(self.new_category_action.isVisible())
         sales_menu = menu_bar.addMenu("&Sales")
+        sales_menu.addAction(self.new_order_action)
         sales_menu.addAction(self.new_customer_action)
-        sales_menu.menuAction().setVisible(
-            any(action.isVisible() for action in sales_menu.actions())
-        )
+        inventory_menu = menu_bar.addMenu("&Inventory")
+        for action in self.stock_actions:
+            inventory_menu.addAction(action)
+        inventory_menu.addSeparator()
+        inventory_menu.addAction(self.new_category_action)
+        for menu in (sales_menu, inventory_menu):
+            menu.menuAction().setVisible(
+                any(action.isVisible() for action in menu.actions() if not action.isSeparator())
+            )
         help_menu = menu_bar.addMenu("&Help")
         help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.about_action)
@@ -400,6 +467,45 @@ class MainWindow(QMainWindow):
         box.open()
         self.question_box = box
         return box
+
+    def deactivate_customer(self, customer_id: uuid.UUID) -> None:
+        customers, user = self.services.customers, self.user
+
+        def work() -> object:
+            current = customers.get_customer(user, customer_id)
+            return customers.deactivate_customer(
+                user, customer_id, expected_version=current.version
+            )
+
+        self.confirm(
+            "Deactivate customer",
+            "Deactivate the selected customer? Their orders stay; no new orders can be "
+            "entered for them.",
+            lambda: self.run(work, lambda _row: self._refresh_areas("customers")),
+        )
+
+    def open_order(self, order_id: uuid.UUID | None) -> QDialog:
+        dialog = OrderDialog(self.services, self.runner, self.user, order_id, parent=self)
+        dialog.saved.connect(lambda _row: self._refresh_areas("orders"))
+        return self.show_dialog(dialog)
+
+    def open_warehouse(self, warehouse_id: uuid.UUID | None) -> QDialog:
+        dialog = WarehouseDialog(self.services, self.runner, self.user, warehouse_id, parent=self)
+        dialog.saved.connect(lambda _row: self._refresh_areas("warehouses"))
+        return self.show_dialog(dialog)
+
+    def open_stock_dialog(self, dialog_class: type[QDialog]) -> QDialog:
+        """A stock dialog from the Inventory menu, preset from the Warehouses tab when the
+        user is there."""
+        warehouse_id = None
+        area = self.current_area()
+        if self.warehouses is not None and area is not None and area.widget is self.warehouses:
+            warehouse_id = self.warehouses.selected_id()
+        dialog = dialog_class(  # type: ignore[call-arg]
+            self.services, self.runner, self.user, warehouse_id=warehouse_id, parent=self
+        )
+        dialog.saved.connect(lambda _row: self._refresh_areas("product_inventory"))  # type: ignore[attr-defined]
+        return self.show_dialog(dialog)
 
     def open_customer(self, customer_id: uuid.UUID | None) -> QDialog:
         dialog = CustomerDialog(

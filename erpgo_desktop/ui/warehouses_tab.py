@@ -246,7 +246,7 @@ STOCK_ACTIONS = (
     _StockAction("receive", "&Receive…", ReceiveDialog),
     _StockAction("adjust", "A&djust…", AdjustDialog),
     _StockAction("transfer", "&Transfer…", TransferDialog),
-    _StockAction("count", "C&ount…", CountDialog),
+    _StockAction("count", "Cou&nt…", CountDialog),
 )
 
 
@@ -337,7 +337,7 @@ class WarehousesTab(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(_caption("War&ehouses", self.warehouse_table))
+        left_layout.addWidget(_caption("W&arehouses", self.warehouse_table))
         left_layout.addWidget(self.warehouse_table)
 
         stock_part = QWidget()

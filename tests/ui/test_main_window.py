@@ -1,4 +1,4 @@
-"""The main window: only the Products tab, real rows, search and keyboard shortcuts."""
+"""The main window's Products tab: real rows, search and keyboard shortcuts."""
 
 from __future__ import annotations
 
@@ -53,10 +53,11 @@ def window(
     return main
 
 
-def test_the_window_lists_products_in_its_only_tab(window: MainWindow) -> None:
+def test_the_window_opens_on_the_products_tab(window: MainWindow) -> None:
     assert window.windowTitle() == "ERPGo Desktop"
-    assert window.tabs.count() == 1
-    assert window.tabs.tabText(0).replace("&", "") == "Products"
+    titles = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
+    assert titles == ["Products", "Orders", "Customers", "Warehouses"]
+    assert window.tabs.currentWidget() is window.products
     model = window.products.model
     assert model.rowCount() >= 200
     assert model.index(0, SKU).data() == "SKU-00001"
