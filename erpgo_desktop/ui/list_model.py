@@ -79,6 +79,8 @@ CACHE_ROWS = 10_000
 MAX_IN_FLIGHT = 2
 # Blocks asked for by data() and remembered while requests are in flight: the viewport's.
 MAX_WANTED = 4
+# Blocks a sparse refresh reads again: the ones shown last (a screen and its neighbours).
+REFRESH_BLOCKS = 5
 PLACEHOLDER = "…"
 
 Row = TypeVar("Row")
@@ -734,8 +736,9 @@ class PagedTableModel(QAbstractTableModel):
             self._source,
             self._page_size,
         )
-        # The most recently shown blocks first: they are what the user is looking at.
-        blocks = list(reversed(sparse.blocks))[: max(1, REFRESH_LIMIT // size)]
+        # Only the blocks shown last (the viewport and its neighbours) are read again; the
+        # rest of the cache goes, and loads again when shown.
+        recent = list(reversed(sparse.blocks))[:REFRESH_BLOCKS]
         positional = source
         assert hasattr(positional, "fetch_at")
 
@@ -743,12 +746,18 @@ class PagedTableModel(QAbstractTableModel):
             count = source.count(query)
             pages: dict[int, Page] = {}
             if count.exact:
-                for block in blocks:
+                for block in sorted(recent):
                     offset = block * size
-                    if offset < count.count:
-                        limit = min(size, count.count - offset)
+                    if offset >= count.count:
+                        continue
+                    limit = min(size, count.count - offset)
+                    before = pages.get(block - 1)
+                    if before is not None and before.next_cursor is not None:
+                        pages[block] = source.fetch_page(query, before.next_cursor, limit)
+                    else:
                         pages[block] = positional.fetch_at(query, offset, limit, count.count)
-            return count, pages
+            # Least recently shown first, as the cache keeps them.
+            return count, {block: pages[block] for block in reversed(recent) if block in pages}
 
         self._runner.run(
             read,
@@ -767,7 +776,7 @@ class PagedTableModel(QAbstractTableModel):
             return
         size = self._page_size
         new = _Sparse(total=count.count)
-        for block, page in reversed(pages.items()):  # least recently shown first
+        for block, page in pages.items():  # least recently shown first
             rows = list(page.rows)[: min(size, count.count - block * size)]
             new.blocks[block] = _Block(rows, page.next_cursor, len(rows))
         new_position = {

@@ -311,3 +311,24 @@ def test_end_on_a_short_append_only_list_reaches_the_true_last_row(
     assert model.index(699, SKU).data() == sku(700)
     assert not model.has_more
     assert [index.row() for index in view.selectionModel().selectedRows()] == [699]
+
+
+def test_a_refresh_reads_again_only_the_blocks_shown_last(
+    qtbot: QtBot, engine: Engine, catalog: ProductCatalogService, runner: TaskRunner
+) -> None:
+    seed_many(engine, PRODUCTS)
+    recording = RecordingCatalog(catalog)
+    model = sparse_model(qtbot, recording, runner)
+    for row in range(0, PRODUCTS, 300):  # ten blocks, the last shown: 2,700
+        wait_for_row(qtbot, model, row)
+    wait_for_row(qtbot, model, 2_800)  # follows 2,700 by keyset
+    reads_before = recording.calls["at"] + recording.calls["page"]
+
+    with qtbot.waitSignal(model.refreshed):
+        model.refresh()
+
+    assert recording.calls["at"] + recording.calls["page"] - reads_before <= 5
+    assert model.index(2_800, SKU).data() == sku(2_801)  # shown last: read again
+    assert model.row_at(300) is None  # shown long ago: dropped, loads when shown
+    wait_for_row(qtbot, model, 300)
+    assert model.index(300, SKU).data() == sku(301)
