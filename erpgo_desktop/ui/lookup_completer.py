@@ -24,12 +24,22 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QApplication, QCompleter, QLineEdit
+from PySide6.QtWidgets import QApplication, QCompleter, QLineEdit, QWidget
 
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 
 PAYLOAD_ROLE = Qt.ItemDataRole.UserRole + 1
 DEFAULT_DELAY_MS = 150
+
+
+def give_back_activation(window: QWidget, popup: QWidget) -> None:
+    """Make `window` active again once `popup` has closed, where the platform left the
+    closed popup active (offscreen does); elsewhere the window is active already."""
+    if not shiboken6.isValid(window) or not shiboken6.isValid(popup) or popup.isVisible():
+        return
+    active = QApplication.activeWindow()
+    if window.isVisible() and active is not window and (active is None or active is popup):
+        window.activateWindow()
 
 
 class EnterLineEdit(QLineEdit):
@@ -178,13 +188,8 @@ class AsyncCompleter(QObject):
         self.failed.emit(user_message(error))
 
     def _give_back_activation(self) -> None:
-        if not shiboken6.isValid(self._edit) or self.popup.isVisible():
-            return
-        window = self._edit.window()
-        if window.isVisible() and QApplication.activeWindow() is not window:
-            active = QApplication.activeWindow()
-            if active is None or active is self.popup:
-                window.activateWindow()
+        if shiboken6.isValid(self._edit):
+            give_back_activation(self._edit.window(), self.popup)
 
     # -- choosing ------------------------------------------------------------------------
 

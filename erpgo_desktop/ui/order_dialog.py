@@ -72,7 +72,11 @@ from erpgo_desktop.services.lookup import SellableItem
 from erpgo_desktop.services.orders import OrderDetail, OrderService, StatusChangeRow
 from erpgo_desktop.services.warehouses import WarehouseRow
 from erpgo_desktop.ui.forms import RecordDialog, format_decimal, money_edit, read_decimal
-from erpgo_desktop.ui.lookup_completer import AsyncCompleter, EnterLineEdit
+from erpgo_desktop.ui.lookup_completer import (
+    AsyncCompleter,
+    EnterLineEdit,
+    give_back_activation,
+)
 from erpgo_desktop.ui.order_actions import (
     ConfirmOrderDialog,
     MoneyDialog,
@@ -526,19 +530,33 @@ class OrderDialog(RecordDialog):
         self.confirm_button = button("&Confirm…", self._confirm, "confirm")
         self.approve_button = button("Appro&ve", self._approve, "approve")
         self.ship_button = button("S&hip…", self._ship, "ship")
-        self.more_button = button("Acti&ons", lambda: None, "more")
-        menu = QMenu(self.more_button)
-        self.more_button.setMenu(menu)
-        self.menu_actions = {
-            "process": menu.addAction("Start &processing", self._start_processing),
-            "deliver": menu.addAction("Mark &delivered", self._deliver),
-            "hold": menu.addAction("Put on &hold", self._hold),
-            "resume": menu.addAction("&Resume", self._resume),
-            "cancel": menu.addAction("&Cancel order…", self._cancel),
-            "return": menu.addAction("Re&turn goods…", self._return),
-            "payment": menu.addAction("Record &payment…", self._payment),
-            "refund": menu.addAction("Re&fund…", self._refund),
-        }
+        self.more_button = button("Acti&ons ▾", self._show_more, "more")
+        # Opened with popup(), not QPushButton.setMenu's exec(): no event loop of its own,
+        # so the work an action starts carries on while the menu closes.
+        menu = self.more_menu = QMenu(self.more_button)
+        menu.aboutToHide.connect(
+            lambda: QTimer.singleShot(0, lambda: give_back_activation(self, menu))
+        )
+        entries: tuple[tuple[str, str, Callable[[], None]], ...] = (
+            ("process", "&Start processing", self._start_processing),
+            ("deliver", "Mark &delivered", self._deliver),
+            ("hold", "Put on &hold", self._hold),
+            ("resume", "&Resume", self._resume),
+            ("cancel", "&Cancel order…", self._cancel),
+            ("return", "Re&turn goods…", self._return),
+            ("payment", "Record &payment…", self._payment),
+            ("refund", "Re&fund…", self._refund),
+        )
+        self.menu_actions = {}
+        for key, text, slot in entries:
+            action = menu.addAction(text)
+            # Once the menu has closed and finished with the key that chose the action.
+            action.triggered.connect(lambda _checked=False, s=slot: QTimer.singleShot(0, s))
+            self.menu_actions[key] = action
+
+    def _show_more(self) -> None:
+        button = self.more_button
+        self.more_menu.popup(button.mapToGlobal(button.rect().bottomLeft()))
 
     def _set_tab_order(self) -> None:
         chain: list[QWidget] = [
@@ -1253,13 +1271,20 @@ class OrderDialog(RecordDialog):
 
     def _set_saving(self, saving: bool) -> None:
         if saving:
+            # Saving disables the fields, which takes the focus away; it comes back after.
             self._focus_before = QApplication.focusWidget()
         super()._set_saving(saving)
         self.save_button.setText("Saving…" if saving else "Save &draft")
         self._update_actions()
         if not saving:
             before, self._focus_before = self._focus_before, None
-            if before is not None and _alive(before) and before.isEnabled():
+            if (
+                before is not None
+                and _alive(before)
+                and before.window() is self
+                and before.isVisible()
+                and before.isEnabled()
+            ):
                 before.setFocus()
 
     def finish(self) -> None:

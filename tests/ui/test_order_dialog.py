@@ -22,7 +22,13 @@ from erpgo_desktop.services import Services, build_services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.customers import CustomerRow
 from erpgo_desktop.services.orders import OrderDetail
-from erpgo_desktop.ui.order_actions import ConfirmOrderDialog, ShipOrderDialog
+from erpgo_desktop.ui.customer_dialog import CustomerDialog
+from erpgo_desktop.ui.order_actions import (
+    ConfirmOrderDialog,
+    MoneyDialog,
+    ReturnOrderDialog,
+    ShipOrderDialog,
+)
 from erpgo_desktop.ui.order_dialog import OrderDialog
 from erpgo_desktop.ui.order_lines import DraftLine, OrderLinesModel
 from erpgo_desktop.ui.tasks import TaskRunner
@@ -186,7 +192,24 @@ def test_a_whole_order_from_a_new_customer_to_shipped_by_keyboard_alone(
     drill = world.product("12.50", stock={world.main: 10}, tax_rate="8")
     bits = world.product("3.00", stock={world.main: 5, world.east: 2})
     drill_sku, bits_barcode = sku_of(world, drill), give_barcode(world, bits)
-    customer = new_customer(services, world.manager)
+
+    # A new customer, typed into the customer dialog.
+    last_name = unique("Byron")
+    customer_dialog = CustomerDialog(services.customers, runner, world.manager)
+    qtbot.addWidget(customer_dialog)
+    with qtbot.waitActive(customer_dialog):
+        customer_dialog.show()
+        customer_dialog.activateWindow()
+    alt(qtbot, "f")
+    type_text(qtbot, "Ada")
+    alt(qtbot, "l")
+    type_text(qtbot, last_name)
+    alt(qtbot, "e")
+    type_text(qtbot, f"{last_name.lower()}@example.com")
+    with qtbot.waitSignal(customer_dialog.saved, timeout=10_000) as created:
+        press(qtbot, Qt.Key.Key_S, CTRL)
+    customer = created.args[0]
+    assert isinstance(customer, CustomerRow) and customer.last_name == last_name
 
     dialog = OrderDialog(services, runner, world.manager)
     show(qtbot, dialog)
@@ -575,3 +598,112 @@ def test_the_lines_model_passes_the_model_tester(
     order = world.draft([(world.product(), 2), (world.product("3.50"), 1)])
     model.set_lines(DraftLine.from_row(line, None) for line in order.lines)
     qtmodeltester.check(model)  # type: ignore[attr-defined]
+
+
+# --- after shipping ----------------------------------------------------------------------
+
+
+def from_actions_menu(qtbot: QtBot, dialog: OrderDialog, letter: str) -> None:
+    """Alt+O opens the Actions menu; its letter picks an action."""
+    alt(qtbot, "o")
+    menu = dialog.more_menu
+    qtbot.waitUntil(menu.isVisible)
+    qtbot.keyClick(menu, getattr(Qt.Key, f"Key_{letter.upper()}"))
+    qtbot.waitUntil(lambda: not menu.isVisible())
+
+
+def wait_status(qtbot: QtBot, dialog: OrderDialog, status: str) -> None:
+    qtbot.waitUntil(lambda: dialog.row is not None and dialog.row.status == status)
+    qtbot.waitUntil(lambda: dialog.action_dialog is None and not dialog.saving)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+
+
+def test_deliver_pay_return_and_refund_from_the_keyboard(
+    qtbot: QtBot, world: World, services: Services, runner: TaskRunner
+) -> None:
+    product = world.product("20.00", stock={world.main: 5})
+    order = world.shipped([(product, 3)])
+    assert world.stock(product, world.main) == (2, 0)
+    dialog = open_order(qtbot, services, runner, world.manager, order.id)
+    assert not dialog.menu_actions["refund"].isEnabled()
+
+    from_actions_menu(qtbot, dialog, "d")
+    wait_status(qtbot, dialog, "DELIVERED")
+
+    from_actions_menu(qtbot, dialog, "p")
+    payment = action_dialog(qtbot, dialog, MoneyDialog)
+    assert isinstance(payment, MoneyDialog)
+    assert payment.amount.text() == "65.99"  # what is left to pay: 3 x 20.00 and shipping
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.row is not None and dialog.row.payment_status == "PAID")
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+
+    from_actions_menu(qtbot, dialog, "t")
+    returned = action_dialog(qtbot, dialog, ReturnOrderDialog)
+    assert isinstance(returned, ReturnOrderDialog)
+    choose_warehouse_in(qtbot, returned.warehouse, "MAIN")
+    press(qtbot, Qt.Key.Key_Tab)
+    press(qtbot, Qt.Key.Key_A, CTRL)
+    type_text(qtbot, "2")
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        press(qtbot, Qt.Key.Key_Return)
+    wait_status(qtbot, dialog, "RETURNED")
+    assert world.stock(product, world.main) == (4, 0)
+
+    from_actions_menu(qtbot, dialog, "f")
+    refund = action_dialog(qtbot, dialog, MoneyDialog)
+    assert isinstance(refund, MoneyDialog) and refund.amount.text() == "65.99"
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        press(qtbot, Qt.Key.Key_Return)
+    wait_status(qtbot, dialog, "REFUNDED")
+    final = services.orders.get_order(world.admin, order.id)
+    assert (final.paid_amount, final.refunded_amount) == (Decimal("65.99"), Decimal("65.99"))
+    qtbot.waitUntil(lambda: dialog.history_table.rowCount() == 8)
+    assert [dialog.history_table.item(r, 1).text() for r in range(8)] == [
+        "DRAFT",
+        "PENDING",
+        "CONFIRMED",
+        "PROCESSING",
+        "SHIPPED",
+        "DELIVERED",
+        "RETURNED",
+        "REFUNDED",
+    ]
+    # Nothing more can happen to a refunded order.
+    assert not any(action.isEnabled() for action in dialog.menu_actions.values())
+    assert not dialog.ship_button.isEnabled() and not dialog.confirm_button.isEnabled()
+
+
+def choose_warehouse_in(qtbot: QtBot, combo: QWidget, code: str) -> None:
+    assert focus() is combo
+    while not combo.currentText().startswith(code):  # type: ignore[attr-defined]
+        press(qtbot, Qt.Key.Key_Down)
+
+
+def test_cancelling_asks_first_and_releases_the_stock(
+    qtbot: QtBot, world: World, services: Services, runner: TaskRunner
+) -> None:
+    product = world.product(stock={world.main: 4})
+    order = world.confirmed([(product, 3)])
+    assert world.stock(product, world.main) == (4, 3)
+    dialog = open_order(qtbot, services, runner, world.manager, order.id)
+
+    from_actions_menu(qtbot, dialog, "c")
+    qtbot.waitUntil(lambda: dialog.action_dialog is not None)
+    question = dialog.action_dialog
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is question)
+    press(qtbot, Qt.Key.Key_Escape)  # keep it
+    qtbot.waitUntil(lambda: dialog.action_dialog is None)
+    assert dialog.row is not None and dialog.row.status == "CONFIRMED"
+
+    with qtbot.waitActive(dialog):
+        dialog.activateWindow()
+    from_actions_menu(qtbot, dialog, "c")
+    qtbot.waitUntil(lambda: dialog.action_dialog is not None)
+    question = dialog.action_dialog
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is question)
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        alt(qtbot, "c")
+    qtbot.waitUntil(lambda: dialog.row is not None and dialog.row.status == "CANCELLED")
+    assert world.stock(product, world.main) == (4, 0)
