@@ -58,16 +58,24 @@ class ProductSort(Enum):
 
 @dataclass(frozen=True)
 class ProductQuery:
-    """What the list shows: a search over SKU and name, and an order."""
+    """What the list shows: a search over SKU, name and barcode, filters, and an order."""
 
     search: str = ""
     sort: ProductSort = ProductSort.SKU
     descending: bool = False
+    category_id: uuid.UUID | None = None
+    #: True: active products only; False: inactive ones only; None: both.
+    active: bool | None = None
 
     @property
     def search_term(self) -> str:
         """The search as it is matched: surrounding blanks do not count."""
         return self.search.strip()
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether a search or a filter leaves out some products."""
+        return bool(self.search_term) or self.category_id is not None or self.active is not None
 
 
 @dataclass(frozen=True)
@@ -127,7 +135,7 @@ class ProductCatalogService:
 
         def read_page(session: Session) -> tuple[Sequence[Any], bool | None]:
             sort_matches = None
-            if query.search_term:
+            if query.narrowed:
                 if after is not None and after.sort_matches is not None:
                     sort_matches = after.sort_matches
                 else:
@@ -168,7 +176,7 @@ class ProductCatalogService:
             read_offset, read_limit = total - end, end - offset
 
         def read_page(session: Session) -> tuple[Sequence[Any], bool | None, bool]:
-            sort_matches = self._few_matches(session, query) if query.search_term else None
+            sort_matches = self._few_matches(session, query) if query.narrowed else None
             start = None
             if read_offset > 0:
                 before = session.execute(
@@ -337,13 +345,20 @@ def _product_row(record: Any) -> ProductRow:
 
 
 def _filters(query: ProductQuery) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = []
+    if query.category_id is not None:
+        filters.append(Product.category_id == query.category_id)
+    if query.active is not None:
+        filters.append(Product.is_active.is_(query.active))
     term = query.search_term
     if not term:
-        return []
-    # Plain ILIKE on the bare columns: the pg_trgm GIN indexes of revision 0003 answer it.
+        return filters
+    # Plain ILIKE on the bare columns: the pg_trgm GIN indexes of revisions 0003 and 0005
+    # answer it.
     # (SQLAlchemy's icontains() would compare lower(column), which those indexes cannot.)
     pattern = f"%{escape_like(term)}%"
-    return [or_(Product.sku.ilike(pattern, escape="\\"), Product.name.ilike(pattern, escape="\\"))]
+    searched = (Product.sku, Product.name, Product.barcode)
+    return [*filters, or_(*(column.ilike(pattern, escape="\\") for column in searched))]
 
 
 def _sort_value(sort: ProductSort, row: ProductRow) -> SortValue:

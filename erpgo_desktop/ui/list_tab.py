@@ -19,13 +19,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.ui.list_model import Count, PagedTableModel
+from erpgo_desktop.ui.list_view import ListTableView
 
 SEARCH_DELAY_MS = 250
 
@@ -116,23 +116,11 @@ class ListTab(QWidget):
         self.search.textChanged.connect(self._search_text_changed)
         self.search.returnPressed.connect(self.apply_search)
 
-        self.table = QTableView()
+        self.table = ListTableView()
         self.table.setObjectName(f"{name}_table")
         self.table.setModel(model)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        # Tab leaves the table instead of walking every cell.
-        self.table.setTabKeyNavigation(False)
-        self.table.verticalHeader().hide()
-        # Fixed row heights: the view never measures rows, whatever their number.
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for number, column in enumerate(model.columns):
             if column.stretch:
                 header.setSectionResizeMode(number, QHeaderView.ResizeMode.Stretch)

@@ -148,7 +148,11 @@ class MainWindow(QMainWindow):
         services, runner, user = self.services, self.runner, self.user
         self.products: ProductsTab | None = None
         if perms.allows(user.permissions, perms.PRODUCTS_READ):
-            self.products = ProductsTab(services.catalog, runner)
+            self.products = ProductsTab(
+                services.catalog,
+                runner,
+                categories=lambda: services.categories.list_categories(user),
+            )
             self._add_area(
                 _Area(
                     "products",

@@ -64,7 +64,7 @@ def test_the_window_opens_on_the_products_tab(window: MainWindow) -> None:
     assert window.status_label.text() == "260 products"
     assert window.user_label.text() == "Signed in as Ada Boss"
     assert window.database_label.text() == "Database: test database"
-    assert window.products.search.placeholderText() == "Search SKU or name (Ctrl+F)"
+    assert window.products.search.placeholderText() == "Search SKU, name or barcode (Ctrl+F)"
 
 
 def test_ctrl_f_focuses_the_search_and_typing_filters(qtbot: QtBot, window: MainWindow) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from erpgo_desktop.domain.customers import CustomerDraft
@@ -209,3 +210,35 @@ def test_a_clerk_cannot_create_or_deactivate_products(
     assert not window.delete_action.isEnabled()
     assert window.open_action.isEnabled()
     assert not window.new_category_action.isVisible()
+
+
+def test_the_products_tab_filters_by_category_and_status(
+    qtbot: QtBot, engine: Engine, runner: TaskRunner, tmp_path: Path
+) -> None:
+    seed_many(engine, 20, category="Tools")  # every tenth is inactive
+    seed_many_more = [f"GL-{n}" for n in range(3)]
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO product_categories (name) VALUES ('Gloves')"))
+        for sku in seed_many_more:
+            conn.execute(
+                text(
+                    "INSERT INTO products (sku, name, category_id, price) SELECT :sku, 'Glove', "
+                    "id, 3 FROM product_categories WHERE name = 'Gloves'"
+                ),
+                {"sku": sku},
+            )
+    staff = make_staff(engine)
+    window = make_window_factory(qtbot, staff, runner, tmp_path)(staff.sales)
+    products = window.products
+    assert products is not None
+    qtbot.waitUntil(lambda: products.category_filter.count() == 3)  # All, Gloves, Tools
+    qtbot.waitUntil(lambda: window.status_label.text() == "23 products")
+
+    products.category_filter.setCurrentIndex(products.category_filter.findText("Gloves"))
+    qtbot.waitUntil(lambda: window.status_label.text() == "3 products")
+    assert {products.model.index(r, 0).data() for r in range(3)} == set(seed_many_more)
+
+    products.category_filter.setCurrentIndex(0)
+    products.active_filter.setCurrentIndex(products.active_filter.findText("Inactive only"))
+    qtbot.waitUntil(lambda: window.status_label.text() == "2 products")
+    assert [products.model.index(r, 0).data() for r in range(2)] == ["SKU-00010", "SKU-00020"]
