@@ -346,6 +346,8 @@ class FormDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         # Spelled out: some platforms' themes bind no key to QKeySequence.StandardKey.Save.
         QShortcut(QKeySequence("Ctrl+S"), self, self.submit)
+        # As Escape: close, asking first when something was typed.
+        QShortcut(QKeySequence("Ctrl+W"), self, self.reject)
 
         self._layout = QVBoxLayout(self)
         self._top = QVBoxLayout()

@@ -197,3 +197,9 @@ def test_labels_have_mnemonics_and_buddies(qtbot: QtBot, staff: Staff, runner: T
     assert dialog.field_error("email").objectName() == "email_error"
     qtbot.keyClick(dialog.amount, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
+
+
+def test_ctrl_w_closes_like_escape(qtbot: QtBot, staff: Staff, runner: TaskRunner) -> None:
+    dialog = open_dialog(qtbot, staff, runner)
+    qtbot.keyClick(dialog.amount, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert not dialog.isVisible()
