@@ -34,12 +34,18 @@ DEFAULT_DELAY_MS = 150
 
 def give_back_activation(window: QWidget, popup: QWidget) -> None:
     """Make `window` active again once `popup` has closed, where the platform left the
-    closed popup active (offscreen does); elsewhere the window is active already."""
-    if not shiboken6.isValid(window) or not shiboken6.isValid(popup) or popup.isVisible():
-        return
-    active = QApplication.activeWindow()
-    if window.isVisible() and active is not window and (active is None or active is popup):
-        window.activateWindow()
+    closed popup active (offscreen does, and sometimes only a moment later); elsewhere
+    the window is active already and nothing happens."""
+
+    def check() -> None:
+        if not shiboken6.isValid(window) or not shiboken6.isValid(popup) or popup.isVisible():
+            return
+        active = QApplication.activeWindow()
+        if window.isVisible() and active is not window and (active is None or active is popup):
+            window.activateWindow()
+
+    for delay in (0, 50, 200):
+        QTimer.singleShot(delay, check)
 
 
 class EnterLineEdit(QLineEdit):
@@ -203,7 +209,7 @@ class AsyncCompleter(QObject):
         if event.type() == QEvent.Type.Hide:
             # Some platforms (offscreen among them) make the popup the active window, and
             # leave it so after it is hidden: give the keyboard back to the field's window.
-            QTimer.singleShot(0, self._give_back_activation)
+            self._give_back_activation()
         if (
             event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)

@@ -534,9 +534,7 @@ class OrderDialog(RecordDialog):
         # Opened with popup(), not QPushButton.setMenu's exec(): no event loop of its own,
         # so the work an action starts carries on while the menu closes.
         menu = self.more_menu = QMenu(self.more_button)
-        menu.aboutToHide.connect(
-            lambda: QTimer.singleShot(0, lambda: give_back_activation(self, menu))
-        )
+        menu.aboutToHide.connect(lambda: give_back_activation(self, menu))
         entries: tuple[tuple[str, str, Callable[[], None]], ...] = (
             ("process", "&Start processing", self._start_processing),
             ("deliver", "Mark &delivered", self._deliver),

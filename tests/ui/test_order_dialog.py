@@ -146,6 +146,8 @@ def pick_customer(qtbot: QtBot, dialog: OrderDialog, customer: CustomerRow) -> N
     press(qtbot, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: dialog.customer is not None)
     assert dialog.customer is not None and dialog.customer.id == customer.id
+    # On to the items, once the suggestions popup has closed.
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.entry)
 
 
 def type_street_address(qtbot: QtBot, dialog: OrderDialog) -> None:
