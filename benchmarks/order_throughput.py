@@ -4,10 +4,11 @@
 
 Creates a scratch database on the given server (dropped afterwards), migrates it, seeds a
 catalog with ample stock, then creates and confirms N orders of 5 lines each: through
-OrderService (each step its own transaction, as a workstation does it: draft, five lines,
-submit, confirm with reservations) with 1 and with 8 concurrent workers, and the same
-database work as hand-written SQL over raw psycopg, in the same transactions. Prints
-orders per second and the ratio services / raw. Asserts nothing.
+OrderService (each step its own transaction, as a workstation does it: draft, the five
+lines saved together from the order entry form with `add_lines`, submit, confirm with
+reservations) with 1 and with 8 concurrent workers, and the same database work as
+hand-written SQL over raw psycopg, in the same transactions. Prints orders per second and
+the ratio services / raw. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from erpgo_desktop.db.engine import make_engine, make_session_factory
 from erpgo_desktop.domain.orders import Address, OrderHeader
 from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.inventory import InventoryService
-from erpgo_desktop.services.orders import OrderService
+from erpgo_desktop.services.orders import NewLine, OrderService
 from erpgo_desktop.services.stock import StockKey
 
 LINES = 5
@@ -94,8 +95,8 @@ def through_services(url: URL, seeded: Seeded, workers: int, orders: int) -> flo
 
     def place(n: int) -> None:
         order = service.create_draft(user, seeded.customer, OrderHeader(ADDRESS))
-        for product in seeded.lines(n):
-            order = service.add_line(user, order.id, order.version, product, 1 + n % 3)
+        lines = [NewLine(product, 1 + n % 3) for product in seeded.lines(n)]
+        order = service.add_lines(user, order.id, order.version, lines)
         order = service.submit(user, order.id, order.version)
         service.confirm(user, order.id, order.version, seeded.warehouse)
 
@@ -139,36 +140,42 @@ def raw_sql(url: URL, seeded: Seeded, workers: int, orders: int) -> float:
                 "RETURNING id, version",
                 (seeded.customer, *addresses, user, user),
             ).fetchone()  # type: ignore[misc]
-        for product in seeded.lines(n):
-            with conn.transaction():
-                conn.execute(
-                    "SELECT o.status, c.tax_exempt FROM orders o JOIN customers c "
-                    "ON c.id = o.customer_id WHERE o.id = %s AND o.version = %s FOR UPDATE "
-                    "OF o",
-                    (order_id, version),
-                ).fetchone()
-                price, rate = conn.execute(
-                    "SELECT price, tax_rate FROM products WHERE id = %s AND is_active",
-                    (product,),
-                ).fetchone()  # type: ignore[misc]
-                quantity = 1 + n % 3
-                tax = cents(price * quantity * rate / 100)
-                conn.execute(
-                    "INSERT INTO order_items (order_id, product_id, quantity, unit_price, "
-                    "tax_amount) VALUES (%s, %s, %s, %s, %s)",
-                    (order_id, product, quantity, price, tax),
+        with conn.transaction():
+            conn.execute(
+                "SELECT o.status, c.tax_exempt FROM orders o JOIN customers c "
+                "ON c.id = o.customer_id WHERE o.id = %s AND o.version = %s FOR UPDATE OF o",
+                (order_id, version),
+            ).fetchone()
+            products = seeded.lines(n)
+            prices = {
+                product: (price, rate)
+                for product, price, rate in conn.execute(
+                    "SELECT id, price, tax_rate FROM products WHERE id = ANY(%s) AND is_active",
+                    (products,),
                 )
-                subtotal, taxes = conn.execute(
-                    "SELECT sum(total_price), sum(tax_amount) FROM order_items WHERE order_id = %s",
-                    (order_id,),
-                ).fetchone()  # type: ignore[misc]
-                shipping = Decimal(0) if subtotal >= 100 else Decimal("5.99")
-                version = conn.execute(
-                    "UPDATE orders SET subtotal = %s, tax_amount = %s, shipping_amount = %s, "
-                    "total_amount = %s, updated_by = %s, version = version + 1 "
-                    "WHERE id = %s RETURNING version",
-                    (subtotal, taxes, shipping, subtotal + taxes + shipping, user, order_id),
-                ).fetchone()[0]  # type: ignore[index]
+            }
+            quantity = 1 + n % 3
+            rows = [
+                (order_id, product, quantity, prices[product][0],
+                 cents(prices[product][0] * quantity * prices[product][1] / 100))
+                for product in products
+            ]  # fmt: skip
+            conn.execute(
+                "INSERT INTO order_items (order_id, product_id, quantity, unit_price, "
+                "tax_amount) VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows)),
+                [value for row in rows for value in row],
+            )
+            subtotal, taxes = conn.execute(
+                "SELECT sum(total_price), sum(tax_amount) FROM order_items WHERE order_id = %s",
+                (order_id,),
+            ).fetchone()  # type: ignore[misc]
+            shipping = Decimal(0) if subtotal >= 100 else Decimal("5.99")
+            version = conn.execute(
+                "UPDATE orders SET subtotal = %s, tax_amount = %s, shipping_amount = %s, "
+                "total_amount = %s, updated_by = %s, version = version + 1 "
+                "WHERE id = %s RETURNING version",
+                (subtotal, taxes, shipping, subtotal + taxes + shipping, user, order_id),
+            ).fetchone()[0]  # type: ignore[index]
         with conn.transaction():
             version = conn.execute(
                 "UPDATE orders SET status = 'PENDING', version = version + 1, updated_by = %s "
@@ -193,19 +200,22 @@ def raw_sql(url: URL, seeded: Seeded, workers: int, orders: int) -> float:
                     (seeded.warehouse, [i[1] for i in items]),
                 ).fetchall()
             )
-            for item_id, product, quantity in items:
+            for _, product, quantity in items:
                 assert stock[product] >= quantity
-                conn.execute(
-                    "UPDATE product_inventory SET quantity_reserved = quantity_reserved + %s, "
-                    "last_updated_at = now(), updated_by = %s "
-                    "WHERE product_id = %s AND warehouse_id = %s",
-                    (quantity, user, product, seeded.warehouse),
-                )
-                conn.execute(
-                    "INSERT INTO stock_reservations (order_item_id, warehouse_id, quantity) "
-                    "VALUES (%s, %s, %s)",
-                    (item_id, seeded.warehouse, quantity),
-                )
+            conn.execute(
+                "UPDATE product_inventory SET quantity_reserved = quantity_reserved + "
+                "wanted.quantity, last_updated_at = now(), updated_by = %s "
+                "FROM unnest(%s::uuid[], %s::int[]) AS wanted(product_id, quantity) "
+                "WHERE product_inventory.product_id = wanted.product_id "
+                "AND warehouse_id = %s",
+                (user, [i[1] for i in items], [i[2] for i in items], seeded.warehouse),
+            )
+            conn.execute(
+                "INSERT INTO stock_reservations (order_item_id, warehouse_id, quantity) "
+                "SELECT item, %s, quantity FROM unnest(%s::uuid[], %s::int[]) "
+                "AS wanted(item, quantity)",
+                (seeded.warehouse, [i[0] for i in items], [i[2] for i in items]),
+            )
             conn.execute(
                 "UPDATE orders SET status = 'CONFIRMED', version = version + 1, "
                 "updated_by = %s WHERE id = %s",

@@ -27,8 +27,9 @@ from __future__ import annotations
 import functools
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -51,6 +52,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -107,6 +109,7 @@ from erpgo_desktop.services.stock import StockKey, StockLedger
 __all__ = [
     "Address",
     "Allocations",
+    "NewLine",
     "OrderCursor",
     "OrderDetail",
     "OrderHeader",
@@ -119,6 +122,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: Makes a write's OrderDetail, after its transaction (see `_saved`).
+_Detail = Callable[[], "OrderDetail"]
 MAX_PAGE_SIZE = 1_000
 #: Per line id, the warehouses to reserve it from and how many in each.
 Allocations = Mapping[uuid.UUID, Sequence[tuple[uuid.UUID, int]]]
@@ -249,6 +254,19 @@ class OrderDetail:
 
 
 @dataclass(frozen=True)
+class NewLine:
+    """A line to add with `add_lines`; the same choices `add_line` takes."""
+
+    product_id: uuid.UUID
+    quantity: int
+    variant_id: uuid.UUID | None = None
+    #: None: the product's (or variant's) price.
+    unit_price: Decimal | None = None
+    discount: Decimal = ZERO
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
 class OrderSummary:
     """One row of the orders list."""
 
@@ -317,10 +335,12 @@ class OrderService(Service):
         if clean.order_discount != ZERO:
             rules.check_order_discount(clean.order_discount, ZERO)
 
-        def work(session: Session) -> OrderDetail:
-            customer = session.execute(
-                _DRAFT_CUSTOMER, {"customer_id": customer_id, "acting_id": acting.id}
-            ).one_or_none()
+        def work(session: Session) -> _Detail:
+            customer = (
+                _db(session)
+                .execute(_DRAFT_CUSTOMER, {"customer_id": customer_id, "acting_id": acting.id})
+                .one_or_none()
+            )
             if customer is None:
                 raise NotFoundError("That customer does not exist.", field="customer")
             if customer.status != "ACTIVE":
@@ -331,19 +351,22 @@ class OrderService(Service):
                 )
             billing = _billing(clean)
             address_ids: dict[str, uuid.UUID] = dict(
-                session.execute(
+                _db(session)
+                .execute(
                     _INSERT_ADDRESSES,
                     [
                         {"type": "shipping", **_address_values(clean.shipping_address)},
                         {"type": "billing", **_address_values(billing)},
                     ],
-                ).all()
+                )
+                .all()
             )
             amounts = rules.order_amounts([], clean.shipping_method, ZERO)
             # next_order_number() keeps the counter row locked until this transaction
             # ends, so numbers are issued one after the other and never twice.
             row = (
-                session.execute(
+                _db(session)
+                .execute(
                     _INSERT_ORDER,
                     {
                         "customer_id": customer_id,
@@ -381,9 +404,10 @@ class OrderService(Service):
                 usernames={acting.id: customer.acting_name or acting.username},
                 now=None,
             )
-            return _build_detail(_order_row(row, extras), [])
+            order = _order_row(row, extras)
+            return lambda: _build_detail(order, [])
 
-        return self._write(work)
+        return self._write(work)()
 
     def update_order(
         self, acting: CurrentUser, order_id: uuid.UUID, expected_version: int, header: OrderHeader
@@ -393,7 +417,7 @@ class OrderService(Service):
         require(acting, perms.ORDERS_CREATE)
         clean = rules.check_header(header)
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             _require_editable(order, "Its details")
             _update_address(session, order.shipping_address_id, clean.shipping_address)
@@ -406,11 +430,11 @@ class OrderService(Service):
             order.notes = clean.notes
             order.customer_notes = clean.customer_notes
             order.internal_notes = clean.internal_notes
-            lines = _lines(session, order.id)
+            lines = order.lines
             _recompute(order, lines, clean.order_discount)
             return _saved(session, order, acting, lines)
 
-        return self._write(work)
+        return self._write(work)()
 
     def add_line(
         self,
@@ -428,24 +452,56 @@ class OrderService(Service):
         """Add a line of an active product (or variant); the unit price defaults to its
         price, and the tax is worked out now from its tax rate and the customer."""
         require(acting, perms.ORDERS_CREATE)
-        quantity = rules.check_quantity(quantity)
-        price = None if unit_price is None else rules.check_unit_price(unit_price)
-        line_discount = rules.check_discount(discount)
+        line = _checked_new_line(
+            NewLine(product_id, quantity, variant_id, unit_price, discount, notes)
+        )
+        return self._add_lines(acting, order_id, expected_version, [line], numbered=False)
 
-        def work(session: Session) -> OrderDetail:
+    def add_lines(
+        self,
+        acting: CurrentUser,
+        order_id: uuid.UUID,
+        expected_version: int,
+        lines: Sequence[NewLine],
+    ) -> OrderDetail:
+        """Add several lines in one change, in the order given, each as `add_line` would
+        (as an order entry form saves the lines typed into it): all of them or none. A
+        message about one of them starts with its number ("Line 2: ...")."""
+        require(acting, perms.ORDERS_CREATE)
+        if not lines:
+            raise ValidationError("Choose the lines to add.", field="lines")
+        checked = []
+        for number, line in enumerate(lines, 1):
+            with _numbered(number):
+                checked.append(_checked_new_line(line))
+        return self._add_lines(acting, order_id, expected_version, checked, numbered=True)
+
+    def _add_lines(
+        self,
+        acting: CurrentUser,
+        order_id: uuid.UUID,
+        expected_version: int,
+        wanted: Sequence[NewLine],
+        *,
+        numbered: bool,
+    ) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             _require_editable(order, "Lines")
-            lines = _lines(session, order.id)
+            lines = order.lines
             order_discount = _order_discount(order, lines)
-            sold = _sold_item(session, product_id, variant_id)
-            line = _new_line(
-                order, product_id, variant_id, sold, quantity, price, line_discount, notes
-            )
-            lines.append(line)
+            catalog = _catalog(session, [(new.product_id, new.variant_id) for new in wanted])
+            # Lines added together share created_at; ids made in ascending order keep them
+            # in the order given (lines are listed by created_at, then id).
+            ids = sorted(uuid.uuid4() for _ in wanted)
+            for number, (new, line_id) in enumerate(zip(wanted, ids, strict=True), 1):
+                with _numbered(number if numbered else None):
+                    sold = _sold(catalog, new.product_id, new.variant_id)
+                    lines.append(_new_line(order, line_id, new, sold))
             _recompute(order, lines, order_discount)
             return _saved(session, order, acting, lines)
 
-        return self._write(work)
+        return self._write(work)()
 
     def change_line(
         self,
@@ -466,10 +522,10 @@ class OrderService(Service):
         new_price = None if unit_price is None else rules.check_unit_price(unit_price)
         new_discount = None if discount is None else rules.check_discount(discount)
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             _require_editable(order, "Lines")
-            lines = _lines(session, order.id)
+            lines = order.lines
             order_discount = _order_discount(order, lines)
             item = _find_item(lines, line_id)
             sold = _sold_item(session, item.product_id, item.variant_id, changing=True)
@@ -487,23 +543,23 @@ class OrderService(Service):
             _recompute(order, lines, order_discount)
             return _saved(session, order, acting, lines)
 
-        return self._write(work)
+        return self._write(work)()
 
     def remove_line(
         self, acting: CurrentUser, order_id: uuid.UUID, expected_version: int, line_id: uuid.UUID
     ) -> OrderDetail:
         require(acting, perms.ORDERS_CREATE)
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             _require_editable(order, "Lines")
-            lines = _lines(session, order.id)
+            lines = order.lines
             order_discount = _order_discount(order, lines)
             line = _find_line(lines, line_id)
             _recompute(order, [other for other in lines if other is not line], order_discount)
             return _saved(session, order, acting, lines, removed=[line])
 
-        return self._write(work)
+        return self._write(work)()
 
     def submit(
         self, acting: CurrentUser, order_id: uuid.UUID, expected_version: int
@@ -511,7 +567,7 @@ class OrderService(Service):
         """DRAFT -> PENDING: the order is complete and waits for confirmation."""
         require(acting, perms.ORDERS_CREATE)
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             if order.status == ON_HOLD:
                 raise ValidationError(
@@ -520,7 +576,7 @@ class OrderService(Service):
                     field="status",
                 )
             rules.check_transition(order.status, PENDING)
-            lines = _lines(session, order.id)
+            lines = order.lines
             if not lines:
                 raise ValidationError(
                     "Add at least one line before submitting the order.", field="lines"
@@ -528,7 +584,7 @@ class OrderService(Service):
             order.status = PENDING
             return _saved(session, order, acting, lines)
 
-        return self._write(work)
+        return self._write(work)()
 
     # --- Approval and confirmation ------------------------------------------------------
 
@@ -539,7 +595,7 @@ class OrderService(Service):
         Changing the total afterwards withdraws the approval."""
         require(acting, perms.ORDERS_APPROVE)
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             if order.status not in (PENDING, ON_HOLD) or _is_confirmed(order):
                 raise ValidationError(
@@ -563,7 +619,7 @@ class OrderService(Service):
             order.approved_at = order.now
             return _saved(session, order, acting)
 
-        return self._write(work)
+        return self._write(work)()
 
     def confirm(
         self,
@@ -589,7 +645,7 @@ class OrderService(Service):
         require(acting, perms.ORDERS_CONFIRM)
         wanted = _check_allocations(allocations)
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             rules.check_transition(order.status, CONFIRMED)
             if _is_confirmed(order):
@@ -598,7 +654,7 @@ class OrderService(Service):
                     "resume it instead.",
                     field="status",
                 )
-            lines = _lines(session, order.id)
+            lines = order.lines
             if not lines:
                 raise ValidationError("An order without lines cannot be confirmed.", field="lines")
             for line in lines:
@@ -617,18 +673,15 @@ class OrderService(Service):
             plan = _plan(
                 session, lines, warehouse_id, wanted, lambda line: line.item.quantity, True
             )
-            self._check_credit(session, acting, order, override_credit)
             ledger = StockLedger(session, acting.id)
             _reserve(session, ledger, order, lines, plan, all_or_nothing=True)
-            _add_to_balance(
-                session, acting, order.customer_id, order.total_amount - order.paid_amount
-            )
+            self._take_on_credit(session, acting, order, override_credit)
             for line in lines:
                 line.item.status = "CONFIRMED"
             order.status = CONFIRMED
             return _saved(session, order, acting, lines)
 
-        return self._write(work)
+        return self._write(work)()
 
     def reserve_backorders(
         self,
@@ -647,7 +700,7 @@ class OrderService(Service):
         require(acting, perms.ORDERS_CONFIRM)
         wanted = _check_allocations(allocations)
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             if not _is_confirmed(order) or order.status not in (
                 CONFIRMED,
@@ -660,7 +713,7 @@ class OrderService(Service):
                     "for confirmed orders that are not shipped yet.",
                     field="status",
                 )
-            lines = _lines(session, order.id)
+            lines = order.lines
             if not any(line.backordered for line in lines):
                 raise ValidationError(
                     f"Nothing on order {order.order_number} is backordered.", field="lines"
@@ -674,31 +727,36 @@ class OrderService(Service):
                 )
             return _saved(session, order, acting, lines)
 
-        return self._write(work)
+        return self._write(work)()
 
-    def _check_credit(
+    def _take_on_credit(
         self, session: Session, acting: CurrentUser, order: _OrderRow, override: bool
     ) -> None:
-        customer = session.execute(
-            select(
-                Customer.first_name,
-                Customer.last_name,
-                Customer.company,
-                Customer.credit_limit,
-                Customer.balance,
-            )
-            .where(Customer.id == order.customer_id)
-            .with_for_update()
-        ).one()
-        limit = customer.credit_limit or ZERO
-        balance = customer.balance or ZERO
+        """Add the order's unpaid total to the customer's balance, refused over a credit
+        limit unless overridden. One statement, taken last: every confirmation for the
+        customer waits for this row until the end of the transaction."""
         unpaid = order.total_amount - order.paid_amount
-        if limit <= ZERO or balance + unpaid <= limit:
+        if unpaid == ZERO:  # nothing to add, but a balance over the limit still refuses
+            customer = (
+                _db(session).execute(_CUSTOMER_CREDIT, {"customer_id": order.customer_id}).one()
+            )
+        else:
+            customer = (
+                _db(session)
+                .execute(
+                    _ADD_TO_BALANCE,
+                    {"customer_id": order.customer_id, "amount": unpaid, "acting_id": acting.id},
+                )
+                .one()
+            )
+        limit = customer.credit_limit or ZERO
+        after = customer.balance or ZERO
+        if limit <= ZERO or after <= limit:
             return
         name = customer.company or f"{customer.first_name} {customer.last_name}"
         over = (
             f"Confirming order {order.order_number} would take {name}'s balance to "
-            f"{balance + unpaid:,} (now {balance:,}, plus {unpaid:,} unpaid on this order), "
+            f"{after:,} (now {after - unpaid:,}, plus {unpaid:,} unpaid on this order), "
             f"over the credit limit of {limit:,}."
         )
         if not override:
@@ -715,7 +773,7 @@ class OrderService(Service):
             )
         note = (
             f"Credit limit {limit:,} overridden by {acting.username}: balance "
-            f"{balance + unpaid:,} on confirming."
+            f"{after:,} on confirming."
         )
         order.internal_notes = f"{order.internal_notes}\n{note}" if order.internal_notes else note
 
@@ -725,13 +783,13 @@ class OrderService(Service):
         """Put the order ON_HOLD; reservations and the balance stay as they are."""
         require(acting, perms.ORDERS_CONFIRM)
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             rules.check_transition(order.status, ON_HOLD)
             order.status = ON_HOLD
             return _saved(session, order, acting)
 
-        return self._write(work)
+        return self._write(work)()
 
     def resume(
         self, acting: CurrentUser, order_id: uuid.UUID, expected_version: int
@@ -740,7 +798,7 @@ class OrderService(Service):
         while partly or fully shipped goes on as PROCESSING)."""
         require(acting, perms.ORDERS_CONFIRM)
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             if order.status != ON_HOLD:
                 raise ValidationError(
@@ -753,7 +811,7 @@ class OrderService(Service):
             order.status = target
             return _saved(session, order, acting)
 
-        return self._write(work)
+        return self._write(work)()
 
     def start_processing(
         self, acting: CurrentUser, order_id: uuid.UUID, expected_version: int
@@ -762,7 +820,7 @@ class OrderService(Service):
         another part) or a hold of a confirmed order. Shipping needs it."""
         require(acting, perms.ORDERS_SHIP)
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             rules.check_transition(order.status, PROCESSING)
             if not _is_confirmed(order):
@@ -774,7 +832,7 @@ class OrderService(Service):
             order.status = PROCESSING
             return _saved(session, order, acting)
 
-        return self._write(work)
+        return self._write(work)()
 
     # --- Shipping -----------------------------------------------------------------------
 
@@ -803,9 +861,9 @@ class OrderService(Service):
             if not requested:
                 raise ValidationError("Choose the lines to ship.", field="lines")
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
-            items = _lines(session, order.id)
+            items = order.lines
             if requested is None:
                 shipping = {
                     line.id: line.reserved if line.tracks else line.unshipped
@@ -865,7 +923,7 @@ class OrderService(Service):
                 order.shipping_date = order.now
             return _saved(session, order, acting, items)
 
-        return self._write(work)
+        return self._write(work)()
 
     def deliver(
         self, acting: CurrentUser, order_id: uuid.UUID, expected_version: int
@@ -873,10 +931,10 @@ class OrderService(Service):
         """SHIPPED -> DELIVERED, dated now."""
         require(acting, perms.ORDERS_SHIP)
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             rules.check_transition(order.status, DELIVERED)
-            lines = _lines(session, order.id)
+            lines = order.lines
             for line in lines:
                 if line.item.status == "SHIPPED":
                     line.item.status = "DELIVERED"
@@ -884,7 +942,7 @@ class OrderService(Service):
             order.delivery_date = order.now
             return _saved(session, order, acting, lines)
 
-        return self._write(work)
+        return self._write(work)()
 
     # --- Cancelling and returns ---------------------------------------------------------
 
@@ -896,10 +954,10 @@ class OrderService(Service):
         money paid is given back with `refund`."""
         require(acting, perms.ORDERS_CANCEL)
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             rules.check_transition(order.status, CANCELLED)
-            lines = _lines(session, order.id)
+            lines = order.lines
             if lines and all(line.unshipped == 0 for line in lines):
                 raise ValidationError(
                     f"Everything on order {order.order_number} has been shipped, so it cannot "
@@ -911,7 +969,7 @@ class OrderService(Service):
                 ledger = StockLedger(session, acting.id)
                 ledger.lock([line.key(w) for line, w, _ in held])
                 ledger.release_many([(line.key(w), q) for line, w, q in held])
-                session.execute(
+                _db(session).execute(
                     delete(_RESERVATIONS).where(
                         _RESERVATIONS.c.order_item_id.in_([line.id for line in lines])
                     )
@@ -929,7 +987,7 @@ class OrderService(Service):
             order.cancelled_date = order.now
             return _saved(session, order, acting, lines)
 
-        return self._write(work)
+        return self._write(work)()
 
     def return_goods(
         self,
@@ -948,10 +1006,10 @@ class OrderService(Service):
         if not returning:
             raise ValidationError("Choose the lines that come back.", field="lines")
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             rules.check_transition(order.status, RETURNED)
-            items = _lines(session, order.id)
+            items = order.lines
             for line_id, quantity in returning.items():
                 line = _find_line(items, line_id)
                 left = line.item.shipped_quantity - line.item.returned_quantity
@@ -984,7 +1042,7 @@ class OrderService(Service):
             order.status = RETURNED
             return _saved(session, order, acting, items)
 
-        return self._write(work)
+        return self._write(work)()
 
     # --- Money --------------------------------------------------------------------------
 
@@ -996,7 +1054,7 @@ class OrderService(Service):
         require(acting, perms.ORDERS_PAYMENT)
         payment = rules.check_amount(amount, "amount", "A payment")
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             if order.status in rules.NO_PAYMENT_STATUSES:
                 raise ValidationError(
@@ -1018,7 +1076,7 @@ class OrderService(Service):
                 _add_to_balance(session, acting, order.customer_id, -payment)
             return _saved(session, order, acting)
 
-        return self._write(work)
+        return self._write(work)()
 
     def refund(
         self, acting: CurrentUser, order_id: uuid.UUID, expected_version: int, amount: Decimal
@@ -1028,7 +1086,7 @@ class OrderService(Service):
         require(acting, perms.ORDERS_PAYMENT)
         refund = rules.check_amount(amount, "amount", "A refund")
 
-        def work(session: Session) -> OrderDetail:
+        def work(session: Session) -> _Detail:
             order = _lock(session, acting, order_id, expected_version)
             if order.status not in rules.REFUND_STATUSES:
                 rules.check_transition(order.status, REFUNDED)
@@ -1048,7 +1106,7 @@ class OrderService(Service):
                 order.status = REFUNDED
             return _saved(session, order, acting)
 
-        return self._write(work)
+        return self._write(work)()
 
     # --- Reading ------------------------------------------------------------------------
 
@@ -1060,7 +1118,7 @@ class OrderService(Service):
         require(acting, perms.ORDERS_READ)
 
         def work(session: Session) -> tuple[OrderLineRow, ...]:
-            if session.scalar(select(Order.id).where(Order.id == order_id)) is None:
+            if _db(session).scalar(select(Order.id).where(Order.id == order_id)) is None:
                 raise NotFoundError("That order does not exist.")
             return tuple(_line_row(line) for line in _lines(session, order_id))
 
@@ -1074,22 +1132,26 @@ class OrderService(Service):
         history = OrderStatusHistory
 
         def work(session: Session) -> tuple[StatusChangeRow, ...]:
-            if session.scalar(select(Order.id).where(Order.id == order_id)) is None:
+            if _db(session).scalar(select(Order.id).where(Order.id == order_id)) is None:
                 raise NotFoundError("That order does not exist.")
-            records = session.execute(
-                select(
-                    history.from_status,
-                    history.to_status,
-                    history.changed_by,
-                    User.username,
-                    history.changed_at,
+            records = (
+                _db(session)
+                .execute(
+                    select(
+                        history.from_status,
+                        history.to_status,
+                        history.changed_by,
+                        User.username,
+                        history.changed_at,
+                    )
+                    .select_from(history)
+                    .outerjoin(User, User.id == history.changed_by)
+                    .where(history.order_id == order_id)
+                    # One transaction stamps one time: the first status goes before any other.
+                    .order_by(history.changed_at, history.from_status.is_not(None), history.id)
                 )
-                .select_from(history)
-                .outerjoin(User, User.id == history.changed_by)
-                .where(history.order_id == order_id)
-                # One transaction stamps one time: the first status goes before any other.
-                .order_by(history.changed_at, history.from_status.is_not(None), history.id)
-            ).all()
+                .all()
+            )
             return tuple(
                 StatusChangeRow(r.from_status, r.to_status, r.changed_by, r.username, r.changed_at)
                 for r in records
@@ -1144,7 +1206,7 @@ class OrderService(Service):
                     literal(after.id, Order.id.type),
                 )
             )
-        records = self._read(lambda session: session.execute(statement).all())
+        records = self._read(lambda session: _db(session).execute(statement).all())
         rows = tuple(
             OrderSummary(
                 id=r.id,
@@ -1176,7 +1238,7 @@ class OrderService(Service):
         require(acting, perms.ORDERS_READ)
         check_page_size(limit)
         statement = order_page_statement(query, after, limit + 1)
-        records = self._read(lambda session: session.execute(statement).all())
+        records = self._read(lambda session: _db(session).execute(statement).all())
         rows = tuple(
             OrderSummary(
                 id=r.id,
@@ -1203,7 +1265,7 @@ class OrderService(Service):
         (None: all)."""
         require(acting, perms.ORDERS_READ)
         statement = order_count_statement(query, cap)
-        found = self._read(lambda session: session.scalar(statement)) or 0
+        found = self._read(lambda session: _db(session).scalar(statement)) or 0
         return capped(found, cap)
 
 
@@ -1292,6 +1354,8 @@ class _OrderRow:
     updated_by: uuid.UUID | None
     extras: _Extras = field(repr=False)
     loaded: dict[str, Any] = field(repr=False, default_factory=dict)
+    #: The lines, read with the order.
+    lines: list[_Line] = field(repr=False, default_factory=list)
 
     @property
     def now(self) -> datetime:
@@ -1344,7 +1408,7 @@ _ITEM_COLUMNS = tuple(_ITEMS.c.keys())
 _ITEM_COMPUTED = ("total_price", "final_price")
 _ITEM_WRITABLE = tuple(c for c in _ITEM_COLUMNS if c not in (*_ITEM_COMPUTED, "id", "order_id"))
 # The rows above must hold exactly the tables' columns, or writes would lose some.
-assert {f.name for f in fields(_OrderRow)} - {"extras", "loaded"} == set(_ORDER_COLUMNS)
+assert {f.name for f in fields(_OrderRow)} - {"extras", "loaded", "lines"} == set(_ORDER_COLUMNS)
 assert {f.name for f in fields(_ItemRow)} - {"loaded"} == set(_ITEM_COLUMNS)
 
 
@@ -1353,8 +1417,8 @@ def _order_row(row: Any, extras: _Extras) -> _OrderRow:
     return _OrderRow(**values, extras=extras, loaded=dict(values))
 
 
-def _item_row(row: Any) -> _ItemRow:
-    values = {name: row[name] for name in _ITEM_COLUMNS}
+def _item_row(row: Any, prefix: str = "") -> _ItemRow:
+    values = {name: row[prefix + name] for name in _ITEM_COLUMNS}
     return _ItemRow(**values, loaded=values)
 
 
@@ -1411,6 +1475,10 @@ class _Sold:
 
 
 def _header_statement(*, lock: bool) -> Select[Any]:
+    """The order with what its detail shows, one row per line (one without a line when
+    it has none). Locking (FOR UPDATE OF orders), the lines come from the statement's
+    snapshot: current whenever the order's version is the one expected, since every
+    change of lines or reservations moves the order's version on."""
     shipping, billing = _ADDRESSES.alias("shipping"), _ADDRESSES.alias("billing")
     users = {
         role: User.__table__.alias(role) for role in ("creator", "approver", "shipper", "updater")
@@ -1426,6 +1494,7 @@ def _header_statement(*, lock: bool) -> Select[Any]:
             *(shipping.c[name].label(f"shipping_{name}") for name in _ADDRESS_FIELDS),
             *(billing.c[name].label(f"billing_{name}") for name in _ADDRESS_FIELDS),
             *(users[role].c.username.label(f"{role}_name") for role in users),
+            *_line_columns("item_"),
         )
         .select_from(_ORDERS)
         .join(Customer, Customer.id == _ORDERS.c.customer_id)
@@ -1435,7 +1504,11 @@ def _header_statement(*, lock: bool) -> Select[Any]:
         .outerjoin(users["approver"], users["approver"].c.id == _ORDERS.c.approved_by)
         .outerjoin(users["shipper"], users["shipper"].c.id == _ORDERS.c.shipped_by)
         .outerjoin(users["updater"], users["updater"].c.id == _ORDERS.c.updated_by)
+        .outerjoin(_ITEMS, _ITEMS.c.order_id == _ORDERS.c.id)
+        .outerjoin(Product, Product.id == _ITEMS.c.product_id)
+        .outerjoin(_VARIANT, _VARIANT.id == _ITEMS.c.variant_id)
         .where(_ORDERS.c.id == bindparam("order_id"))
+        .order_by(_ITEMS.c.created_at, _ITEMS.c.id)
     )
     if not lock:
         return statement
@@ -1445,25 +1518,22 @@ def _header_statement(*, lock: bool) -> Select[Any]:
     ).with_for_update(of=_ORDERS)
 
 
-# Built once: the same statement objects let SQLAlchemy skip building and keying them.
-_READ_HEADER = _header_statement(lock=False)
-_LOCK_HEADER = _header_statement(lock=True)
-
-
 def _header(
     session: Session, order_id: uuid.UUID, acting: CurrentUser | None = None
 ) -> _OrderRow | None:
     """The order with what its detail shows; locked FOR UPDATE when `acting` writes."""
     if acting is None:
-        row = session.execute(_READ_HEADER, {"order_id": order_id}).mappings().one_or_none()
+        rows = _db(session).execute(_READ_HEADER, {"order_id": order_id}).mappings().all()
     else:
-        row = (
-            session.execute(_LOCK_HEADER, {"order_id": order_id, "acting_id": acting.id})
+        rows = (
+            _db(session)
+            .execute(_LOCK_HEADER, {"order_id": order_id, "acting_id": acting.id})
             .mappings()
-            .one_or_none()
+            .all()
         )
-    if row is None:
+    if not rows:
         return None
+    row = rows[0]
     usernames = {
         row[column]: row[f"{role}_name"]
         for role, column in (
@@ -1487,14 +1557,20 @@ def _header(
         usernames=usernames,
         now=row["now"] if acting is not None else None,
     )
-    return _order_row(row, extras)
+    order = _order_row(row, extras)
+    if row["item_id"] is not None:
+        order.lines = [_line(line, "item_") for line in rows]
+    return order
 
 
 def _address_from(row: Any, prefix: str) -> Address:
     return Address(**{name: row[prefix + name] for name in _ADDRESS_FIELDS})
 
 
-def _lines_statement() -> Select[Any]:
+def _line_columns(prefix: str) -> list[Any]:
+    """An order line's columns (order_items' prefixed), its product's and variant's, and
+    its reservations as JSON [[warehouse id, code, quantity], ...] in warehouse code order;
+    to select from order_items joined to products and (outer) `_VARIANT`."""
     variant = _VARIANT
     warehouse = Warehouse.__table__.alias("reserved_in")
     reservations = (
@@ -1512,61 +1588,67 @@ def _lines_statement() -> Select[Any]:
         .where(_RESERVATIONS.c.order_item_id == _ITEMS.c.id)
         .scalar_subquery()
     )
-    return (
-        select(
-            _ITEMS,
-            Product.sku.label("product_sku"),
-            Product.name.label("product_name"),
-            Product.track_inventory.label("product_tracks"),
-            Product.allow_backorder.label("product_backorder"),
-            Product.is_active.label("product_active"),
-            variant.sku.label("variant_sku"),
-            variant.name.label("variant_name"),
-            variant.track_inventory.label("variant_tracks"),
-            variant.allow_backorder.label("variant_backorder"),
-            variant.is_active.label("variant_active"),
-            reservations.label("reservations"),
-        )
-        .select_from(_ITEMS)
-        .join(Product, Product.id == _ITEMS.c.product_id)
-        .outerjoin(variant, variant.id == _ITEMS.c.variant_id)
-        .where(_ITEMS.c.order_id == bindparam("order_id"))
-        .order_by(_ITEMS.c.created_at, _ITEMS.c.id)
-    )
+    return [
+        *(column.label(prefix + column.key) for column in _ITEMS.c),
+        Product.sku.label("product_sku"),
+        Product.name.label("product_name"),
+        Product.track_inventory.label("product_tracks"),
+        Product.allow_backorder.label("product_backorder"),
+        Product.is_active.label("product_active"),
+        variant.sku.label("variant_sku"),
+        variant.name.label("variant_name"),
+        variant.track_inventory.label("variant_tracks"),
+        variant.allow_backorder.label("variant_backorder"),
+        variant.is_active.label("variant_active"),
+        reservations.label("reservations"),
+    ]
 
 
-_READ_LINES = _lines_statement()
+_READ_LINES = (
+    select(*_line_columns(""))
+    .select_from(_ITEMS)
+    .join(Product, Product.id == _ITEMS.c.product_id)
+    .outerjoin(_VARIANT, _VARIANT.id == _ITEMS.c.variant_id)
+    .where(_ITEMS.c.order_id == bindparam("order_id"))
+    .order_by(_ITEMS.c.created_at, _ITEMS.c.id)
+)
+# Built once: the same statement objects let SQLAlchemy skip building and keying them.
+_READ_HEADER = _header_statement(lock=False)
+_LOCK_HEADER = _header_statement(lock=True)
 
 
 def _lines(session: Session, order_id: uuid.UUID) -> list[_Line]:
     """The order's lines in order, each with its reservations (in warehouse code order)."""
-    lines = []
-    for row in session.execute(_READ_LINES, {"order_id": order_id}).mappings():
-        item = _item_row(row)
-        if item.variant_id is None:
-            line = _Line(
-                item,
-                row["product_sku"],
-                row["product_name"],
-                row["product_tracks"],
-                row["product_backorder"],
-                row["product_active"],
-            )
-        else:
-            line = _Line(
-                item,
-                row["variant_sku"],
-                row["variant_name"],
-                row["variant_tracks"],
-                row["variant_backorder"],
-                row["product_active"] and row["variant_active"],
-            )
-        for warehouse_id, code, quantity in row["reservations"] or ():
-            warehouse = uuid.UUID(warehouse_id)
-            line.reservations[warehouse] = quantity
-            line.warehouse_codes[warehouse] = code
-        lines.append(line)
-    return lines
+    return [
+        _line(row) for row in _db(session).execute(_READ_LINES, {"order_id": order_id}).mappings()
+    ]
+
+
+def _line(row: Any, prefix: str = "") -> _Line:
+    item = _item_row(row, prefix)
+    if item.variant_id is None:
+        line = _Line(
+            item,
+            row["product_sku"],
+            row["product_name"],
+            row["product_tracks"],
+            row["product_backorder"],
+            row["product_active"],
+        )
+    else:
+        line = _Line(
+            item,
+            row["variant_sku"],
+            row["variant_name"],
+            row["variant_tracks"],
+            row["variant_backorder"],
+            row["product_active"] and row["variant_active"],
+        )
+    for warehouse_id, code, quantity in row["reservations"] or ():
+        warehouse = uuid.UUID(warehouse_id)
+        line.reservations[warehouse] = quantity
+        line.warehouse_codes[warehouse] = code
+    return line
 
 
 def _find_item(lines: Sequence[_Line], line_id: uuid.UUID) -> _ItemRow:
@@ -1580,7 +1662,9 @@ def _find_line(lines: Sequence[_Line], line_id: uuid.UUID) -> _Line:
     raise NotFoundError("That line is not on this order (any more).", field="lines")
 
 
-_SOLD_PRODUCT = select(
+_IDS = ARRAY(PG_UUID(as_uuid=True))
+_SOLD_PRODUCTS = select(
+    Product.id,
     Product.sku,
     Product.name,
     Product.is_active,
@@ -1590,8 +1674,9 @@ _SOLD_PRODUCT = select(
     Product.weight,
     Product.track_inventory,
     Product.allow_backorder,
-).where(Product.id == bindparam("product_id"))
-_SOLD_VARIANT = select(
+).where(Product.id == any_(bindparam("ids", type_=_IDS)))
+_SOLD_VARIANTS = select(
+    ProductVariant.id,
     ProductVariant.sku,
     ProductVariant.name,
     ProductVariant.product_id,
@@ -1600,13 +1685,43 @@ _SOLD_VARIANT = select(
     ProductVariant.weight,
     ProductVariant.track_inventory,
     ProductVariant.allow_backorder,
-).where(ProductVariant.id == bindparam("variant_id"))
+).where(ProductVariant.id == any_(bindparam("ids", type_=_IDS)))
+
+#: Products and variants by id, as `_sold` needs them.
+_Catalog = tuple[dict[uuid.UUID, Any], dict[uuid.UUID, Any]]
+
+
+def _catalog(session: Session, items: Sequence[tuple[uuid.UUID, uuid.UUID | None]]) -> _Catalog:
+    """What lines of these (product, variant) pairs need to know, in one or two statements."""
+    products = {
+        row.id: row
+        for row in _db(session).execute(_SOLD_PRODUCTS, {"ids": list({p for p, _ in items})})
+    }
+    variant_ids = list({v for _, v in items if v is not None})
+    variants = (
+        {row.id: row for row in _db(session).execute(_SOLD_VARIANTS, {"ids": variant_ids})}
+        if variant_ids
+        else {}
+    )
+    return products, variants
 
 
 def _sold_item(
     session: Session, product_id: uuid.UUID, variant_id: uuid.UUID | None, *, changing: bool = False
 ) -> _Sold:
-    product = session.execute(_SOLD_PRODUCT, {"product_id": product_id}).one_or_none()
+    catalog = _catalog(session, [(product_id, variant_id)])
+    return _sold(catalog, product_id, variant_id, changing=changing)
+
+
+def _sold(
+    catalog: _Catalog,
+    product_id: uuid.UUID,
+    variant_id: uuid.UUID | None,
+    *,
+    changing: bool = False,
+) -> _Sold:
+    products, variants = catalog
+    product = products.get(product_id)
     if product is None:
         raise NotFoundError("That product does not exist.", field="product")
     if not product.is_active and not changing:
@@ -1625,7 +1740,7 @@ def _sold_item(
             backorder=product.allow_backorder,
             active=product.is_active,
         )
-    variant = session.execute(_SOLD_VARIANT, {"variant_id": variant_id}).one_or_none()
+    variant = variants.get(variant_id)
     if variant is None or variant.product_id != product_id:
         raise NotFoundError(f"That variant is not one of {product.sku}.", field="variant")
     if not variant.is_active and not changing:
@@ -1646,36 +1761,48 @@ def _sold_item(
     )
 
 
-def _new_line(
-    order: _OrderRow,
-    product_id: uuid.UUID,
-    variant_id: uuid.UUID | None,
-    sold: _Sold,
-    quantity: int,
-    unit_price: Decimal | None,
-    discount: Decimal,
-    notes: str | None,
-) -> _Line:
+def _checked_new_line(line: NewLine) -> NewLine:
+    """The line with its quantity, price and discount checked by the rules."""
+    return replace(
+        line,
+        quantity=rules.check_quantity(line.quantity),
+        unit_price=None if line.unit_price is None else rules.check_unit_price(line.unit_price),
+        discount=rules.check_discount(line.discount),
+    )
+
+
+@contextmanager
+def _numbered(number: int | None) -> Iterator[None]:
+    """Start the message of a refusal about one of several lines with its number."""
+    try:
+        yield
+    except (ValidationError, NotFoundError) as exc:
+        if number is None:
+            raise
+        raise type(exc)(f"Line {number}: {exc.message}", field=exc.field) from exc
+
+
+def _new_line(order: _OrderRow, line_id: uuid.UUID, new: NewLine, sold: _Sold) -> _Line:
     """A line to insert, its amounts worked out from the product and the customer now."""
-    price = unit_price or sold.price
-    amounts = _line_amounts(order, sold, quantity, price, discount)
+    price = new.unit_price or sold.price
+    amounts = _line_amounts(order, sold, new.quantity, price, new.discount)
     item = _ItemRow(
         # Made here rather than by the database, so the inserted rows need no matching up.
-        id=uuid.uuid4(),
+        id=line_id,
         order_id=order.id,
-        product_id=product_id,
-        variant_id=variant_id,
-        quantity=quantity,
+        product_id=new.product_id,
+        variant_id=new.variant_id,
+        quantity=new.quantity,
         unit_price=price,
         total_price=None,
         tax_amount=amounts.tax,
         discount_amount=amounts.discount,
         final_price=amounts.final,
-        weight=_weight(sold.weight, quantity),
+        weight=_weight(sold.weight, new.quantity),
         status="PENDING",
         shipped_quantity=0,
         returned_quantity=0,
-        notes=_text(notes),
+        notes=_text(new.notes),
         created_at=order.now,
         updated_at=order.now,
     )
@@ -1803,17 +1930,15 @@ def _plan(
     return plan
 
 
+_WAREHOUSES = select(Warehouse.id, Warehouse.code, Warehouse.is_active).where(
+    Warehouse.id == any_(bindparam("ids", type_=_IDS))
+)
+
+
 def _check_warehouses(session: Session, warehouse_ids: set[uuid.UUID]) -> None:
     if not warehouse_ids:
         return
-    found = {
-        row.id: row
-        for row in session.execute(
-            select(Warehouse.id, Warehouse.code, Warehouse.is_active).where(
-                Warehouse.id.in_(warehouse_ids)
-            )
-        )
-    }
+    found = {row.id: row for row in _db(session).execute(_WAREHOUSES, {"ids": list(warehouse_ids)})}
     for warehouse_id in warehouse_ids:
         row = found.get(warehouse_id)
         if row is None:
@@ -1892,7 +2017,7 @@ def _reserve(
     if not taken:
         return 0
     ledger.reserve_many([(line.key(w), take) for line, w, take in taken])
-    session.execute(
+    _db(session).execute(
         _ADD_RESERVATIONS,
         {
             "items": [line.id for line, _, _ in taken],
@@ -1940,10 +2065,10 @@ def _ship_stock(
             _RESERVATIONS.c.warehouse_id == warehouse_id
         )
         if remaining:
-            session.execute(update(_RESERVATIONS).where(where).values(quantity=remaining))
+            _db(session).execute(update(_RESERVATIONS).where(where).values(quantity=remaining))
             line.reservations[warehouse_id] = remaining
         else:
-            session.execute(delete(_RESERVATIONS).where(where))
+            _db(session).execute(delete(_RESERVATIONS).where(where))
             del line.reservations[warehouse_id]
 
 
@@ -1953,11 +2078,18 @@ def _add_to_balance(
     """Move the customer's balance (a changed record: its version moves on too)."""
     if amount == ZERO:
         return
-    session.execute(
+    _db(session).execute(
         _ADD_TO_BALANCE, {"customer_id": customer_id, "amount": amount, "acting_id": acting.id}
     )
 
 
+_CREDIT_COLUMNS = (
+    _CUSTOMERS.c.first_name,
+    _CUSTOMERS.c.last_name,
+    _CUSTOMERS.c.company,
+    _CUSTOMERS.c.credit_limit,
+    _CUSTOMERS.c.balance,
+)
 _ADD_TO_BALANCE = (
     update(_CUSTOMERS)
     .where(_CUSTOMERS.c.id == bindparam("customer_id"))
@@ -1966,10 +2098,22 @@ _ADD_TO_BALANCE = (
         version=_CUSTOMERS.c.version + 1,
         updated_by=bindparam("acting_id"),
     )
+    .returning(*_CREDIT_COLUMNS)
+)
+_CUSTOMER_CREDIT = (
+    select(*_CREDIT_COLUMNS).where(_CUSTOMERS.c.id == bindparam("customer_id")).with_for_update()
 )
 
 
 # --- The order row -----------------------------------------------------------------------
+
+
+def _db(session: Session) -> Connection:
+    """The session's connection: the statements here are Core, run without the ORM."""
+    connection: Connection | None = session.info.get("erpgo_connection")
+    if connection is None:
+        connection = session.info["erpgo_connection"] = session.connection()
+    return connection
 
 
 def _lock(
@@ -1980,6 +2124,8 @@ def _lock(
     if order is None:
         raise NotFoundError("That order does not exist.")
     if order.version != expected_version:
+        # Read again: after waiting for the lock, the lines read with it may be older
+        # than the order's row.
         current = _build_detail(order, _lines(session, order_id))
         by = f"by {current.updated_by_name}" if current.updated_by_name else "by someone else"
         raise ConflictError(
@@ -2011,15 +2157,18 @@ def _saved(
     lines: Sequence[_Line] | None = None,
     *,
     removed: Sequence[_Line] = (),
-) -> OrderDetail:
-    """Write what changed of the order (its version always moves on) and of its lines, and
-    return the detail as the database now holds it. `lines` None: the lines did not change
-    (they are read for the detail)."""
+) -> _Detail:
+    """Write what changed of the order (its version always moves on) and of its lines.
+
+    Returns what makes the detail as the database now holds it, to be called once the
+    transaction has ended: locks are held no longer than the writes need. `lines` None:
+    the lines did not change (they are read for the detail)."""
     changes = order.changes()
     changes.pop("updated_by", None)
     changes.pop("version", None)
     row = (
-        session.execute(
+        _db(session)
+        .execute(
             _order_update(tuple(sorted(changes))),
             {
                 "order_id": order.id,
@@ -2039,10 +2188,12 @@ def _saved(
     if acting.id not in order.extras.usernames:
         order.extras.usernames[acting.id] = acting.username
     if lines is None:
-        return _build_detail(order, _lines(session, order.id))
-    _write_lines(session, lines, removed)
+        lines = order.lines
+    else:
+        _write_lines(session, lines, removed)
     gone = {line.id for line in removed}
-    return _build_detail(order, [line for line in lines if line.id not in gone])
+    kept = [line for line in lines if line.id not in gone]
+    return lambda: _build_detail(order, kept)
 
 
 @functools.lru_cache(maxsize=64)
@@ -2093,7 +2244,8 @@ def _write_lines(session: Session, lines: Sequence[_Line], removed: Sequence[_Li
     new = [line.item for line in lines if line.item.loaded is None]
     if new:
         returned += (
-            session.execute(
+            _db(session)
+            .execute(
                 _INSERT_ITEMS,
                 [
                     {name: getattr(item, name) for name in _ITEM_WRITABLE}
@@ -2112,7 +2264,8 @@ def _write_lines(session: Session, lines: Sequence[_Line], removed: Sequence[_Li
                 changed[tuple(sorted(changes.items()))].append(line.id)
     for changes_, ids in changed.items():
         returned += (
-            session.execute(
+            _db(session)
+            .execute(
                 _items_update(tuple(name for name, _ in changes_)),
                 {"ids": ids, **{f"new_{name}": value for name, value in changes_}},
             )
@@ -2120,7 +2273,7 @@ def _write_lines(session: Session, lines: Sequence[_Line], removed: Sequence[_Li
             .all()
         )
     if removed:
-        session.execute(_DELETE_ITEMS, {"ids": [line.id for line in removed]})
+        _db(session).execute(_DELETE_ITEMS, {"ids": [line.id for line in removed]})
     for row in returned:
         item = by_id[row["id"]]
         values = {name: row[name] for name in _ITEM_COLUMNS}
@@ -2161,7 +2314,7 @@ _UPDATE_ADDRESS = (
 
 
 def _update_address(session: Session, address_id: uuid.UUID, address: Address) -> None:
-    session.execute(
+    _db(session).execute(
         _UPDATE_ADDRESS,
         {"address_id": address_id}
         | {f"new_{name}": value for name, value in _address_values(address).items()},
@@ -2180,7 +2333,7 @@ def _username(session: Session, order: _OrderRow, user_id: uuid.UUID) -> str:
     known = order.extras.usernames.get(user_id)
     if known is not None:
         return known
-    return session.scalar(select(User.username).where(User.id == user_id)) or "someone"
+    return _db(session).scalar(select(User.username).where(User.id == user_id)) or "someone"
 
 
 # --- Reading -----------------------------------------------------------------------------
@@ -2190,7 +2343,7 @@ def _detail(session: Session, order_id: uuid.UUID) -> OrderDetail:
     order = _header(session, order_id)
     if order is None:
         raise NotFoundError("That order does not exist.")
-    return _build_detail(order, _lines(session, order_id))
+    return _build_detail(order, order.lines)
 
 
 def _build_detail(order: _OrderRow, lines: Sequence[_Line]) -> OrderDetail:

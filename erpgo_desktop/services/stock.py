@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from erpgo_desktop.db.models import (
@@ -79,6 +80,7 @@ class StockLedger:
         self._session = session
         self._user_id = user_id
         self._levels: dict[StockKey, StockLevel] = {}
+        self._bound: Connection | None = None
 
     def lock(self, keys: Iterable[StockKey]) -> dict[StockKey, StockLevel]:
         """Lock the stock rows of `keys` (creating empty ones) and return their levels.
@@ -125,7 +127,7 @@ class StockLedger:
                 field="quantity",
             )
         self._update(key, quantity_available=after)
-        self._session.execute(
+        self._connection.execute(
             insert(InventoryTransaction).values(
                 product_id=key.product_id,
                 warehouse_id=key.warehouse_id,
@@ -189,7 +191,7 @@ class StockLedger:
         for variant in (False, True):
             batch = [level for level in levels if (level.key.variant_id is not None) is variant]
             if batch:
-                self._session.execute(
+                self._connection.execute(
                     _SET_RESERVED[variant],
                     {
                         "owners": [
@@ -208,46 +210,29 @@ class StockLedger:
 
     def _update(self, key: StockKey, **values: int) -> None:
         table, owner_column, owner = _stock_table(key)
-        self._session.execute(
+        self._connection.execute(
             update(table)
             .where(owner_column == owner, table.c.warehouse_id == key.warehouse_id)
             .values(**values, last_updated_at=func.now(), updated_by=self._user_id)
         )
 
     def _lock_batch(self, keys: list[StockKey], variant: bool) -> None:
-        table = _VARIANT_STOCK if variant else _PRODUCT_STOCK
-        owner = table.c.variant_id if variant else table.c.product_id
-        pairs = [(k.variant_id if variant else k.product_id, k.warehouse_id) for k in keys]
+        owners = [k.variant_id if variant else k.product_id for k in keys]
+        pairs = {"owners": owners, "warehouses": [k.warehouse_id for k in keys]}
         # Missing rows first: a stock row that does not exist yet cannot be locked.
-        self._session.execute(
-            pg_insert(table)
-            .values([{owner.key: o, "warehouse_id": w} for o, w in pairs])
-            .on_conflict_do_nothing()
-        )
-        sku = ProductVariant.sku if variant else Product.sku
-        source = (
-            table.join(ProductVariant, ProductVariant.id == owner)
-            if variant
-            else table.join(Product, Product.id == owner)
-        ).join(Warehouse, Warehouse.id == table.c.warehouse_id)
-        rows = self._session.execute(
-            select(
-                owner,
-                table.c.warehouse_id,
-                table.c.quantity_available,
-                table.c.quantity_reserved,
-                sku,
-                Warehouse.code,
-            )
-            .select_from(source)
-            .where(tuple_(owner, table.c.warehouse_id).in_(pairs))
-            .order_by(owner, table.c.warehouse_id)
-            .with_for_update(of=table)
-        ).all()
+        self._connection.execute(_CREATE_MISSING[variant], pairs)
+        rows = self._connection.execute(_LOCK_ROWS[variant], pairs).all()
         by_pair = {(row[0], row[1]): row for row in rows}
-        for key, pair in zip(keys, pairs, strict=True):
-            _, _, on_hand, reserved, sku_value, code = by_pair[pair]
+        for key, owner in zip(keys, owners, strict=True):
+            _, _, on_hand, reserved, sku_value, code = by_pair[(owner, key.warehouse_id)]
             self._levels[key] = StockLevel(key, on_hand, reserved, sku_value, code)
+
+    @property
+    def _connection(self) -> Connection:
+        # Core statements only: run on the connection, without the ORM's layer.
+        if self._bound is None:
+            self._bound = self._session.connection()
+        return self._bound
 
 
 _PRODUCT_STOCK: Table = ProductInventory.__table__  # type: ignore[assignment]
@@ -278,8 +263,59 @@ def _set_reserved_statement(variant: bool) -> Any:
     )
 
 
-#: Built once (products' stock, variants' stock), so SQLAlchemy keys and compiles them once.
+def _wanted_rows() -> Any:
+    """The stock rows asked for, as (owner, warehouse) from the parameters' arrays."""
+    return (
+        func.unnest(
+            bindparam("owners", type_=ARRAY(PG_UUID(as_uuid=True))),
+            bindparam("warehouses", type_=ARRAY(PG_UUID(as_uuid=True))),
+        )
+        .table_valued("owner", "warehouse")
+        .render_derived(name="wanted")
+    )
+
+
+def _create_missing_statement(variant: bool) -> Any:
+    table = _VARIANT_STOCK if variant else _PRODUCT_STOCK
+    owner = table.c.variant_id if variant else table.c.product_id
+    wanted = _wanted_rows()
+    return (
+        pg_insert(table)
+        .from_select([owner.key, "warehouse_id"], select(wanted.c.owner, wanted.c.warehouse))
+        .on_conflict_do_nothing()
+    )
+
+
+def _lock_rows_statement(variant: bool) -> Any:
+    table = _VARIANT_STOCK if variant else _PRODUCT_STOCK
+    owner = table.c.variant_id if variant else table.c.product_id
+    sku = ProductVariant.sku if variant else Product.sku
+    source = (
+        table.join(ProductVariant, ProductVariant.id == owner)
+        if variant
+        else table.join(Product, Product.id == owner)
+    ).join(Warehouse, Warehouse.id == table.c.warehouse_id)
+    wanted = _wanted_rows()
+    return (
+        select(
+            owner,
+            table.c.warehouse_id,
+            table.c.quantity_available,
+            table.c.quantity_reserved,
+            sku,
+            Warehouse.code,
+        )
+        .select_from(source)
+        .where(tuple_(owner, table.c.warehouse_id).in_(select(wanted.c.owner, wanted.c.warehouse)))
+        .order_by(owner, table.c.warehouse_id)
+        .with_for_update(of=table)
+    )
+
+
+# Built once (products' stock, variants' stock), so SQLAlchemy keys and compiles them once.
 _SET_RESERVED = {variant: _set_reserved_statement(variant) for variant in (False, True)}
+_CREATE_MISSING = {variant: _create_missing_statement(variant) for variant in (False, True)}
+_LOCK_ROWS = {variant: _lock_rows_statement(variant) for variant in (False, True)}
 
 
 def _stock_table(key: StockKey) -> tuple[Table, ColumnElement[uuid.UUID], uuid.UUID]:

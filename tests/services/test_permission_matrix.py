@@ -42,7 +42,7 @@ from erpgo_desktop.services.customers import CustomerQuery, CustomerService
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.lookup import ItemLookupService
 from erpgo_desktop.services.order_list import OrderQuery
-from erpgo_desktop.services.orders import OrderDetail, OrderService
+from erpgo_desktop.services.orders import NewLine, OrderDetail, OrderService
 from erpgo_desktop.services.stock import StockKey
 from erpgo_desktop.services.users import UserAdminService, UserProfile
 from erpgo_desktop.services.warehouses import WarehouseService
@@ -359,6 +359,9 @@ ACTIONS: tuple[Action, ...] = (
         prepare=_order),
     Action(OR.add_line, perms.ORDERS_CREATE, lambda b, u, s: b.orders.add_line(
         u, s.prepared.id, s.prepared.version, s.other_product_id, 1), prepare=_order),
+    Action(OR.add_lines, perms.ORDERS_CREATE, lambda b, u, s: b.orders.add_lines(
+        u, s.prepared.id, s.prepared.version,
+        [NewLine(s.other_product_id, 1), NewLine(s.product_id, 2)]), prepare=_order),
     Action(OR.change_line, perms.ORDERS_CREATE, lambda b, u, s: b.orders.change_line(
         u, s.prepared.id, s.prepared.version, s.prepared.lines[0].id, quantity=3),
         prepare=_order),
