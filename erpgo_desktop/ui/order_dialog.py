@@ -270,6 +270,7 @@ class OrderDialog(RecordDialog):
         self._focus_before: QWidget | None = None
         self.setWindowTitle("New order")
         self.setMinimumSize(980, 640)
+        self.resize(1180, 700)
         self._build()
         self.finish()
         self._update_all()
@@ -426,8 +427,12 @@ class OrderDialog(RecordDialog):
         )
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.setWordWrap(False)  # one line per order line: long names get a tooltip
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(OrderLinesModel.ITEM, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(OrderLinesModel.SKU, QHeaderView.ResizeMode.ResizeToContents)
+        for column in (OrderLinesModel.QUANTITY, OrderLinesModel.DISCOUNT, OrderLinesModel.TAX):
+            self.table.setColumnWidth(column, 70)
         self.table.installEventFilter(self)
         self.lines_field = _LinesField(self.lines_model, self.table)
         self.lines_error = error_label()

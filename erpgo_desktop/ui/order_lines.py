@@ -319,6 +319,8 @@ class OrderLinesModel(QAbstractTableModel):
             return self._edit_text(line, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in self._RIGHT:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and column == self.ITEM:
+            return line.name  # cut off by the column width
         if column == self.AVAILABLE and is_short(line, self._stock.get(line.product_id)):
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(SHORT)
