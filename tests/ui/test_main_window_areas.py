@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -242,3 +242,36 @@ def test_the_products_tab_filters_by_category_and_status(
     products.active_filter.setCurrentIndex(products.active_filter.findText("Inactive only"))
     qtbot.waitUntil(lambda: window.status_label.text() == "2 products")
     assert [products.model.index(r, 0).data() for r in range(2)] == ["SKU-00010", "SKU-00020"]
+
+
+def test_tabs_search_and_reload_from_the_keyboard(
+    qtbot: QtBot, engine: Engine, runner: TaskRunner, tmp_path: Path
+) -> None:
+    seed_many(engine, 5)
+    staff = make_staff(engine)
+    window = make_window_factory(qtbot, staff, runner, tmp_path)(staff.admin)
+    assert window.products is not None and window.orders is not None
+    assert window.customers is not None and window.warehouses is not None
+    qtbot.waitUntil(lambda: window.status_label.text() == "5 products")
+    focus = QApplication.focusWidget
+    assert focus() is window.products.table
+
+    qtbot.keyClick(focus(), Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is window.orders
+    qtbot.keyClick(focus() or window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert focus() is window.orders.search
+    qtbot.keyClick(
+        focus(),
+        Qt.Key.Key_Backtab,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert window.tabs.currentWidget() is window.products
+
+    with qtbot.waitSignal(window.products.model.modelReset):
+        qtbot.keyClick(focus() or window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.status_label.text() == "5 products")
+
+    qtbot.keyClick(focus() or window, Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    assert window.tabs.currentWidget() is window.warehouses
+    qtbot.keyClick(focus() or window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
