@@ -43,7 +43,13 @@ from erpgo_desktop.ui.orders_tab import OrdersTab
 from erpgo_desktop.ui.product_dialog import ProductDialog
 from erpgo_desktop.ui.products_tab import ProductsTab, products_status
 from erpgo_desktop.ui.shortcuts import ShortcutsDialog
-from erpgo_desktop.ui.stock_dialogs import AdjustDialog, CountDialog, ReceiveDialog, TransferDialog
+from erpgo_desktop.ui.stock_dialogs import (
+    AdjustDialog,
+    CountDialog,
+    ReceiveDialog,
+    StockDialog,
+    TransferDialog,
+)
 from erpgo_desktop.ui.tasks import TaskRunner, show_failure
 from erpgo_desktop.ui.warehouse_dialog import WarehouseDialog
 from erpgo_desktop.ui.warehouses_tab import WarehousesTab
@@ -79,10 +85,10 @@ class _Area:
     widget: QWidget
     table: QTableView | None
     new_permission: str | None = None
-    new_record: Callable[[], None] | None = None
-    open_record: Callable[[uuid.UUID], None] | None = None
+    new_record: Callable[[], object] | None = None
+    open_record: Callable[[uuid.UUID], object] | None = None
     delete_permission: str | None = None
-    delete_record: Callable[[uuid.UUID], None] | None = None
+    delete_record: Callable[[uuid.UUID], object] | None = None
 
 
 class MainWindow(QMainWindow):
@@ -124,7 +130,7 @@ class MainWindow(QMainWindow):
         self.database_label = QLabel(f"Database: {location_description}")
         status = self.statusBar()
         status.addWidget(self.status_label, 1)
-        permanent = [self.user_label, self.database_label]
+        permanent: list[QWidget] = [self.user_label, self.database_label]
         if connection_indicator is not None:
             permanent.insert(0, connection_indicator)
         for label in (self.status_label, *permanent):
@@ -270,7 +276,7 @@ class MainWindow(QMainWindow):
         self.tabs.addAction(self.delete_action)
         self.close_action = self._action("&Close window", self.close, "Ctrl+W")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.find_action = self._action("&Find…", self.find, QKeySequence.StandardKey.Find)
+        self.find_action = self._action("&Find…", self.find_in_tab, QKeySequence.StandardKey.Find)
         self.refresh_action = self._action(
             "&Refresh", self.reload_current, QKeySequence.StandardKey.Refresh
         )
@@ -298,7 +304,7 @@ class MainWindow(QMainWindow):
             (TransferDialog, "&Transfer stock…"),
             (CountDialog, "&Count stock…"),
         ):
-            action = self._action(text, lambda cls=dialog_class: self.open_stock_dialog(cls))
+            action = self._stock_action(text, dialog_class)
             action.setVisible(self._allowed(dialog_class.permission))
             self.stock_actions.append(action)
 
@@ -376,7 +382,7 @@ class MainWindow(QMainWindow):
         if record_id is not None:
             area.delete_record(record_id)
 
-    def find(self) -> None:
+    def find_in_tab(self) -> None:
         tab = self._current_tab()
         if tab is not None:
             tab.focus_search()
@@ -498,17 +504,20 @@ class MainWindow(QMainWindow):
         dialog.saved.connect(lambda _row: self._refresh_areas("warehouses"))
         return self.show_dialog(dialog)
 
-    def open_stock_dialog(self, dialog_class: type[QDialog]) -> QDialog:
+    def _stock_action(self, text: str, dialog_class: type[StockDialog]) -> QAction:
+        return self._action(text, lambda: self.open_stock_dialog(dialog_class))
+
+    def open_stock_dialog(self, dialog_class: type[StockDialog]) -> QDialog:
         """A stock dialog from the Inventory menu, preset from the Warehouses tab when the
         user is there."""
         warehouse_id = None
         area = self.current_area()
         if self.warehouses is not None and area is not None and area.widget is self.warehouses:
             warehouse_id = self.warehouses.selected_id()
-        dialog = dialog_class(  # type: ignore[call-arg]
+        dialog = dialog_class(
             self.services, self.runner, self.user, warehouse_id=warehouse_id, parent=self
         )
-        dialog.saved.connect(lambda _row: self._refresh_areas("product_inventory"))  # type: ignore[attr-defined]
+        dialog.saved.connect(lambda _row: self._refresh_areas("product_inventory"))
         return self.show_dialog(dialog)
 
     def open_customer(self, customer_id: uuid.UUID | None) -> QDialog:
@@ -599,9 +608,9 @@ class MainWindow(QMainWindow):
                     settings.setValue(
                         f"tabs/{area.key}/header", area.table.horizontalHeader().saveState()
                     )
-            area = self.current_area()
-            if area is not None:
-                settings.setValue("last_tab", area.key)
+            current = self.current_area()
+            if current is not None:
+                settings.setValue("last_tab", current.key)
         finally:
             settings.endGroup()
         settings.sync()
