@@ -130,11 +130,16 @@ class ConflictDialog(QDialog):
 
     def row_values(self) -> list[tuple[str, str, str, bool]]:
         """The table as shown: (field, yours, theirs, highlighted)."""
+
+        def text(row: int, column: int) -> str:
+            item = self.table.item(row, column)
+            return "" if item is None else item.text()
+
         out = []
         for row in range(self.table.rowCount()):
-            items = [self.table.item(row, column) for column in range(3)]
-            differs = bool(items[0].data(Qt.ItemDataRole.UserRole))
-            out.append((items[0].text(), items[1].text(), items[2].text(), differs))
+            field = self.table.item(row, 0)
+            differs = field is not None and bool(field.data(Qt.ItemDataRole.UserRole))
+            out.append((text(row, 0), text(row, 1), text(row, 2), differs))
         return out
 
     def _reload(self) -> None:

@@ -70,7 +70,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Protocol, cast, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, cast, runtime_checkable
 
 import shiboken6
 from PySide6.QtCore import QRegularExpression, Qt, Signal, SignalInstance, Slot
@@ -281,9 +281,20 @@ def _plain_label(text: str) -> str:
     return re.sub(r"&(.)", r"\1", text).rstrip(":").strip()
 
 
+class _Activatable(Protocol):
+    @property
+    def is_active(self) -> bool: ...
+
+
+_RowT = TypeVar("_RowT", bound=_Activatable)
+
+
 def set_active_after_save(
-    row: Any, active: bool, deactivate: Callable[[Any], Any], reactivate: Callable[[Any], Any]
-) -> Any:
+    row: _RowT,
+    active: bool,
+    deactivate: Callable[[_RowT], _RowT],
+    reactivate: Callable[[_RowT], _RowT],
+) -> _RowT:
     """For a worker: after saving `row` (which has `is_active` and `version`), deactivate or
     reactivate it through the service's own method when the form's Active box says so.
 

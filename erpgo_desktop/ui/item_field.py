@@ -29,10 +29,13 @@ It also follows forms.CustomField (`changed`, `form_state`, `set_form_state`,
 
 from __future__ import annotations
 
+from typing import cast
+
 import shiboken6
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCompleter,
     QDialog,
     QDialogButtonBox,
@@ -93,7 +96,10 @@ class ItemChooser(QDialog):
     @property
     def selected(self) -> SellableItem | None:
         entry = self.list.currentItem()
-        return None if entry is None else entry.data(_ITEM_ROLE)
+        if entry is None:
+            return None
+        item: SellableItem = entry.data(_ITEM_ROLE)
+        return item
 
 
 class ItemField(QLineEdit):
@@ -137,7 +143,11 @@ class ItemField(QLineEdit):
         # setWidget, not setCompleter: a highlighted suggestion must not overwrite what
         # was typed; only choosing one does anything.
         self._completer.setWidget(self)
-        self._completer.activated[QModelIndex].connect(self._suggestion_activated)
+        # The overload that passes the index (the item is in its data); PySide6's stubs have
+        # no SignalInstance.__getitem__, though selecting an overload by type is its API.
+        self._completer.activated[QModelIndex].connect(  # type: ignore[index]
+            self._suggestion_activated
+        )
 
         self._suggest_timer = QTimer(self)
         self._suggest_timer.setSingleShot(True)
@@ -158,15 +168,18 @@ class ItemField(QLineEdit):
         return self._looking_up
 
     @property
-    def completer_popup(self) -> QWidget:
-        return self._completer.popup()
+    def completer_popup(self) -> QAbstractItemView:
+        popup = self._completer.popup()
+        if popup is None:  # QCompleter.popup() makes its list view when none is set
+            raise RuntimeError("the completer has no popup")
+        return popup
 
     def set_item(self, item: SellableItem | None) -> None:
         """Show `item` as chosen (None: empty the field); emits item_chosen/item_cleared."""
         self._generation += 1
         self._looking_up = False
         self._suggest_timer.stop()
-        self._completer.popup().hide()
+        self.completer_popup.hide()
         previous = self._item
         self._item = item
         self.setText("" if item is None else item.label)
@@ -184,7 +197,7 @@ class ItemField(QLineEdit):
         return (self._item, self.text())
 
     def set_form_state(self, state: object) -> None:
-        item, text = state  # type: ignore[misc]
+        item, text = cast(tuple[SellableItem | None, str], state)  # what form_state returned
         self.set_item(item)
         if item is None:
             self.setText(text)
@@ -200,7 +213,7 @@ class ItemField(QLineEdit):
             Qt.KeyboardModifier.KeypadModifier,
         )
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and plain:
-            popup = self._completer.popup()
+            popup = self.completer_popup
             if popup.isVisible() and popup.currentIndex().isValid():
                 # The completer chooses the highlighted suggestion after this returns.
                 event.ignore()
@@ -300,7 +313,7 @@ class ItemField(QLineEdit):
     def _request_suggestions(self) -> None:
         text = self.text().strip()
         if len(text) < SUGGEST_MIN_LENGTH:
-            self._completer.popup().hide()
+            self.completer_popup.hide()
             return
         generation = self._generation
         lookup, acting = self._lookup, self._acting
@@ -322,12 +335,12 @@ class ItemField(QLineEdit):
         if items and self.hasFocus():
             self._completer.complete()
         else:
-            self._completer.popup().hide()
+            self.completer_popup.hide()
 
     def _suggest_failed(self, generation: int, error: BaseException) -> None:
         # Suggestions are a convenience: Enter still looks the code up and says what failed.
         if shiboken6.isValid(self) and generation == self._generation:
-            self._completer.popup().hide()
+            self.completer_popup.hide()
 
     def _suggestion_activated(self, index: QModelIndex | QPersistentModelIndex) -> None:
         item = index.data(_ITEM_ROLE)

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from PySide6.QtCore import QRegularExpression, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator
@@ -133,11 +133,12 @@ class AttributeEditor(QWidget):
     def add_row(self, name: str = "", value: str = "") -> None:
         row = self.table.rowCount()
         self.table.insertRow(row)
-        self.table.setItem(row, 0, QTableWidgetItem(name))
+        name_item = QTableWidgetItem(name)
+        self.table.setItem(row, 0, name_item)
         self.table.setItem(row, 1, QTableWidgetItem(value))
         if not name:
             self.table.setCurrentCell(row, 0)
-            self.table.editItem(self.table.item(row, 0))
+            self.table.editItem(name_item)
         self.changed.emit()
 
     def remove_current(self) -> None:
@@ -179,7 +180,8 @@ class AttributeEditor(QWidget):
 
     def set_form_state(self, state: object) -> None:
         self.table.setRowCount(0)
-        for name, value in state:  # type: ignore[attr-defined]
+        # What form_state returned: (name, value) pairs.
+        for name, value in cast(tuple[tuple[str, str], ...], state):
             row = self.table.rowCount()
             self.table.insertRow(row)
             self.table.setItem(row, 0, QTableWidgetItem(name))
@@ -367,8 +369,8 @@ class ProductDialog(RecordDialog):
         self.dimensions = self.add_row(stock, "dimensions", "Dim&ensions:", QLineEdit())
         self.dimensions.setMaxLength(100)
         self.length = self.add_row(stock, "length", "&Length (cm):", decimal_edit(6, 2))
-        self.width = self.add_row(stock, "width", "Wi&dth (cm):", decimal_edit(6, 2))
-        self.height = self.add_row(stock, "height", "&Height (cm):", decimal_edit(6, 2))
+        self.width_edit = self.add_row(stock, "width", "Wi&dth (cm):", decimal_edit(6, 2))
+        self.height_edit = self.add_row(stock, "height", "&Height (cm):", decimal_edit(6, 2))
         self.volume = self.add_row(stock, "volume", "&Volume:", decimal_edit(7, 3))
 
         tax = self._page("Ta&x && download")
@@ -501,8 +503,8 @@ class ProductDialog(RecordDialog):
         self.weight.setText(format_decimal(row.weight, 3))
         self.dimensions.setText(row.dimensions or "")
         self.length.setText(format_decimal(row.length, 2))
-        self.width.setText(format_decimal(row.width, 2))
-        self.height.setText(format_decimal(row.height, 2))
+        self.width_edit.setText(format_decimal(row.width, 2))
+        self.height_edit.setText(format_decimal(row.height, 2))
         self.volume.setText(format_decimal(row.volume, 3))
         self.taxable.setChecked(row.taxable)
         self.tax_rate.setText(format_decimal(row.tax_rate, 2))
@@ -540,8 +542,8 @@ class ProductDialog(RecordDialog):
             weight=read_decimal(self.weight, "weight", "The weight", default=Decimal("0.000")),
             dimensions=self.dimensions.text(),
             length=read_decimal(self.length, "length", "The length", default=Decimal("0.00")),
-            width=read_decimal(self.width, "width", "The width", default=Decimal("0.00")),
-            height=read_decimal(self.height, "height", "The height", default=Decimal("0.00")),
+            width=read_decimal(self.width_edit, "width", "The width", default=Decimal("0.00")),
+            height=read_decimal(self.height_edit, "height", "The height", default=Decimal("0.00")),
             volume=read_decimal(self.volume, "volume", "The volume", default=Decimal("0.000")),
             barcode=self.barcode.text(),
             track_inventory=self.track_inventory.isChecked(),

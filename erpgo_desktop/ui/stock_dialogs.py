@@ -88,6 +88,9 @@ class StockDialog(FormDialog):
     #: Adjustments and counts may book in an inactive warehouse (to write off what is left).
     inactive_warehouses: ClassVar[bool] = False
 
+    #: Where the stock is booked (a transfer's source); every `build_fields` sets it.
+    warehouse: QComboBox
+
     def __init__(
         self,
         services: Services,
@@ -400,8 +403,10 @@ class AdjustDialog(StockDialog):
         reason.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         reason.addItems(("", *ADJUST_REASONS))
         reason.setCurrentIndex(0)
-        reason.lineEdit().setMaxLength(rules.MAX_REASON_LENGTH)
-        reason.lineEdit().setPlaceholderText("Why: damaged, lost, found, …")
+        reason_edit = reason.lineEdit()
+        assert reason_edit is not None, "an editable combo box has a line edit"
+        reason_edit.setMaxLength(rules.MAX_REASON_LENGTH)
+        reason_edit.setPlaceholderText("Why: damaged, lost, found, …")
         self.reason: QComboBox = self.add_row(form, "reason", "&Reason:", reason)
 
     def prepare_save(self) -> Callable[[], object]:
