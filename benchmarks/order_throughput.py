@@ -183,10 +183,11 @@ def raw_sql(url: URL, seeded: Seeded, workers: int, orders: int) -> float:
                 (user, order_id, version),
             ).fetchone()[0]  # type: ignore[index]
         with conn.transaction():
-            conn.execute(
-                "SELECT status FROM orders WHERE id = %s AND version = %s FOR UPDATE",
+            _, customer, unpaid = conn.execute(
+                "SELECT status, customer_id, total_amount - paid_amount FROM orders "
+                "WHERE id = %s AND version = %s FOR UPDATE",
                 (order_id, version),
-            ).fetchone()
+            ).fetchone()  # type: ignore[misc]
             items = conn.execute(
                 "SELECT id, product_id, quantity FROM order_items WHERE order_id = %s "
                 "ORDER BY product_id",
@@ -216,10 +217,21 @@ def raw_sql(url: URL, seeded: Seeded, workers: int, orders: int) -> float:
                 "AS wanted(item, quantity)",
                 (seeded.warehouse, [i[0] for i in items], [i[2] for i in items]),
             )
+            # The customer's balance takes the unpaid total, within the credit limit.
+            balance, limit = conn.execute(
+                "UPDATE customers SET balance = coalesce(balance, 0) + %s, "
+                "version = version + 1, updated_by = %s WHERE id = %s "
+                "RETURNING balance, credit_limit",
+                (unpaid, user, customer),
+            ).fetchone()  # type: ignore[misc]
+            assert not limit or balance <= limit
             conn.execute(
                 "UPDATE orders SET status = 'CONFIRMED', version = version + 1, "
                 "updated_by = %s WHERE id = %s",
                 (user, order_id),
+            )
+            conn.execute(
+                "UPDATE order_items SET status = 'CONFIRMED' WHERE order_id = %s", (order_id,)
             )
 
     rate = timed(workers, orders, place)

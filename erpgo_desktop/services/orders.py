@@ -6,8 +6,15 @@ the order row (SELECT ... FOR UPDATE) and compares the version the person opened
 change made meanwhile on another workstation is reported with who made it and when
 instead of being overwritten. It returns the order as it is after the change.
 
-Locks are always taken in one order: the order, then its customer, then stock rows (all
-in one `StockLedger.lock` call), so two workstations queue up instead of deadlocking.
+A write costs few statements (see "The order and its lines as a write sees them"): the
+order is read locked together with its lines and whatever else the action needs, changes
+are written with Core statements returning what the database set, and the returned
+detail is built from those rows rather than read back.
+
+Locks are always taken in one order: the order, then stock rows (all in one
+`StockLedger.lock` call), then the customer (balance and credit limit, as late as
+possible: every confirmation for the customer waits for that row), so two workstations
+queue up instead of deadlocking.
 
 Money moves between the order and the customer's balance at exactly three moments:
 confirming adds the unpaid total (total - paid); a payment on a confirmed order takes
@@ -27,25 +34,29 @@ from __future__ import annotations
 import functools
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, NoReturn, TypeVar
 
 from sqlalchemy import (
     Integer,
     Numeric,
     Select,
     Table,
+    Text,
     any_,
     bindparam,
+    cast,
     delete,
     func,
     insert,
     literal,
+    literal_column,
     select,
+    true,
     tuple_,
     update,
 )
@@ -129,6 +140,7 @@ MAX_PAGE_SIZE = 1_000
 Allocations = Mapping[uuid.UUID, Sequence[tuple[uuid.UUID, int]]]
 
 _CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
+_IDS = ARRAY(PG_UUID(as_uuid=True))
 _RESERVATIONS: Table = StockReservation.__table__  # type: ignore[assignment]
 # Made once: building aliases is costly, and the same ones let SQLAlchemy cache the SQL.
 _VARIANT = aliased(ProductVariant, name="variant")
@@ -336,72 +348,56 @@ class OrderService(Service):
             rules.check_order_discount(clean.order_discount, ZERO)
 
         def work(session: Session) -> _Detail:
-            customer = (
-                _db(session)
-                .execute(_DRAFT_CUSTOMER, {"customer_id": customer_id, "acting_id": acting.id})
-                .one_or_none()
-            )
-            if customer is None:
-                raise NotFoundError("That customer does not exist.", field="customer")
-            if customer.status != "ACTIVE":
-                raise ValidationError(
-                    f"{customer.first_name} {customer.last_name} is "
-                    f"{customer.status.lower()}: no new orders can be taken for them.",
-                    field="customer",
-                )
             billing = _billing(clean)
-            address_ids: dict[str, uuid.UUID] = dict(
-                _db(session)
-                .execute(
-                    _INSERT_ADDRESSES,
-                    [
-                        {"type": "shipping", **_address_values(clean.shipping_address)},
-                        {"type": "billing", **_address_values(billing)},
-                    ],
-                )
-                .all()
-            )
             amounts = rules.order_amounts([], clean.shipping_method, ZERO)
+            values = {
+                "customer_id": customer_id,
+                "status": DRAFT,
+                "priority": clean.priority,
+                "shipping_method": clean.shipping_method,
+                "currency": currency,
+                "required_date": clean.required_date,
+                "notes": clean.notes,
+                "customer_notes": clean.customer_notes,
+                "internal_notes": clean.internal_notes,
+                "created_by": acting.id,
+                "updated_by": acting.id,
+                "subtotal": amounts.subtotal,
+                "discount_amount": amounts.discount,
+                "tax_amount": amounts.tax,
+                "shipping_amount": amounts.shipping,
+                "total_amount": amounts.total,
+                "payment_status": rules.payment_status(amounts.total, ZERO, ZERO),
+            }
+            addresses = {
+                f"{kind}_{name}": getattr(address, name)
+                for kind, address in (("shipping", clean.shipping_address), ("billing", billing))
+                for name in _ADDRESS_FIELDS
+            }
             # next_order_number() keeps the counter row locked until this transaction
             # ends, so numbers are issued one after the other and never twice.
             row = (
                 _db(session)
                 .execute(
-                    _INSERT_ORDER,
-                    {
-                        "customer_id": customer_id,
-                        "status": DRAFT,
-                        "priority": clean.priority,
-                        "shipping_method": clean.shipping_method,
-                        "currency": currency,
-                        "required_date": clean.required_date,
-                        "shipping_address_id": address_ids["shipping"],
-                        "billing_address_id": address_ids["billing"],
-                        "notes": clean.notes,
-                        "customer_notes": clean.customer_notes,
-                        "internal_notes": clean.internal_notes,
-                        "created_by": acting.id,
-                        "updated_by": acting.id,
-                        "subtotal": amounts.subtotal,
-                        "discount_amount": amounts.discount,
-                        "tax_amount": amounts.tax,
-                        "shipping_amount": amounts.shipping,
-                        "total_amount": amounts.total,
-                        "payment_status": rules.payment_status(amounts.total, ZERO, ZERO),
-                    },
+                    _INSERT_DRAFT,
+                    {f"new_{name}": value for name, value in values.items()}
+                    | addresses
+                    | {"acting_id": acting.id},
                 )
                 .mappings()
-                .one()
+                .one_or_none()
             )
+            if row is None:  # nothing inserted: the customer is missing or not active
+                _refuse_customer(session, customer_id)
             extras = _Extras(
                 customer_name=_customer_name(
-                    customer.company, customer.first_name, customer.last_name
+                    row["customer_company"], row["customer_first_name"], row["customer_last_name"]
                 ),
-                customer_code=customer.customer_code,
-                tax_exempt=bool(customer.tax_exempt),
+                customer_code=row["customer_code"],
+                tax_exempt=bool(row["customer_tax_exempt"]),
                 shipping_address=clean.shipping_address,
                 billing_address=billing,
-                usernames={acting.id: customer.acting_name or acting.username},
+                usernames={acting.id: row["acting_name"] or acting.username},
                 now=None,
             )
             order = _order_row(row, extras)
@@ -486,11 +482,12 @@ class OrderService(Service):
         numbered: bool,
     ) -> OrderDetail:
         def work(session: Session) -> _Detail:
-            order = _lock(session, acting, order_id, expected_version)
+            items = [(new.product_id, new.variant_id) for new in wanted]
+            order = _lock(session, acting, order_id, expected_version, items=items)
             _require_editable(order, "Lines")
             lines = order.lines
             order_discount = _order_discount(order, lines)
-            catalog = _catalog(session, [(new.product_id, new.variant_id) for new in wanted])
+            catalog = order.extras.catalog
             # Lines added together share created_at; ids made in ascending order keep them
             # in the order given (lines are listed by created_at, then id).
             ids = sorted(uuid.uuid4() for _ in wanted)
@@ -644,9 +641,10 @@ class OrderService(Service):
         """
         require(acting, perms.ORDERS_CONFIRM)
         wanted = _check_allocations(allocations)
+        named = _named_warehouses(warehouse_id, wanted)
 
         def work(session: Session) -> _Detail:
-            order = _lock(session, acting, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version, warehouses=named)
             rules.check_transition(order.status, CONFIRMED)
             if _is_confirmed(order):
                 raise ValidationError(
@@ -671,7 +669,13 @@ class OrderService(Service):
                     field="approved_by",
                 )
             plan = _plan(
-                session, lines, warehouse_id, wanted, lambda line: line.item.quantity, True
+                session,
+                lines,
+                warehouse_id,
+                wanted,
+                lambda line: line.item.quantity,
+                True,
+                order.extras.warehouses,
             )
             ledger = StockLedger(session, acting.id)
             _reserve(session, ledger, order, lines, plan, all_or_nothing=True)
@@ -699,9 +703,10 @@ class OrderService(Service):
         """
         require(acting, perms.ORDERS_CONFIRM)
         wanted = _check_allocations(allocations)
+        named = _named_warehouses(warehouse_id, wanted)
 
         def work(session: Session) -> _Detail:
-            order = _lock(session, acting, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version, warehouses=named)
             if not _is_confirmed(order) or order.status not in (
                 CONFIRMED,
                 PROCESSING,
@@ -718,7 +723,15 @@ class OrderService(Service):
                 raise ValidationError(
                     f"Nothing on order {order.order_number} is backordered.", field="lines"
                 )
-            plan = _plan(session, lines, warehouse_id, wanted, lambda line: line.backordered, False)
+            plan = _plan(
+                session,
+                lines,
+                warehouse_id,
+                wanted,
+                lambda line: line.backordered,
+                False,
+                order.extras.warehouses,
+            )
             ledger = StockLedger(session, acting.id)
             if _reserve(session, ledger, order, lines, plan, all_or_nothing=False) == 0:
                 raise ValidationError(
@@ -1007,7 +1020,7 @@ class OrderService(Service):
             raise ValidationError("Choose the lines that come back.", field="lines")
 
         def work(session: Session) -> _Detail:
-            order = _lock(session, acting, order_id, expected_version)
+            order = _lock(session, acting, order_id, expected_version, warehouses={warehouse_id})
             rules.check_transition(order.status, RETURNED)
             items = order.lines
             for line_id, quantity in returning.items():
@@ -1021,7 +1034,7 @@ class OrderService(Service):
                     )
             restock = [line for line in items if line.id in returning and line.tracks]
             if restock:
-                _check_warehouses(session, {warehouse_id})
+                _check_warehouses(session, {warehouse_id}, order.extras.warehouses)
                 ledger = StockLedger(session, acting.id)
                 ledger.lock([line.key(warehouse_id) for line in restock])
                 why = f"Return of order {order.order_number}" + (
@@ -1308,6 +1321,9 @@ class _Extras:
     usernames: dict[uuid.UUID, str]
     #: The transaction's now(): what the database's own timestamps of this write say.
     now: datetime | None
+    #: What the write asked for beside the order (see `_lock`).
+    catalog: _Catalog = ({}, {})
+    warehouses: _Warehouses | None = None
 
 
 @dataclass(eq=False)
@@ -1514,23 +1530,131 @@ def _header_statement(*, lock: bool) -> Select[Any]:
         return statement
     acting = select(User.username).where(User.id == bindparam("acting_id")).scalar_subquery()
     return statement.add_columns(
-        func.now().label("now"), acting.label("acting_name")
+        func.now().label("now"),
+        acting.label("acting_name"),
+        _as_json(
+            (
+                cast(Product.id, Text),
+                Product.sku,
+                Product.name,
+                Product.is_active,
+                cast(Product.price, Text),
+                cast(Product.tax_rate, Text),
+                Product.taxable,
+                cast(Product.weight, Text),
+                Product.track_inventory,
+                Product.allow_backorder,
+            ),
+            Product.id,
+            "product_ids",
+        ).label("catalog_products"),
+        _as_json(
+            (
+                cast(ProductVariant.id, Text),
+                ProductVariant.sku,
+                ProductVariant.name,
+                cast(ProductVariant.product_id, Text),
+                ProductVariant.is_active,
+                cast(ProductVariant.price, Text),
+                cast(ProductVariant.weight, Text),
+                ProductVariant.track_inventory,
+                ProductVariant.allow_backorder,
+            ),
+            ProductVariant.id,
+            "variant_ids",
+        ).label("catalog_variants"),
+        _as_json(
+            (cast(Warehouse.id, Text), Warehouse.code, Warehouse.is_active),
+            Warehouse.id,
+            "warehouse_ids",
+        ).label("warehouses"),
     ).with_for_update(of=_ORDERS)
 
 
+def _as_json(columns: tuple[Any, ...], key: Any, ids: str) -> Any:
+    """The rows whose `key` is in the array parameter `ids`, as a JSON array of arrays of
+    `columns` (numbers and ids as text, so nothing is lost on the way); null for none."""
+    return (
+        select(func.json_agg(func.json_build_array(*columns)))
+        .where(key == any_(bindparam(ids, type_=_IDS)))
+        .scalar_subquery()
+    )
+
+
+class _ProductRow(NamedTuple):
+    id: uuid.UUID
+    sku: str
+    name: str
+    is_active: bool | None
+    price: Decimal
+    tax_rate: Decimal
+    taxable: bool | None
+    weight: Decimal
+    track_inventory: bool
+    allow_backorder: bool
+
+
+class _VariantRow(NamedTuple):
+    id: uuid.UUID
+    sku: str
+    name: str
+    product_id: uuid.UUID
+    is_active: bool
+    price: Decimal
+    weight: Decimal | None
+    track_inventory: bool
+    allow_backorder: bool
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _catalog_from(products: Any, variants: Any) -> _Catalog:
+    return (
+        {
+            row.id: row
+            for row in (
+                _ProductRow(
+                    uuid.UUID(p[0]), p[1], p[2], p[3], Decimal(p[4]), Decimal(p[5]), p[6],
+                    Decimal(p[7]), p[8], p[9],
+                )
+                for p in products or ()
+            )
+        },
+        {
+            row.id: row
+            for row in (
+                _VariantRow(
+                    uuid.UUID(v[0]), v[1], v[2], uuid.UUID(v[3]), v[4], Decimal(v[5]),
+                    _decimal(v[6]), v[7], v[8],
+                )
+                for v in variants or ()
+            )
+        },
+    )  # fmt: skip
+
+
 def _header(
-    session: Session, order_id: uuid.UUID, acting: CurrentUser | None = None
+    session: Session,
+    order_id: uuid.UUID,
+    acting: CurrentUser | None = None,
+    items: Sequence[tuple[uuid.UUID, uuid.UUID | None]] = (),
+    warehouses: Collection[uuid.UUID] | None = None,
 ) -> _OrderRow | None:
-    """The order with what its detail shows; locked FOR UPDATE when `acting` writes."""
+    """The order with what its detail shows; locked FOR UPDATE when `acting` writes,
+    together with the catalog rows of `items` and the `warehouses`."""
     if acting is None:
         rows = _db(session).execute(_READ_HEADER, {"order_id": order_id}).mappings().all()
     else:
-        rows = (
-            _db(session)
-            .execute(_LOCK_HEADER, {"order_id": order_id, "acting_id": acting.id})
-            .mappings()
-            .all()
-        )
+        parameters = {
+            "order_id": order_id,
+            "acting_id": acting.id,
+            "product_ids": list({product for product, _ in items}),
+            "variant_ids": list({variant for _, variant in items if variant is not None}),
+            "warehouse_ids": list(warehouses or ()),
+        }
+        rows = _db(session).execute(_LOCK_HEADER, parameters).mappings().all()
     if not rows:
         return None
     row = rows[0]
@@ -1557,6 +1681,16 @@ def _header(
         usernames=usernames,
         now=row["now"] if acting is not None else None,
     )
+    if acting is not None:
+        extras.catalog = _catalog_from(row["catalog_products"], row["catalog_variants"])
+        if warehouses is not None:
+            extras.warehouses = _Warehouses(
+                set(warehouses),
+                {
+                    uuid.UUID(w[0]): _WarehouseRow(uuid.UUID(w[0]), w[1], w[2])
+                    for w in row["warehouses"] or ()
+                },
+            )
     order = _order_row(row, extras)
     if row["item_id"] is not None:
         order.lines = [_line(line, "item_") for line in rows]
@@ -1662,7 +1796,6 @@ def _find_line(lines: Sequence[_Line], line_id: uuid.UUID) -> _Line:
     raise NotFoundError("That line is not on this order (any more).", field="lines")
 
 
-_IDS = ARRAY(PG_UUID(as_uuid=True))
 _SOLD_PRODUCTS = select(
     Product.id,
     Product.sku,
@@ -1889,6 +2022,14 @@ def _check_allocations(allocations: Allocations | None) -> dict[uuid.UUID, dict[
     return wanted
 
 
+def _named_warehouses(
+    warehouse_id: uuid.UUID | None, wanted: Mapping[uuid.UUID, Mapping[uuid.UUID, int]]
+) -> set[uuid.UUID]:
+    """The warehouses a reservation may use: read with the order (see `_lock`)."""
+    named = {w for per in wanted.values() for w in per}
+    return named | {warehouse_id} if warehouse_id is not None else named
+
+
 def _plan(
     session: Session,
     lines: Sequence[_Line],
@@ -1896,6 +2037,7 @@ def _plan(
     wanted: Mapping[uuid.UUID, Mapping[uuid.UUID, int]],
     outstanding: Callable[[_Line], int],
     exact: bool,
+    read: _Warehouses | None = None,
 ) -> dict[uuid.UUID, dict[uuid.UUID, int]]:
     """Per line that tracks stock, warehouse -> quantity to reserve."""
     known = {line.id for line in lines}
@@ -1926,8 +2068,21 @@ def _plan(
                     f"Choose the warehouse to reserve {line.sku} from.", field="warehouse_id"
                 )
             plan[line.id] = {warehouse_id: need}
-    _check_warehouses(session, {w for per in plan.values() for w in per})
+    _check_warehouses(session, {w for per in plan.values() for w in per}, read)
     return plan
+
+
+class _WarehouseRow(NamedTuple):
+    id: uuid.UUID
+    code: str
+    is_active: bool | None
+
+
+class _Warehouses(NamedTuple):
+    """Warehouses read beforehand: those `asked` for, and those of them `found`."""
+
+    asked: set[uuid.UUID]
+    found: dict[uuid.UUID, _WarehouseRow]
 
 
 _WAREHOUSES = select(Warehouse.id, Warehouse.code, Warehouse.is_active).where(
@@ -1935,10 +2090,18 @@ _WAREHOUSES = select(Warehouse.id, Warehouse.code, Warehouse.is_active).where(
 )
 
 
-def _check_warehouses(session: Session, warehouse_ids: set[uuid.UUID]) -> None:
+def _check_warehouses(
+    session: Session, warehouse_ids: set[uuid.UUID], known: _Warehouses | None = None
+) -> None:
     if not warehouse_ids:
         return
-    found = {row.id: row for row in _db(session).execute(_WAREHOUSES, {"ids": list(warehouse_ids)})}
+    if known is not None and warehouse_ids <= known.asked:
+        found = known.found
+    else:
+        found = {
+            row.id: _WarehouseRow(row.id, row.code, row.is_active)
+            for row in _db(session).execute(_WAREHOUSES, {"ids": list(warehouse_ids)})
+        }
     for warehouse_id in warehouse_ids:
         row = found.get(warehouse_id)
         if row is None:
@@ -2117,10 +2280,20 @@ def _db(session: Session) -> Connection:
 
 
 def _lock(
-    session: Session, acting: CurrentUser, order_id: uuid.UUID, expected_version: int
+    session: Session,
+    acting: CurrentUser,
+    order_id: uuid.UUID,
+    expected_version: int,
+    *,
+    items: Sequence[tuple[uuid.UUID, uuid.UUID | None]] = (),
+    warehouses: Collection[uuid.UUID] | None = None,
 ) -> _OrderRow:
-    """The order, locked for this transaction, if it is still at `expected_version`."""
-    order = _header(session, order_id, acting)
+    """The order, locked for this transaction, if it is still at `expected_version`.
+
+    Read in the same statement: the catalog rows of the (product, variant) `items` in
+    `order.extras.catalog`, and the `warehouses` in `order.extras.warehouses`, for a write
+    that needs them (one statement fewer)."""
+    order = _header(session, order_id, acting, items, warehouses)
     if order is None:
         raise NotFoundError("That order does not exist.")
     if order.version != expected_version:
@@ -2182,9 +2355,9 @@ def _saved(
     )
     if row is None:  # cannot happen while the row is locked; the version says so all the same
         raise StaleDataError("the order changed although it was locked")
-    for name in _ORDER_COLUMNS:
-        setattr(order, name, row[name])
-    order.loaded = {name: row[name] for name in _ORDER_COLUMNS}
+    for name, value in row.items():
+        setattr(order, name, value)
+    order.loaded = {name: getattr(order, name) for name in _ORDER_COLUMNS}
     if acting.id not in order.extras.usernames:
         order.extras.usernames[acting.id] = acting.username
     if lines is None:
@@ -2199,7 +2372,7 @@ def _saved(
 @functools.lru_cache(maxsize=64)
 def _order_update(columns: tuple[str, ...]) -> Any:
     """UPDATE of the order's changed `columns`, checked against the version it was read at,
-    returning the row as stored (updated_at and previous_status come from triggers)."""
+    returning them as stored and what triggers set (updated_at, previous_status)."""
     values: dict[str, Any] = {
         name: bindparam(f"new_{name}", type_=_ORDERS.c[name].type) for name in columns
     }
@@ -2215,11 +2388,37 @@ def _order_update(columns: tuple[str, ...]) -> Any:
             _ORDERS.c.version == bindparam("expected_version"),
         )
         .values(values)
-        .returning(*_ORDERS.c)
+        .returning(
+            *(
+                _ORDERS.c[name]
+                for name in ("updated_at", "previous_status", "version", "updated_by", *columns)
+            )
+        )
     )
 
 
-_INSERT_ITEMS = insert(_ITEMS).returning(*_ITEMS.c)
+_INSERTED_COLUMNS = ("id", "order_id", *_ITEM_WRITABLE)
+
+
+def _insert_items_statement() -> Any:
+    """INSERT of several lines given as one array per column (one statement, whatever
+    their number), returning the rows as stored."""
+    given = (
+        func.unnest(
+            *(
+                bindparam(f"new_{name}", type_=ARRAY(_ITEMS.c[name].type))
+                for name in _INSERTED_COLUMNS
+            )
+        )
+        .table_valued(*_INSERTED_COLUMNS)
+        .render_derived(name="given")
+    )
+    return (
+        insert(_ITEMS).from_select(list(_INSERTED_COLUMNS), select(*given.c)).returning(*_ITEMS.c)
+    )
+
+
+_INSERT_ITEMS = _insert_items_statement()
 _DELETE_ITEMS = delete(_ITEMS).where(
     _ITEMS.c.id == any_(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))))
 )
@@ -2227,12 +2426,18 @@ _DELETE_ITEMS = delete(_ITEMS).where(
 
 @functools.lru_cache(maxsize=64)
 def _items_update(columns: tuple[str, ...]) -> Any:
-    """UPDATE of the same new values of `columns` on several lines, returning them."""
+    """UPDATE of the same new values of `columns` on several lines, returning them as
+    stored and what the database works out (updated_at by trigger, the computed prices)."""
     return (
         update(_ITEMS)
         .where(_ITEMS.c.id == any_(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))))
         .values({name: bindparam(f"new_{name}", type_=_ITEMS.c[name].type) for name in columns})
-        .returning(*_ITEMS.c)
+        .returning(
+            *(
+                _ITEMS.c[name]
+                for name in ("id", "updated_at", "total_price", "final_price", *columns)
+            )
+        )
     )
 
 
@@ -2247,11 +2452,10 @@ def _write_lines(session: Session, lines: Sequence[_Line], removed: Sequence[_Li
             _db(session)
             .execute(
                 _INSERT_ITEMS,
-                [
-                    {name: getattr(item, name) for name in _ITEM_WRITABLE}
-                    | {"id": item.id, "order_id": item.order_id}
-                    for item in new
-                ],
+                {
+                    f"new_{name}": [getattr(item, name) for item in new]
+                    for name in _INSERTED_COLUMNS
+                },
             )
             .mappings()
             .all()
@@ -2276,10 +2480,9 @@ def _write_lines(session: Session, lines: Sequence[_Line], removed: Sequence[_Li
         _db(session).execute(_DELETE_ITEMS, {"ids": [line.id for line in removed]})
     for row in returned:
         item = by_id[row["id"]]
-        values = {name: row[name] for name in _ITEM_COLUMNS}
-        for name, value in values.items():
+        for name, value in row.items():
             setattr(item, name, value)
-        item.loaded = values
+        item.loaded = {name: getattr(item, name) for name in _ITEM_COLUMNS}
 
 
 def _billing(header: OrderHeader) -> Address:
@@ -2290,20 +2493,97 @@ def _address_values(address: Address) -> dict[str, Any]:
     return {name: getattr(address, name) for name in _ADDRESS_FIELDS}
 
 
-_DRAFT_CUSTOMER = select(
-    Customer.status,
-    Customer.first_name,
-    Customer.last_name,
-    Customer.company,
-    Customer.customer_code,
-    Customer.tax_exempt,
-    select(User.username)
-    .where(User.id == bindparam("acting_id"))
-    .scalar_subquery()
-    .label("acting_name"),
-).where(Customer.id == bindparam("customer_id"))
-_INSERT_ADDRESSES = insert(_ADDRESSES).returning(_ADDRESSES.c.type, _ADDRESSES.c.id)
-_INSERT_ORDER = insert(_ORDERS).values(order_number=func.next_order_number()).returning(*_ORDERS.c)
+_DRAFT_CUSTOMER = select(Customer.status, Customer.first_name, Customer.last_name).where(
+    Customer.id == bindparam("customer_id")
+)
+
+
+def _refuse_customer(session: Session, customer_id: uuid.UUID) -> NoReturn:
+    """Why no order can be taken for the customer."""
+    customer = _db(session).execute(_DRAFT_CUSTOMER, {"customer_id": customer_id}).one_or_none()
+    if customer is None:
+        raise NotFoundError("That customer does not exist.", field="customer")
+    raise ValidationError(
+        f"{customer.first_name} {customer.last_name} is "
+        f"{customer.status.lower()}: no new orders can be taken for them.",
+        field="customer",
+    )
+
+
+_DRAFT_COLUMNS = (
+    "customer_id",
+    "status",
+    "priority",
+    "shipping_method",
+    "currency",
+    "required_date",
+    "notes",
+    "customer_notes",
+    "internal_notes",
+    "created_by",
+    "updated_by",
+    "subtotal",
+    "discount_amount",
+    "tax_amount",
+    "shipping_amount",
+    "total_amount",
+    "payment_status",
+)
+
+
+def _draft_statement() -> Any:
+    """The draft in one statement, for an active customer only (else nothing): its two
+    addresses and the order inserted, the order returned as stored with what its detail
+    shows of the customer and the acting user."""
+
+    def address(kind: str) -> Any:
+        return (
+            insert(_ADDRESSES)
+            .values(
+                type=literal_column(f"'{kind}'"),
+                **{
+                    name: bindparam(f"{kind}_{name}", type_=_ADDRESSES.c[name].type)
+                    for name in _ADDRESS_FIELDS
+                },
+            )
+            .returning(_ADDRESSES.c.id)
+            .cte(f"{kind}_address")
+        )
+
+    shipping, billing = address("shipping"), address("billing")
+    customer_id = bindparam("new_customer_id", type_=_ORDERS.c.customer_id.type)
+    source = select(
+        func.next_order_number(),
+        *(bindparam(f"new_{name}", type_=_ORDERS.c[name].type) for name in _DRAFT_COLUMNS),
+        shipping.c.id,
+        billing.c.id,
+    ).select_from(
+        shipping.join(billing, true()).join(
+            _CUSTOMERS, (_CUSTOMERS.c.id == customer_id) & (_CUSTOMERS.c.status == "ACTIVE")
+        )
+    )
+    order = (
+        insert(_ORDERS)
+        .from_select(
+            ["order_number", *_DRAFT_COLUMNS, "shipping_address_id", "billing_address_id"],
+            source,
+        )
+        .returning(*_ORDERS.c)
+        .cte("new_order")
+    )
+    acting = select(User.username).where(User.id == bindparam("acting_id")).scalar_subquery()
+    return select(
+        order,
+        _CUSTOMERS.c.first_name.label("customer_first_name"),
+        _CUSTOMERS.c.last_name.label("customer_last_name"),
+        _CUSTOMERS.c.company.label("customer_company"),
+        _CUSTOMERS.c.customer_code.label("customer_code"),
+        _CUSTOMERS.c.tax_exempt.label("customer_tax_exempt"),
+        acting.label("acting_name"),
+    ).select_from(order.join(_CUSTOMERS, _CUSTOMERS.c.id == order.c.customer_id))
+
+
+_INSERT_DRAFT = _draft_statement()
 _UPDATE_ADDRESS = (
     update(_ADDRESSES)
     .where(_ADDRESSES.c.id == bindparam("address_id"))
