@@ -679,11 +679,12 @@ class OrderService(Service):
             )
             ledger = StockLedger(session, acting.id)
             _reserve(session, ledger, order, lines, plan, all_or_nothing=True)
-            self._take_on_credit(session, acting, order, override_credit)
             for line in lines:
                 line.item.status = "CONFIRMED"
             order.status = CONFIRMED
-            return _saved(session, order, acting, lines)
+            detail = _saved(session, order, acting, lines)
+            self._take_on_credit(session, acting, order, override_credit)
+            return detail
 
         return self._write(work)()
 
@@ -746,8 +747,9 @@ class OrderService(Service):
         self, session: Session, acting: CurrentUser, order: _OrderRow, override: bool
     ) -> None:
         """Add the order's unpaid total to the customer's balance, refused over a credit
-        limit unless overridden. One statement, taken last: every confirmation for the
-        customer waits for this row until the end of the transaction."""
+        limit unless overridden (noted in the order's internal notes). One statement, the
+        last before the commit: every confirmation for the customer waits for this row
+        until the transaction ends."""
         unpaid = order.total_amount - order.paid_amount
         if unpaid == ZERO:  # nothing to add, but a balance over the limit still refuses
             customer = (
@@ -789,6 +791,11 @@ class OrderService(Service):
             f"{after:,} on confirming."
         )
         order.internal_notes = f"{order.internal_notes}\n{note}" if order.internal_notes else note
+        # The order was saved already, its version moved on: the note goes with that change.
+        _db(session).execute(
+            _NOTE_OVERRIDE, {"order_id": order.id, "note_text": order.internal_notes}
+        )
+        order.loaded["internal_notes"] = order.internal_notes
 
     # --- Holds and processing -----------------------------------------------------------
 
@@ -1433,8 +1440,8 @@ def _order_row(row: Any, extras: _Extras) -> _OrderRow:
     return _OrderRow(**values, extras=extras, loaded=dict(values))
 
 
-def _item_row(row: Any, prefix: str = "") -> _ItemRow:
-    values = {name: row[prefix + name] for name in _ITEM_COLUMNS}
+def _item_row(row: Any) -> _ItemRow:
+    values = {name: row[name] for name in _ITEM_COLUMNS}
     return _ItemRow(**values, loaded=values)
 
 
@@ -1491,8 +1498,8 @@ class _Sold:
 
 
 def _header_statement(*, lock: bool) -> Select[Any]:
-    """The order with what its detail shows, one row per line (one without a line when
-    it has none). Locking (FOR UPDATE OF orders), the lines come from the statement's
+    """The order with what its detail shows, its lines as JSON (see `_lines_json`), in
+    one row. Locking (FOR UPDATE OF orders), the lines come from the statement's
     snapshot: current whenever the order's version is the one expected, since every
     change of lines or reservations moves the order's version on."""
     shipping, billing = _ADDRESSES.alias("shipping"), _ADDRESSES.alias("billing")
@@ -1510,7 +1517,7 @@ def _header_statement(*, lock: bool) -> Select[Any]:
             *(shipping.c[name].label(f"shipping_{name}") for name in _ADDRESS_FIELDS),
             *(billing.c[name].label(f"billing_{name}") for name in _ADDRESS_FIELDS),
             *(users[role].c.username.label(f"{role}_name") for role in users),
-            *_line_columns("item_"),
+            _lines_json().label("lines"),
         )
         .select_from(_ORDERS)
         .join(Customer, Customer.id == _ORDERS.c.customer_id)
@@ -1520,11 +1527,7 @@ def _header_statement(*, lock: bool) -> Select[Any]:
         .outerjoin(users["approver"], users["approver"].c.id == _ORDERS.c.approved_by)
         .outerjoin(users["shipper"], users["shipper"].c.id == _ORDERS.c.shipped_by)
         .outerjoin(users["updater"], users["updater"].c.id == _ORDERS.c.updated_by)
-        .outerjoin(_ITEMS, _ITEMS.c.order_id == _ORDERS.c.id)
-        .outerjoin(Product, Product.id == _ITEMS.c.product_id)
-        .outerjoin(_VARIANT, _VARIANT.id == _ITEMS.c.variant_id)
         .where(_ORDERS.c.id == bindparam("order_id"))
-        .order_by(_ITEMS.c.created_at, _ITEMS.c.id)
     )
     if not lock:
         return statement
@@ -1657,7 +1660,7 @@ def _header(
         rows = _db(session).execute(_LOCK_HEADER, parameters).mappings().all()
     if not rows:
         return None
-    row = rows[0]
+    (row,) = rows
     usernames = {
         row[column]: row[f"{role}_name"]
         for role, column in (
@@ -1692,8 +1695,7 @@ def _header(
                 },
             )
     order = _order_row(row, extras)
-    if row["item_id"] is not None:
-        order.lines = [_line(line, "item_") for line in rows]
+    order.lines = [_line_from_json(order.id, line) for line in row["lines"] or ()]
     return order
 
 
@@ -1701,13 +1703,11 @@ def _address_from(row: Any, prefix: str) -> Address:
     return Address(**{name: row[prefix + name] for name in _ADDRESS_FIELDS})
 
 
-def _line_columns(prefix: str) -> list[Any]:
-    """An order line's columns (order_items' prefixed), its product's and variant's, and
-    its reservations as JSON [[warehouse id, code, quantity], ...] in warehouse code order;
-    to select from order_items joined to products and (outer) `_VARIANT`."""
-    variant = _VARIANT
+def _reservations_json() -> Any:
+    """A line's reservations as JSON [[warehouse id, code, quantity], ...] in warehouse
+    code order (null for none), correlated to order_items."""
     warehouse = Warehouse.__table__.alias("reserved_in")
-    reservations = (
+    return (
         select(
             func.json_agg(
                 aggregate_order_by(
@@ -1722,24 +1722,121 @@ def _line_columns(prefix: str) -> list[Any]:
         .where(_RESERVATIONS.c.order_item_id == _ITEMS.c.id)
         .scalar_subquery()
     )
-    return [
-        *(column.label(prefix + column.key) for column in _ITEMS.c),
+
+
+#: The order_items columns in the JSON of a line, in order; money as text (exact).
+_JSON_ITEM_COLUMNS = (
+    "id",
+    "product_id",
+    "variant_id",
+    "quantity",
+    "unit_price",
+    "total_price",
+    "tax_amount",
+    "discount_amount",
+    "final_price",
+    "weight",
+    "status",
+    "shipped_quantity",
+    "returned_quantity",
+    "notes",
+    "created_at",
+    "updated_at",
+)
+_JSON_DECIMALS = frozenset(
+    ("unit_price", "total_price", "tax_amount", "discount_amount", "final_price", "weight")
+)
+
+
+def _lines_json() -> Any:
+    """The order's lines in order, each a JSON array: `_JSON_ITEM_COLUMNS`, then its
+    product's and variant's SKU, name, tracking, backorders and active flag, then its
+    reservations; correlated to orders. One row for the order instead of a row per line
+    repeating the order: less for the server to join and for the client to read."""
+    variant = _VARIANT
+    line = func.json_build_array(
+        *(
+            cast(_ITEMS.c[name], Text) if name in _JSON_DECIMALS else _ITEMS.c[name]
+            for name in _JSON_ITEM_COLUMNS
+        ),
+        Product.sku,
+        Product.name,
+        Product.track_inventory,
+        Product.allow_backorder,
+        Product.is_active,
+        variant.sku,
+        variant.name,
+        variant.track_inventory,
+        variant.allow_backorder,
+        variant.is_active,
+        _reservations_json(),
+    )
+    return (
+        select(func.json_agg(aggregate_order_by(line, _ITEMS.c.created_at, _ITEMS.c.id)))
+        .select_from(_ITEMS)
+        .join(Product, Product.id == _ITEMS.c.product_id)
+        .outerjoin(variant, variant.id == _ITEMS.c.variant_id)
+        .where(_ITEMS.c.order_id == _ORDERS.c.id)
+        .scalar_subquery()
+    )
+
+
+def _line_from_json(order_id: uuid.UUID, value: Sequence[Any]) -> _Line:
+    (
+        id_, product_id, variant_id, quantity, unit_price, total_price, tax_amount,
+        discount_amount, final_price, weight, status, shipped_quantity, returned_quantity,
+        notes, created_at, updated_at,
+        p_sku, p_name, p_tracks, p_backorder, p_active,
+        v_sku, v_name, v_tracks, v_backorder, v_active,
+        reservations,
+    ) = value  # fmt: skip
+    values = {
+        "id": uuid.UUID(id_),
+        "order_id": order_id,
+        "product_id": uuid.UUID(product_id),
+        "variant_id": None if variant_id is None else uuid.UUID(variant_id),
+        "quantity": quantity,
+        "unit_price": Decimal(unit_price),
+        "total_price": None if total_price is None else Decimal(total_price),
+        "tax_amount": Decimal(tax_amount),
+        "discount_amount": Decimal(discount_amount),
+        "final_price": Decimal(final_price),
+        "weight": Decimal(weight),
+        "status": status,
+        "shipped_quantity": shipped_quantity,
+        "returned_quantity": returned_quantity,
+        "notes": notes,
+        "created_at": datetime.fromisoformat(created_at),
+        "updated_at": datetime.fromisoformat(updated_at),
+    }
+    item = _ItemRow(**values, loaded=dict(values))
+    if variant_id is None:
+        line = _Line(item, p_sku, p_name, p_tracks, p_backorder, p_active)
+    else:
+        line = _Line(item, v_sku, v_name, v_tracks, v_backorder, p_active and v_active)
+    for warehouse_id, code, held in reservations or ():
+        warehouse = uuid.UUID(warehouse_id)
+        line.reservations[warehouse] = held
+        line.warehouse_codes[warehouse] = code
+    return line
+
+
+#: The lines alone (for `list_lines`): order_items' columns, then as `_lines_json`.
+_READ_LINES = (
+    select(
+        _ITEMS,
         Product.sku.label("product_sku"),
         Product.name.label("product_name"),
         Product.track_inventory.label("product_tracks"),
         Product.allow_backorder.label("product_backorder"),
         Product.is_active.label("product_active"),
-        variant.sku.label("variant_sku"),
-        variant.name.label("variant_name"),
-        variant.track_inventory.label("variant_tracks"),
-        variant.allow_backorder.label("variant_backorder"),
-        variant.is_active.label("variant_active"),
-        reservations.label("reservations"),
-    ]
-
-
-_READ_LINES = (
-    select(*_line_columns(""))
+        _VARIANT.sku.label("variant_sku"),
+        _VARIANT.name.label("variant_name"),
+        _VARIANT.track_inventory.label("variant_tracks"),
+        _VARIANT.allow_backorder.label("variant_backorder"),
+        _VARIANT.is_active.label("variant_active"),
+        _reservations_json().label("reservations"),
+    )
     .select_from(_ITEMS)
     .join(Product, Product.id == _ITEMS.c.product_id)
     .outerjoin(_VARIANT, _VARIANT.id == _ITEMS.c.variant_id)
@@ -1758,8 +1855,8 @@ def _lines(session: Session, order_id: uuid.UUID) -> list[_Line]:
     ]
 
 
-def _line(row: Any, prefix: str = "") -> _Line:
-    item = _item_row(row, prefix)
+def _line(row: Any) -> _Line:
+    item = _item_row(row)
     if item.variant_id is None:
         line = _Line(
             item,
@@ -2262,6 +2359,11 @@ _ADD_TO_BALANCE = (
         updated_by=bindparam("acting_id"),
     )
     .returning(*_CREDIT_COLUMNS)
+)
+_NOTE_OVERRIDE = (
+    update(_ORDERS)
+    .where(_ORDERS.c.id == bindparam("order_id"))
+    .values(internal_notes=bindparam("note_text", type_=_ORDERS.c.internal_notes.type))
 )
 _CUSTOMER_CREDIT = (
     select(*_CREDIT_COLUMNS).where(_CUSTOMERS.c.id == bindparam("customer_id")).with_for_update()
