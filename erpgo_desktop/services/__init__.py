@@ -15,6 +15,7 @@ from erpgo_desktop.services.health import HealthService
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.lookup import ItemLookupService
 from erpgo_desktop.services.orders import OrderService
+from erpgo_desktop.services.reports import ReportService
 from erpgo_desktop.services.users import UserAdminService
 from erpgo_desktop.services.warehouses import WarehouseService
 
@@ -35,6 +36,7 @@ class Services:
     warehouses: WarehouseService
     users: UserAdminService
     health: HealthService
+    reports: ReportService
 
 
 def build_services(engine: Engine) -> Services:
@@ -53,4 +55,5 @@ def build_services(engine: Engine) -> Services:
         warehouses=WarehouseService(sessions),
         users=UserAdminService(sessions, auth),
         health=HealthService(sessions),
+        reports=ReportService(sessions),
     )

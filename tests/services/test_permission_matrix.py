@@ -20,6 +20,7 @@ import pkgutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.lookup import ItemLookupService
 from erpgo_desktop.services.order_list import OrderQuery
 from erpgo_desktop.services.orders import NewLine, OrderDetail, OrderService
+from erpgo_desktop.services.reports import ReportService
 from erpgo_desktop.services.stock import StockKey
 from erpgo_desktop.services.users import UserAdminService, UserProfile
 from erpgo_desktop.services.warehouses import WarehouseService
@@ -71,6 +73,7 @@ class Bundle:
     products: ProductService
     variants: VariantService
     orders: OrderService
+    reports: ReportService
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,7 @@ def _customer_version(b: Bundle, s: Seed) -> int:
 
 
 ADDRESS = Address("Cy", "Customer", "1 Road", "Town", "1000", "NL")
+REPORT_START, REPORT_END = date(2020, 1, 1), date(2029, 12, 31)
 ORDER_PATH = ("DRAFT", "PENDING", "CONFIRMED", "PROCESSING", "SHIPPED", "DELIVERED")
 
 
@@ -421,6 +425,19 @@ ACTIONS: tuple[Action, ...] = (
            lambda b, u, s: b.orders.list_orders_page(u, OrderQuery(search="Customer"))),
     Action(OR.count_orders, perms.ORDERS_READ,
            lambda b, u, s: b.orders.count_orders(u, OrderQuery(status="DRAFT"))),
+    # Reports
+    Action(ReportService.inventory_valuation, perms.REPORTS_VIEW,
+           lambda b, u, s: b.reports.inventory_valuation(u, warehouse_id=s.warehouse_id)),
+    Action(ReportService.stock_movements, perms.REPORTS_VIEW,
+           lambda b, u, s: b.reports.stock_movements(u, REPORT_START, REPORT_END)),
+    Action(ReportService.sales_by_product, perms.REPORTS_VIEW,
+           lambda b, u, s: b.reports.sales_by_product(u, REPORT_START, REPORT_END)),
+    Action(ReportService.sales_by_customer, perms.REPORTS_VIEW,
+           lambda b, u, s: b.reports.sales_by_customer(u, REPORT_START, REPORT_END)),
+    Action(ReportService.sales_by_region, perms.REPORTS_VIEW,
+           lambda b, u, s: b.reports.sales_by_region(u, REPORT_START, REPORT_END)),
+    Action(ReportService.customer_balances, perms.REPORTS_VIEW,
+           lambda b, u, s: b.reports.customer_balances(u)),
     # Customers
     Action(CU.get_customer, perms.CUSTOMERS_READ,
            lambda b, u, s: b.customers.get_customer(u, s.customer_id)),
@@ -525,6 +542,7 @@ def world(pg_server: ThrowawayDatabases, template_database: str) -> Iterator[Wor
         products=ProductService(sessions),
         variants=VariantService(sessions),
         orders=OrderService(sessions),
+        reports=ReportService(sessions),
     )
     auth.create_first_admin(
         username="admin", email="admin@example.com", password=PASSWORD, first_name="A"

@@ -1,0 +1,713 @@
+"""The managers' reports: stock valuation, stock movements, sales and customer balances.
+
+Each report is one aggregate (or join) in PostgreSQL, sorted there by the column asked for,
+with the group's identity as the tie-breaker so that pages never overlap; a page is
+`OFFSET`/`LIMIT` of that order, and its total comes with it (`count(*) OVER ()`). Reports
+are read by people and exported; they are not scrolled a million rows deep, so each page
+computes the whole aggregate again and sorts it (a top-N sort): the cost of a page is the
+cost of the report, whatever its depth. Figures:
+
+- inventory valuation: one row per stock row (product or variant in a warehouse) with
+  stock on hand, as much rows as the stock tables hold (no grouping);
+- stock movements: one row per product/variant and warehouse that moved in the period,
+  from the ledger (`inventory_transactions`), with the quantity before the period
+  (`opening`, the ledger before its first day), what came in, went out, was adjusted and
+  transferred, and the quantity after it (`closing`). A manager reads what happened to
+  each item, not each ledger row (the product dialog's ledger lists those);
+- sales by product, customer and region: orders dated in the period whose goods are sold
+  (`SOLD_STATUSES`, and ON_HOLD orders held after confirmation); cancelled, returned and
+  refunded orders, drafts and orders not yet confirmed do not count;
+- customer balances: every customer owing something (balance or unpaid sold orders).
+
+Dates are days of the workstation's calendar, both ends included (as the Orders list).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import Subquery
+
+from erpgo_desktop.db.models import (
+    Customer,
+    InventoryTransaction,
+    Order,
+    OrderAddress,
+    OrderItem,
+    Product,
+    ProductInventory,
+    ProductVariant,
+    VariantInventory,
+    Warehouse,
+)
+from erpgo_desktop.domain import orders as order_rules
+from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.errors import ValidationError
+from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.base import Service, require
+from erpgo_desktop.services.listing import (
+    MAX_PAGE_SIZE,
+    check_page_size,
+    check_search,
+    contains_any,
+)
+from erpgo_desktop.services.order_list import day_start
+
+R = TypeVar("R")
+
+#: Sums and counts of integers come as bigint: still Python ints, cast for clarity.
+_INT = BigInteger()
+
+#: Orders whose goods count as sold.
+SOLD_STATUSES: tuple[str, ...] = (
+    order_rules.CONFIRMED,
+    order_rules.PROCESSING,
+    order_rules.PARTIALLY_SHIPPED,
+    order_rules.SHIPPED,
+    order_rules.DELIVERED,
+)
+#: An ON_HOLD order held after one of these was confirmed (and still is sold).
+_HELD_AFTER = tuple(sorted(order_rules.CONFIRMED_STATUSES - {order_rules.RETURNED}))
+
+#: A report period may not span more than this (a typo in a year would read everything).
+MAX_PERIOD_DAYS = 3_660
+
+
+class Report(enum.Enum):
+    INVENTORY_VALUATION = "inventory_valuation"
+    STOCK_MOVEMENTS = "stock_movements"
+    SALES_BY_PRODUCT = "sales_by_product"
+    SALES_BY_CUSTOMER = "sales_by_customer"
+    SALES_BY_REGION = "sales_by_region"
+    CUSTOMER_BALANCES = "customer_balances"
+
+
+@dataclass(frozen=True)
+class ReportPage(Generic[R]):
+    """Rows `offset` to `offset + len(rows)` of the report, in the order asked for;
+    `total` rows in all."""
+
+    rows: tuple[R, ...]
+    total: int
+    offset: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.rows) < self.total
+
+    @property
+    def next_cursor(self) -> int | None:
+        """Where the next page starts (an offset), as the list model's cursor."""
+        return self.offset + len(self.rows) if self.rows else None
+
+
+# -- rows ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValuationRow:
+    product_id: uuid.UUID
+    variant_id: uuid.UUID | None
+    warehouse_id: uuid.UUID
+    warehouse_code: str
+    sku: str
+    name: str  # "Product — variant" for a variant's stock
+    on_hand: int
+    reserved: int
+    unit_cost: Decimal
+    unit_price: Decimal
+    value_at_cost: Decimal
+    value_at_price: Decimal
+
+    @property
+    def key(self) -> tuple[uuid.UUID, uuid.UUID | None, uuid.UUID]:
+        return (self.product_id, self.variant_id, self.warehouse_id)
+
+
+@dataclass(frozen=True)
+class MovementRow:
+    product_id: uuid.UUID
+    variant_id: uuid.UUID | None
+    warehouse_id: uuid.UUID
+    warehouse_code: str
+    sku: str
+    name: str
+    opening: int  # on hand before the first day
+    received: int  # IN rows (receipts, returns)
+    issued: int  # OUT rows (shipments, damage, loss), as a positive quantity
+    adjusted: int  # ADJUST rows, signed
+    transferred: int  # TRANSFER rows, signed (in minus out)
+    net: int
+    closing: int  # on hand after the last day
+
+    @property
+    def key(self) -> tuple[uuid.UUID, uuid.UUID | None, uuid.UUID]:
+        return (self.product_id, self.variant_id, self.warehouse_id)
+
+
+@dataclass(frozen=True)
+class ProductSalesRow:
+    product_id: uuid.UUID
+    variant_id: uuid.UUID | None
+    sku: str
+    name: str
+    orders: int
+    units: int
+    returned: int
+    #: Line totals less line discounts, before tax.
+    net_sales: Decimal
+
+    @property
+    def key(self) -> tuple[uuid.UUID, uuid.UUID | None]:
+        return (self.product_id, self.variant_id)
+
+
+@dataclass(frozen=True)
+class CustomerSalesRow:
+    customer_id: uuid.UUID
+    customer_code: str | None
+    customer_name: str  # the company, else first and last name
+    orders: int
+    #: Subtotals less discounts (before tax and shipping).
+    net_sales: Decimal
+    #: Order totals (with tax and shipping).
+    total: Decimal
+    paid: Decimal
+
+    @property
+    def key(self) -> uuid.UUID:
+        return self.customer_id
+
+
+@dataclass(frozen=True)
+class RegionSalesRow:
+    country: str
+    state: str  # "" when the address has none
+    orders: int
+    customers: int
+    net_sales: Decimal
+    total: Decimal
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.country, self.state)
+
+
+@dataclass(frozen=True)
+class CustomerBalanceRow:
+    customer_id: uuid.UUID
+    customer_code: str | None
+    customer_name: str
+    status: str
+    credit_limit: Decimal  # 0: no limit
+    balance: Decimal
+    #: What the limit leaves; None without a limit.
+    available_credit: Decimal | None
+    unpaid_orders: int
+    unpaid_amount: Decimal
+    #: Unpaid on orders past their required date.
+    overdue_amount: Decimal
+
+    @property
+    def key(self) -> uuid.UUID:
+        return self.customer_id
+
+
+# -- sorts: the column names each report sorts by, and its default ----------------------
+
+VALUATION_SORTS = ("sku", "name", "warehouse_code", "on_hand", "unit_cost", "value_at_cost",
+                   "value_at_price")  # fmt: skip
+MOVEMENT_SORTS = ("sku", "name", "warehouse_code", "opening", "received", "issued", "adjusted",
+                  "transferred", "net", "closing")  # fmt: skip
+PRODUCT_SALES_SORTS = ("sku", "name", "orders", "units", "returned", "net_sales")
+CUSTOMER_SALES_SORTS = ("customer_name", "customer_code", "orders", "net_sales", "total", "paid")
+REGION_SALES_SORTS = ("country", "state", "orders", "customers", "net_sales", "total")
+BALANCE_SORTS = ("customer_name", "customer_code", "credit_limit", "balance",
+                 "available_credit", "unpaid_orders", "unpaid_amount",
+                 "overdue_amount")  # fmt: skip
+
+
+class ReportService(Service):
+    """Read-only reports for users with `reports.view`."""
+
+    def inventory_valuation(
+        self,
+        acting: CurrentUser,
+        *,
+        warehouse_id: uuid.UUID | None = None,
+        search: str = "",
+        sort: str = "value_at_cost",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int = MAX_PAGE_SIZE,
+    ) -> ReportPage[ValuationRow]:
+        """Stock on hand (above 0) per product or variant and warehouse, valued at the
+        item's cost and price (a variant without a cost of its own at its product's)."""
+        require(acting, perms.REPORTS_VIEW)
+        term = check_search(search)
+        report = _valuation_rows(warehouse_id, term).subquery("valuation")
+        return self._page(
+            report, VALUATION_SORTS, sort, descending, ("sku", "item_id", "warehouse_id"),
+            offset, limit, lambda m: ValuationRow(**_fields(m, ValuationRow)),
+        )  # fmt: skip
+
+    def stock_movements(
+        self,
+        acting: CurrentUser,
+        start: date,
+        end: date,
+        *,
+        warehouse_id: uuid.UUID | None = None,
+        search: str = "",
+        sort: str = "sku",
+        descending: bool = False,
+        offset: int = 0,
+        limit: int = MAX_PAGE_SIZE,
+    ) -> ReportPage[MovementRow]:
+        """What moved in the period per product or variant and warehouse, from the ledger."""
+        require(acting, perms.REPORTS_VIEW)
+        term = check_search(search)
+        first, after_last = _period(start, end)
+        report = _movement_rows(first, after_last, warehouse_id, term).subquery("movements")
+        return self._page(
+            report, MOVEMENT_SORTS, sort, descending, ("sku", "item_id", "warehouse_id"),
+            offset, limit, lambda m: MovementRow(**_fields(m, MovementRow)),
+        )  # fmt: skip
+
+    def sales_by_product(
+        self,
+        acting: CurrentUser,
+        start: date,
+        end: date,
+        *,
+        search: str = "",
+        sort: str = "net_sales",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int = MAX_PAGE_SIZE,
+    ) -> ReportPage[ProductSalesRow]:
+        """Units and net sales per product or variant on sold orders of the period (lines
+        not cancelled)."""
+        require(acting, perms.REPORTS_VIEW)
+        term = check_search(search)
+        first, after_last = _period(start, end)
+        report = _product_sales_rows(first, after_last, term).subquery("product_sales")
+        return self._page(
+            report, PRODUCT_SALES_SORTS, sort, descending, ("sku", "item_id"),
+            offset, limit, lambda m: ProductSalesRow(**_fields(m, ProductSalesRow)),
+        )  # fmt: skip
+
+    def sales_by_customer(
+        self,
+        acting: CurrentUser,
+        start: date,
+        end: date,
+        *,
+        search: str = "",
+        sort: str = "net_sales",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int = MAX_PAGE_SIZE,
+    ) -> ReportPage[CustomerSalesRow]:
+        """Orders, net sales, totals and payments per customer, sold orders of the period."""
+        require(acting, perms.REPORTS_VIEW)
+        term = check_search(search)
+        first, after_last = _period(start, end)
+        report = _customer_sales_rows(first, after_last, term).subquery("customer_sales")
+        return self._page(
+            report, CUSTOMER_SALES_SORTS, sort, descending, ("customer_name", "customer_id"),
+            offset, limit, lambda m: CustomerSalesRow(**_fields(m, CustomerSalesRow)),
+        )  # fmt: skip
+
+    def sales_by_region(
+        self,
+        acting: CurrentUser,
+        start: date,
+        end: date,
+        *,
+        search: str = "",
+        sort: str = "net_sales",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int = MAX_PAGE_SIZE,
+    ) -> ReportPage[RegionSalesRow]:
+        """Sold orders of the period per shipping country and state."""
+        require(acting, perms.REPORTS_VIEW)
+        term = check_search(search)
+        first, after_last = _period(start, end)
+        report = _region_sales_rows(first, after_last, term).subquery("region_sales")
+        return self._page(
+            report, REGION_SALES_SORTS, sort, descending, ("country", "state"),
+            offset, limit, lambda m: RegionSalesRow(**_fields(m, RegionSalesRow)),
+        )  # fmt: skip
+
+    def customer_balances(
+        self,
+        acting: CurrentUser,
+        *,
+        search: str = "",
+        sort: str = "balance",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int = MAX_PAGE_SIZE,
+    ) -> ReportPage[CustomerBalanceRow]:
+        """Customers with a balance or unpaid sold orders: limit, balance, what is unpaid
+        and what of it is overdue (past the order's required date)."""
+        require(acting, perms.REPORTS_VIEW)
+        term = check_search(search)
+        report = _balance_rows(term).subquery("balances")
+        return self._page(
+            report, BALANCE_SORTS, sort, descending, ("customer_name", "customer_id"),
+            offset, limit, lambda m: CustomerBalanceRow(**_fields(m, CustomerBalanceRow)),
+        )  # fmt: skip
+
+    # -- shared ------------------------------------------------------------------------
+
+    def _page(
+        self,
+        report: Subquery,
+        sorts: Sequence[str],
+        sort: str,
+        descending: bool,
+        tie_breakers: Sequence[str],
+        offset: int,
+        limit: int,
+        make: Callable[[Mapping[Any, Any]], R],
+    ) -> ReportPage[R]:
+        if sort not in sorts:
+            raise ValidationError(f"This report cannot be sorted by {sort!r}.", field="sort")
+        check_page_size(limit)
+        if offset < 0:
+            raise ValidationError("A page cannot start before the first row.", field="offset")
+        key = report.c[sort]
+        order = [key.desc().nulls_last() if descending else key.asc().nulls_first()]
+        order += [report.c[name].asc() for name in tie_breakers if name != sort]
+        statement = (
+            select(report, func.count().over().label("report_total"))
+            .order_by(*order)
+            .offset(offset)
+            .limit(limit)
+        )
+
+        def work(session: Session) -> ReportPage[R]:
+            records = session.execute(statement).mappings().all()
+            if records:
+                total = int(records[0]["report_total"])
+            elif offset == 0:
+                total = 0
+            else:  # past the end: the window had no row to count on
+                total = session.scalar(select(func.count()).select_from(report)) or 0
+            return ReportPage(tuple(make(record) for record in records), total, offset)
+
+        return self._read(work)
+
+
+# -- the reports' statements ---------------------------------------------------------------
+
+
+def _fields(values: Mapping[Any, Any], row_type: Any) -> dict[str, Any]:
+    return {field.name: values[field.name] for field in dataclasses.fields(row_type)}
+
+
+def _period(start: date, end: date) -> tuple[Any, Any]:
+    if start > end:
+        raise ValidationError("The period ends before it starts.", field="end")
+    if (end - start).days > MAX_PERIOD_DAYS:
+        raise ValidationError("A report covers at most ten years.", field="start")
+    return day_start(start), day_start(end + timedelta(days=1))
+
+
+def _contains(columns: Sequence[Any], term: str) -> ColumnElement[bool]:
+    return contains_any(columns, term)
+
+
+def _no_uuid() -> ColumnElement[uuid.UUID]:
+    return cast(null(), PG_UUID(as_uuid=True))
+
+
+def _valuation_rows(warehouse_id: uuid.UUID | None, term: str) -> Select[Any]:
+    pi, vi, p, v, w = ProductInventory, VariantInventory, Product, ProductVariant, Warehouse
+    variant_cost = case((v.cost > 0, v.cost), else_=p.cost)
+    products = (
+        select(
+            p.id.label("product_id"),
+            _no_uuid().label("variant_id"),
+            p.id.label("item_id"),
+            w.id.label("warehouse_id"),
+            w.code.label("warehouse_code"),
+            p.sku.label("sku"),
+            p.name.label("name"),
+            pi.quantity_available.label("on_hand"),
+            pi.quantity_reserved.label("reserved"),
+            p.cost.label("unit_cost"),
+            p.price.label("unit_price"),
+            (pi.quantity_available * p.cost).label("value_at_cost"),
+            (pi.quantity_available * p.price).label("value_at_price"),
+        )
+        .select_from(pi)
+        .join(p, p.id == pi.product_id)
+        .join(w, w.id == pi.warehouse_id)
+        .where(pi.quantity_available > 0)
+    )
+    variants = (
+        select(
+            p.id,
+            v.id,
+            v.id,
+            w.id,
+            w.code,
+            v.sku,
+            p.name + literal(" — ") + v.name,
+            vi.quantity_available,
+            vi.quantity_reserved,
+            variant_cost,
+            v.price,
+            vi.quantity_available * variant_cost,
+            vi.quantity_available * v.price,
+        )
+        .select_from(vi)
+        .join(v, v.id == vi.variant_id)
+        .join(p, p.id == v.product_id)
+        .join(w, w.id == vi.warehouse_id)
+        .where(vi.quantity_available > 0)
+    )
+    if warehouse_id is not None:
+        products = products.where(pi.warehouse_id == warehouse_id)
+        variants = variants.where(vi.warehouse_id == warehouse_id)
+    if term:
+        products = products.where(_contains((p.sku, p.name), term))
+        variants = variants.where(_contains((v.sku, v.name, p.sku, p.name), term))
+    return select(union_all(products, variants).subquery("stock"))
+
+
+def _movement_rows(
+    first: Any, after_last: Any, warehouse_id: uuid.UUID | None, term: str
+) -> Select[Any]:
+    tx = InventoryTransaction
+    in_period = tx.created_at >= first
+
+    def moved(kind: str) -> ColumnElement[int]:
+        total = func.sum(tx.quantity).filter(and_(in_period, tx.transaction_type == kind))
+        return func.coalesce(total, 0)
+
+    ledger = select(
+        tx.product_id,
+        tx.variant_id,
+        tx.warehouse_id,
+        func.coalesce(func.sum(tx.quantity).filter(tx.created_at < first), 0).label("opening"),
+        moved("IN").label("received"),
+        (-moved("OUT")).label("issued"),
+        moved("ADJUST").label("adjusted"),
+        moved("TRANSFER").label("transferred"),
+        func.coalesce(func.sum(tx.quantity).filter(in_period), 0).label("net"),
+        func.sum(tx.quantity).label("closing"),
+    ).where(tx.created_at < after_last)
+    if warehouse_id is not None:
+        ledger = ledger.where(tx.warehouse_id == warehouse_id)
+    grouped = (
+        ledger.group_by(tx.product_id, tx.variant_id, tx.warehouse_id)
+        .having(func.count().filter(in_period) > 0)
+        .subquery("ledger")
+    )
+    p, v, w = Product, ProductVariant, Warehouse
+    statement = (
+        select(
+            grouped.c.product_id,
+            grouped.c.variant_id,
+            func.coalesce(grouped.c.variant_id, grouped.c.product_id).label("item_id"),
+            grouped.c.warehouse_id,
+            w.code.label("warehouse_code"),
+            func.coalesce(v.sku, p.sku).label("sku"),
+            case((v.id.is_(None), p.name), else_=p.name + literal(" — ") + v.name).label("name"),
+            cast(grouped.c.opening, _INT).label("opening"),
+            cast(grouped.c.received, _INT).label("received"),
+            cast(grouped.c.issued, _INT).label("issued"),
+            cast(grouped.c.adjusted, _INT).label("adjusted"),
+            cast(grouped.c.transferred, _INT).label("transferred"),
+            cast(grouped.c.net, _INT).label("net"),
+            cast(grouped.c.closing, _INT).label("closing"),
+        )
+        .join(p, p.id == grouped.c.product_id)
+        .outerjoin(v, v.id == grouped.c.variant_id)
+        .join(w, w.id == grouped.c.warehouse_id)
+    )
+    if term:
+        statement = statement.where(_contains((p.sku, p.name, v.sku, v.name), term))
+    return select(statement.subquery("movement"))
+
+
+def _sold_orders(first: Any, after_last: Any) -> list[ColumnElement[bool]]:
+    o = Order
+    return [
+        o.order_date >= first,
+        o.order_date < after_last,
+        o.type == "SALES",
+        or_(
+            o.status.in_(SOLD_STATUSES),
+            and_(o.status == order_rules.ON_HOLD, o.previous_status.in_(_HELD_AFTER)),
+        ),
+    ]
+
+
+def _product_sales_rows(first: Any, after_last: Any, term: str) -> Select[Any]:
+    i, p, v = OrderItem, Product, ProductVariant
+    lines = (
+        select(
+            i.product_id,
+            i.variant_id,
+            func.count(func.distinct(i.order_id)).label("orders"),
+            func.sum(i.quantity).label("units"),
+            func.sum(i.returned_quantity).label("returned"),
+            func.sum(i.quantity * i.unit_price - i.discount_amount).label("net_sales"),
+        )
+        .join(Order, Order.id == i.order_id)
+        .where(*_sold_orders(first, after_last), i.status != "CANCELLED")
+        .group_by(i.product_id, i.variant_id)
+        .subquery("lines")
+    )
+    statement = (
+        select(
+            lines.c.product_id,
+            lines.c.variant_id,
+            func.coalesce(lines.c.variant_id, lines.c.product_id).label("item_id"),
+            func.coalesce(v.sku, p.sku).label("sku"),
+            case((v.id.is_(None), p.name), else_=p.name + literal(" — ") + v.name).label("name"),
+            cast(lines.c.orders, _INT).label("orders"),
+            cast(lines.c.units, _INT).label("units"),
+            cast(lines.c.returned, _INT).label("returned"),
+            lines.c.net_sales,
+        )
+        .join(p, p.id == lines.c.product_id)
+        .outerjoin(v, v.id == lines.c.variant_id)
+    )
+    if term:
+        statement = statement.where(_contains((p.sku, p.name, v.sku, v.name), term))
+    return select(statement.subquery("sales"))
+
+
+def _customer_name() -> ColumnElement[str]:
+    c = Customer
+    return func.coalesce(func.nullif(c.company, ""), c.first_name + literal(" ") + c.last_name)
+
+
+def _customer_sales_rows(first: Any, after_last: Any, term: str) -> Select[Any]:
+    o, c = Order, Customer
+    orders = (
+        select(
+            o.customer_id,
+            func.count().label("orders"),
+            func.sum(o.subtotal - o.discount_amount).label("net_sales"),
+            func.sum(o.total_amount).label("total"),
+            func.sum(o.paid_amount).label("paid"),
+        )
+        .where(*_sold_orders(first, after_last))
+        .group_by(o.customer_id)
+        .subquery("orders")
+    )
+    statement = select(
+        c.id.label("customer_id"),
+        c.customer_code.label("customer_code"),
+        _customer_name().label("customer_name"),
+        cast(orders.c.orders, _INT).label("orders"),
+        orders.c.net_sales,
+        orders.c.total,
+        orders.c.paid,
+    ).join(orders, orders.c.customer_id == c.id)
+    if term:
+        statement = statement.where(_customer_search(term))
+    return select(statement.subquery("sales"))
+
+
+def _customer_search(term: str) -> ColumnElement[bool]:
+    c = Customer
+    return _contains((c.first_name + " " + c.last_name, c.company, c.email, c.customer_code), term)
+
+
+def _region_sales_rows(first: Any, after_last: Any, term: str) -> Select[Any]:
+    o, a = Order, OrderAddress
+    state = func.coalesce(a.state, "")
+    statement = (
+        select(
+            a.country.label("country"),
+            state.label("state"),
+            cast(func.count(), _INT).label("orders"),
+            cast(func.count(func.distinct(o.customer_id)), _INT).label("customers"),
+            func.sum(o.subtotal - o.discount_amount).label("net_sales"),
+            func.sum(o.total_amount).label("total"),
+        )
+        .join(a, a.id == o.shipping_address_id)
+        .where(*_sold_orders(first, after_last))
+        .group_by(a.country, state)
+    )
+    if term:
+        statement = statement.where(_contains((a.country, a.state), term))
+    return select(statement.subquery("regions"))
+
+
+def _balance_rows(term: str) -> Select[Any]:
+    o, c = Order, Customer
+    unpaid = o.total_amount - o.paid_amount
+    open_orders = (
+        select(
+            o.customer_id,
+            func.count().label("unpaid_orders"),
+            func.sum(unpaid).label("unpaid_amount"),
+            func.coalesce(func.sum(unpaid).filter(o.required_date < func.now()), 0).label(
+                "overdue_amount"
+            ),
+        )
+        .where(
+            o.type == "SALES",
+            unpaid > 0,
+            or_(
+                o.status.in_(SOLD_STATUSES),
+                and_(o.status == order_rules.ON_HOLD, o.previous_status.in_(_HELD_AFTER)),
+            ),
+        )
+        .group_by(o.customer_id)
+        .subquery("open_orders")
+    )
+    limit = func.coalesce(c.credit_limit, 0)
+    balance = func.coalesce(c.balance, 0)
+    statement = (
+        select(
+            c.id.label("customer_id"),
+            c.customer_code.label("customer_code"),
+            _customer_name().label("customer_name"),
+            c.status.label("status"),
+            limit.label("credit_limit"),
+            balance.label("balance"),
+            case((limit > 0, limit - balance), else_=None).label("available_credit"),
+            cast(func.coalesce(open_orders.c.unpaid_orders, 0), _INT).label("unpaid_orders"),
+            func.coalesce(open_orders.c.unpaid_amount, 0).label("unpaid_amount"),
+            func.coalesce(open_orders.c.overdue_amount, 0).label("overdue_amount"),
+        )
+        .outerjoin(open_orders, open_orders.c.customer_id == c.id)
+        .where(or_(balance != 0, open_orders.c.customer_id.is_not(None)))
+    )
+    if term:
+        statement = statement.where(_customer_search(term))
+    return select(statement.subquery("balances"))
