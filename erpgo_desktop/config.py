@@ -1,4 +1,5 @@
-"""Where the data lives: the database URL, the embedded server's directory, the log file.
+"""Where the data lives: the database URL, the embedded server's directory, the log file;
+and who prints: the company on printed documents.
 
 The database URL comes from, in order: the `--database-url` option, the
 `ERPGO_DATABASE_URL` environment variable, the user's settings file, and otherwise the
@@ -132,3 +133,64 @@ def resolve_database(
             raise ConfigurationError(f"database_url in {paths.settings_file} must be a string")
         return DatabaseLocation(UrlSource.SETTINGS_FILE, normalize_url(configured))
     return DatabaseLocation(UrlSource.EMBEDDED, None)
+
+
+@dataclass(frozen=True)
+class CompanyInfo:
+    """Who printed documents come from: the `[company]` table of the settings file."""
+
+    name: str = ""
+    address_lines: tuple[str, ...] = ()
+    phone: str | None = None
+    email: str | None = None
+    tax_id: str | None = None
+
+
+_COMPANY_KEYS = ("name", "address", "phone", "email", "tax_id")
+
+
+def read_company(paths: AppPaths) -> CompanyInfo:
+    """The `[company]` table of the settings file; an empty CompanyInfo without one.
+
+    `address` is a list of lines or one string with line breaks. Unknown keys are refused
+    rather than ignored, so a misspelt key does not silently leave a document without it.
+    """
+    settings_file = paths.settings_file
+    table = read_settings(settings_file).get("company")
+    if table is None:
+        return CompanyInfo()
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"company in {settings_file} must be a table: [company]")
+    unknown = sorted(set(table) - set(_COMPANY_KEYS))
+    if unknown:
+        raise ConfigurationError(
+            f"[company] in {settings_file} has unknown keys {', '.join(unknown)}; "
+            f"it takes {', '.join(_COMPANY_KEYS)}"
+        )
+
+    def text(key: str) -> str | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ConfigurationError(f"company.{key} in {settings_file} must be a string")
+        return value.strip() or None
+
+    address = table.get("address")
+    if isinstance(address, str):
+        lines = address.splitlines()
+    elif isinstance(address, list) and all(isinstance(line, str) for line in address):
+        lines = address
+    elif address is None:
+        lines = []
+    else:
+        raise ConfigurationError(
+            f"company.address in {settings_file} must be a list of lines or a string"
+        )
+    return CompanyInfo(
+        name=text("name") or "",
+        address_lines=tuple(line.strip() for line in lines if line.strip()),
+        phone=text("phone"),
+        email=text("email"),
+        tax_id=text("tax_id"),
+    )

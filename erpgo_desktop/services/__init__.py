@@ -11,6 +11,7 @@ from erpgo_desktop.services.auth import AuthService
 from erpgo_desktop.services.catalog import ProductCatalogService
 from erpgo_desktop.services.catalog_admin import CategoryService, ProductService, VariantService
 from erpgo_desktop.services.customers import CustomerService
+from erpgo_desktop.services.documents import DocumentService
 from erpgo_desktop.services.health import HealthService
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.lookup import ItemLookupService
@@ -36,6 +37,7 @@ class Services:
     warehouses: WarehouseService
     users: UserAdminService
     health: HealthService
+    documents: DocumentService
     reports: ReportService
 
 
@@ -55,5 +57,6 @@ def build_services(engine: Engine) -> Services:
         warehouses=WarehouseService(sessions),
         users=UserAdminService(sessions, auth),
         health=HealthService(sessions),
+        documents=DocumentService(sessions),
         reports=ReportService(sessions),
     )

@@ -40,6 +40,7 @@ from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.base import Service
 from erpgo_desktop.services.catalog_admin import CategoryService, ProductService, VariantService
 from erpgo_desktop.services.customers import CustomerQuery, CustomerService
+from erpgo_desktop.services.documents import CompanyInfo, DocumentService
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.lookup import ItemLookupService
 from erpgo_desktop.services.order_list import OrderQuery
@@ -73,6 +74,7 @@ class Bundle:
     products: ProductService
     variants: VariantService
     orders: OrderService
+    documents: DocumentService
     reports: ReportService
 
 
@@ -425,6 +427,14 @@ ACTIONS: tuple[Action, ...] = (
            lambda b, u, s: b.orders.list_orders_page(u, OrderQuery(search="Customer"))),
     Action(OR.count_orders, perms.ORDERS_READ,
            lambda b, u, s: b.orders.count_orders(u, OrderQuery(status="DRAFT"))),
+    Action(DocumentService.order_confirmation, perms.ORDERS_READ,
+           lambda b, u, s: b.documents.order_confirmation(u, s.prepared.id), prepare=_order),
+    Action(DocumentService.packing_slip, perms.ORDERS_READ,
+           lambda b, u, s: b.documents.packing_slip(u, s.prepared.id),
+           prepare=lambda b, s: _order(b, s, "CONFIRMED")),
+    Action(DocumentService.pick_list, perms.ORDERS_READ,
+           lambda b, u, s: b.documents.pick_list(u, s.prepared.id),
+           prepare=lambda b, s: _order(b, s, "CONFIRMED")),
     # Reports
     Action(ReportService.inventory_valuation, perms.REPORTS_VIEW,
            lambda b, u, s: b.reports.inventory_valuation(u, warehouse_id=s.warehouse_id)),
@@ -542,6 +552,7 @@ def world(pg_server: ThrowawayDatabases, template_database: str) -> Iterator[Wor
         products=ProductService(sessions),
         variants=VariantService(sessions),
         orders=OrderService(sessions),
+        documents=DocumentService(sessions, CompanyInfo("Matrix Ltd")),
         reports=ReportService(sessions),
     )
     auth.create_first_admin(
