@@ -11,8 +11,10 @@ from erpgo_desktop.services.auth import AuthService
 from erpgo_desktop.services.catalog import ProductCatalogService
 from erpgo_desktop.services.catalog_admin import CategoryService, ProductService, VariantService
 from erpgo_desktop.services.customers import CustomerService
+from erpgo_desktop.services.dashboard import DashboardService
 from erpgo_desktop.services.documents import DocumentService
 from erpgo_desktop.services.health import HealthService
+from erpgo_desktop.services.importing import ImportService
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.lookup import ItemLookupService
 from erpgo_desktop.services.orders import OrderService
@@ -37,8 +39,10 @@ class Services:
     warehouses: WarehouseService
     users: UserAdminService
     health: HealthService
+    dashboard: DashboardService
     documents: DocumentService
     reports: ReportService
+    imports: ImportService
 
 
 def build_services(engine: Engine) -> Services:
@@ -57,6 +61,8 @@ def build_services(engine: Engine) -> Services:
         warehouses=WarehouseService(sessions),
         users=UserAdminService(sessions, auth),
         health=HealthService(sessions),
+        dashboard=DashboardService(sessions),
         documents=DocumentService(sessions),
         reports=ReportService(sessions),
+        imports=ImportService(sessions),
     )

@@ -110,6 +110,51 @@ class StockLedger:
         reason: str | None = None,
     ) -> StockLevel:
         """Change on-hand stock by `quantity` (negative takes out) and write the ledger row."""
+        level = self._moving(key, quantity, kind)
+        after = level.on_hand + quantity
+        self._update(key, quantity_available=after)
+        self._connection.execute(
+            insert(InventoryTransaction).values(
+                self._ledger_row(key, quantity, kind, reference_id, reason)
+            )
+        )
+        return self._remember(replace(level, on_hand=after))
+
+    def move_many(self, moves: Iterable[tuple[StockKey, int, str, str | None]]) -> None:
+        """`move` each (key, quantity, kind, reason) in turn, all checked before anything
+        is written, and written with one statement per stock table and one for the ledger
+        (an import of 10,000 counts takes one round trip per table, not 20,000)."""
+        changed: dict[StockKey, StockLevel] = {}
+        ledger_rows: list[dict[str, Any]] = []
+        for key, quantity, kind, reason in moves:
+            level = self._moving(key, quantity, kind)
+            changed[key] = self._remember(replace(level, on_hand=level.on_hand + quantity))
+            ledger_rows.append(self._ledger_row(key, quantity, kind, None, reason))
+        self._write_quantities(changed.values(), "quantity_available")
+        if ledger_rows:
+            self._connection.execute(insert(InventoryTransaction), ledger_rows)
+
+    def _ledger_row(
+        self,
+        key: StockKey,
+        quantity: int,
+        kind: str,
+        reference_id: uuid.UUID | None,
+        reason: str | None,
+    ) -> dict[str, Any]:
+        return {
+            "product_id": key.product_id,
+            "warehouse_id": key.warehouse_id,
+            "variant_id": key.variant_id,
+            "transaction_type": kind,
+            "quantity": quantity,
+            "reference_id": reference_id,
+            "reason": reason,
+            "created_by": self._user_id,
+        }
+
+    def _moving(self, key: StockKey, quantity: int, kind: str) -> StockLevel:
+        """The level before moving `quantity`; ValidationError when the move breaks a limit."""
         assert kind in LEDGER_KINDS and quantity != 0
         level = self.level(key)
         after = level.on_hand + quantity
@@ -126,20 +171,7 @@ class StockLedger:
                 f"Stock of {level.sku} in {level.warehouse_code} would exceed {MAX_STOCK:,}.",
                 field="quantity",
             )
-        self._update(key, quantity_available=after)
-        self._connection.execute(
-            insert(InventoryTransaction).values(
-                product_id=key.product_id,
-                warehouse_id=key.warehouse_id,
-                variant_id=key.variant_id,
-                transaction_type=kind,
-                quantity=quantity,
-                reference_id=reference_id,
-                reason=reason,
-                created_by=self._user_id,
-            )
-        )
-        return self._remember(replace(level, on_hand=after))
+        return level
 
     def reserve(self, key: StockKey, quantity: int) -> StockLevel:
         """Promise `quantity` of the sellable stock to an order (no ledger row: on hand stays)."""
@@ -157,7 +189,7 @@ class StockLedger:
         for key, quantity in wanted:
             level = self._reserving(key, quantity)
             changed[key] = self._remember(replace(level, reserved=level.reserved + quantity))
-        self._write_reserved(changed.values())
+        self._write_quantities(changed.values(), "quantity_reserved")
 
     def release_many(self, held: Iterable[tuple[StockKey, int]]) -> None:
         """`release` each (key, quantity) in turn, written like `reserve_many`."""
@@ -165,7 +197,7 @@ class StockLedger:
         for key, quantity in held:
             level = self._releasing(key, quantity)
             changed[key] = self._remember(replace(level, reserved=level.reserved - quantity))
-        self._write_reserved(changed.values())
+        self._write_quantities(changed.values(), "quantity_reserved")
 
     def _reserving(self, key: StockKey, quantity: int) -> StockLevel:
         level = self.level(key)
@@ -187,19 +219,24 @@ class StockLedger:
         self._update(level.key, quantity_reserved=reserved)
         return self._remember(replace(level, reserved=reserved))
 
-    def _write_reserved(self, levels: Iterable[StockLevel]) -> None:
+    def _write_quantities(self, levels: Iterable[StockLevel], column: str) -> None:
+        """Write the levels' on hand ("quantity_available") or reserved
+        ("quantity_reserved"), one UPDATE per stock table."""
+        on_hand = column == "quantity_available"
         for variant in (False, True):
             batch = [level for level in levels if (level.key.variant_id is not None) is variant]
             if batch:
                 self._connection.execute(
-                    _SET_RESERVED[variant],
+                    _SET_QUANTITY[(variant, column)],
                     {
                         "owners": [
                             (level.key.variant_id if variant else level.key.product_id)
                             for level in batch
                         ],
                         "warehouses": [level.key.warehouse_id for level in batch],
-                        "reserved": [level.reserved for level in batch],
+                        "quantities": [
+                            level.on_hand if on_hand else level.reserved for level in batch
+                        ],
                         "user_id": self._user_id,
                     },
                 )
@@ -239,26 +276,28 @@ _PRODUCT_STOCK: Table = ProductInventory.__table__  # type: ignore[assignment]
 _VARIANT_STOCK: Table = VariantInventory.__table__  # type: ignore[assignment]
 
 
-def _set_reserved_statement(variant: bool) -> Any:
-    """One UPDATE setting the reserved quantity of several stock rows (given as arrays)."""
+def _set_quantity_statement(variant: bool, column: str) -> Any:
+    """One UPDATE setting on hand or reserved of several stock rows (given as arrays)."""
     table = _VARIANT_STOCK if variant else _PRODUCT_STOCK
     owner = table.c.variant_id if variant else table.c.product_id
     wanted = (
         func.unnest(
             bindparam("owners", type_=ARRAY(PG_UUID(as_uuid=True))),
             bindparam("warehouses", type_=ARRAY(PG_UUID(as_uuid=True))),
-            bindparam("reserved", type_=ARRAY(Integer)),
+            bindparam("quantities", type_=ARRAY(Integer)),
         )
-        .table_valued("owner", "warehouse", "reserved")
+        .table_valued("owner", "warehouse", "quantity")
         .render_derived(name="wanted")
     )
     return (
         update(table)
         .where(owner == wanted.c.owner, table.c.warehouse_id == wanted.c.warehouse)
         .values(
-            quantity_reserved=wanted.c.reserved,
-            last_updated_at=func.now(),
-            updated_by=bindparam("user_id"),
+            {
+                column: wanted.c.quantity,
+                "last_updated_at": func.now(),
+                "updated_by": bindparam("user_id"),
+            }
         )
     )
 
@@ -313,7 +352,11 @@ def _lock_rows_statement(variant: bool) -> Any:
 
 
 # Built once (products' stock, variants' stock), so SQLAlchemy keys and compiles them once.
-_SET_RESERVED = {variant: _set_reserved_statement(variant) for variant in (False, True)}
+_SET_QUANTITY = {
+    (variant, column): _set_quantity_statement(variant, column)
+    for variant in (False, True)
+    for column in ("quantity_available", "quantity_reserved")
+}
 _CREATE_MISSING = {variant: _create_missing_statement(variant) for variant in (False, True)}
 _LOCK_ROWS = {variant: _lock_rows_statement(variant) for variant in (False, True)}
 

@@ -36,11 +36,14 @@ from erpgo_desktop.domain.customers import CustomerDraft
 from erpgo_desktop.domain.inventory import WarehouseDraft
 from erpgo_desktop.domain.orders import Address, OrderHeader
 from erpgo_desktop.errors import PermissionDeniedError
+from erpgo_desktop.imports import Sheet, read_csv
 from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.base import Service
 from erpgo_desktop.services.catalog_admin import CategoryService, ProductService, VariantService
 from erpgo_desktop.services.customers import CustomerQuery, CustomerService
+from erpgo_desktop.services.dashboard import DashboardService
 from erpgo_desktop.services.documents import CompanyInfo, DocumentService
+from erpgo_desktop.services.importing import ImportResult, ImportService
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.lookup import ItemLookupService
 from erpgo_desktop.services.order_list import OrderQuery
@@ -76,6 +79,8 @@ class Bundle:
     orders: OrderService
     documents: DocumentService
     reports: ReportService
+    dashboard: DashboardService
+    imports: ImportService
 
 
 @dataclass(frozen=True)
@@ -222,12 +227,23 @@ def _paid(b: Bundle, s: Seed) -> OrderDetail:
     return b.orders.record_payment(s.admin, order.id, order.version, order.total_amount)
 
 
+def _sheet(csv_text: str) -> Sheet:
+    return read_csv(csv_text.encode())
+
+
+def _ok(result: ImportResult) -> ImportResult:
+    """An import that reports bad rows did not do what the row asks: fail the test."""
+    assert result.ok and result.created + result.updated == 1, result
+    return result
+
+
 def _change_own_password(b: Bundle, u: CurrentUser, s: Seed) -> None:
     b.users.change_own_password(u, PASSWORD, OTHER_PASSWORD)
     b.users.change_own_password(u, OTHER_PASSWORD, PASSWORD)
 
 
 US, INV, WH, CU = UserAdminService, InventoryService, WarehouseService, CustomerService
+IM = ImportService
 CA, PR, VA, OR = CategoryService, ProductService, VariantService, OrderService
 # fmt: off
 ACTIONS: tuple[Action, ...] = (
@@ -448,6 +464,34 @@ ACTIONS: tuple[Action, ...] = (
            lambda b, u, s: b.reports.sales_by_region(u, REPORT_START, REPORT_END)),
     Action(ReportService.customer_balances, perms.REPORTS_VIEW,
            lambda b, u, s: b.reports.customer_balances(u)),
+    # Dashboard
+    Action(DashboardService.stock_value, perms.REPORTS_VIEW,
+           lambda b, u, s: b.dashboard.stock_value(u, s.warehouse_id)),
+    Action(DashboardService.low_stock, perms.REPORTS_VIEW,
+           lambda b, u, s: b.dashboard.low_stock(u, s.warehouse_id)),
+    Action(DashboardService.sales, perms.REPORTS_VIEW,
+           lambda b, u, s: b.dashboard.sales(u, REPORT_START, REPORT_END, "month")),
+    Action(DashboardService.top_products, perms.REPORTS_VIEW,
+           lambda b, u, s: b.dashboard.top_products(u, REPORT_START, REPORT_END)),
+    Action(DashboardService.top_customers, perms.REPORTS_VIEW,
+           lambda b, u, s: b.dashboard.top_customers(u, REPORT_START, REPORT_END)),
+    Action(DashboardService.pipeline, perms.REPORTS_VIEW,
+           lambda b, u, s: b.dashboard.pipeline(u, REPORT_START, REPORT_END)),
+    Action(DashboardService.overdue_unpaid, perms.REPORTS_VIEW,
+           lambda b, u, s: b.dashboard.overdue_unpaid(u)),
+    # Imports (a dry run writes nothing, a real run a product, a customer, a count)
+    Action(IM.import_products, perms.PRODUCTS_WRITE, lambda b, u, s: _ok(b.imports.import_products(
+        u, _sheet(f"SKU,Name,Category,Price\nIM-{s.n},Imported,/Category {s.n},9.50").rows,
+        {"sku": 0, "name": 1, "category": 2, "price": 3}, update_existing=False, dry_run=False))),
+    Action(IM.import_customers, perms.CUSTOMERS_WRITE, lambda b, u, s: _ok(
+        b.imports.import_customers(
+            u, _sheet(f"First,Last,Email\nIm,Ported,imported-{s.n}@example.com").rows,
+            {"first_name": 0, "last_name": 1, "email": 2}, update_existing=False,
+            dry_run=False))),
+    Action(IM.import_stock_counts, perms.INVENTORY_COUNT, lambda b, u, s: _ok(
+        b.imports.import_stock_counts(
+            u, _sheet(f"SKU,Warehouse,Counted\nMX-{s.n},W{s.n}A,47").rows,
+            {"sku": 0, "warehouse": 1, "counted": 2}, dry_run=False))),
     # Customers
     Action(CU.get_customer, perms.CUSTOMERS_READ,
            lambda b, u, s: b.customers.get_customer(u, s.customer_id)),
@@ -554,6 +598,8 @@ def world(pg_server: ThrowawayDatabases, template_database: str) -> Iterator[Wor
         orders=OrderService(sessions),
         documents=DocumentService(sessions, CompanyInfo("Matrix Ltd")),
         reports=ReportService(sessions),
+        dashboard=DashboardService(sessions),
+        imports=ImportService(sessions),
     )
     auth.create_first_admin(
         username="admin", email="admin@example.com", password=PASSWORD, first_name="A"
