@@ -109,12 +109,14 @@ def read_csv(source: str | Path | bytes) -> Sheet:
 
 def read_xlsx(path: str | Path) -> Sheet:
     """The first worksheet; formulas as their last computed values."""
+    from zipfile import BadZipFile
+
     from openpyxl import load_workbook  # loaded when an XLSX is read, not with the app
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:
         raise ValidationError(
             f"{Path(path).name} cannot be read as an Excel workbook ({exc}).", field="file"
         ) from None
