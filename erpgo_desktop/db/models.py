@@ -8,18 +8,21 @@ Constraint names are PostgreSQL's own defaults for the seed's unnamed constraint
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
+    Column,
     Computed,
     DateTime,
     ForeignKey,
     Index,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -430,6 +433,14 @@ class Order(Versioned, Base):
         ),
         Index("idx_orders_covering", "customer_id", "status", "total_amount"),
         Index("idx_orders_order_date_id", "order_date", "id"),  # revision 0005
+        Index(  # revision 0006: overdue unpaid sales (services/dashboard.py SALE_STATUSES)
+            "idx_orders_overdue",
+            "required_date",
+            postgresql_where=text(
+                "paid_amount < total_amount AND status IN ('PENDING', 'CONFIRMED', "
+                "'PROCESSING', 'ON_HOLD', 'PARTIALLY_SHIPPED', 'SHIPPED', 'DELIVERED')"
+            ),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -702,3 +713,64 @@ class OrderStatusHistory(Base):
     to_status: Mapped[str] = mapped_column(String(20))
     changed_by: Mapped[uuid.UUID | None]  # a user, without a foreign key as orders.created_by
     changed_at: Mapped[datetime] = timestamp_column()
+
+
+# Revision 0006 -----------------------------------------------------------------------
+# The dashboard's summaries, kept by triggers (see the migration). Writers append signed
+# changes to the *_pending tables; dashboard_fold() adds them into the summaries. A figure
+# is always the summary plus its pending rows.
+
+Total = Numeric(20, 2)
+
+
+class DashboardStockValue(Base):
+    __tablename__ = "dashboard_stock_value"
+
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    category_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    units: Mapped[int] = mapped_column(BigInteger)
+    at_cost: Mapped[Decimal] = mapped_column(Total)
+    at_price: Mapped[Decimal] = mapped_column(Total)
+
+
+class DashboardOrderDay(Base):
+    __tablename__ = "dashboard_order_day"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[Decimal] = mapped_column(Total)
+
+
+class DashboardProductDay(Base):
+    __tablename__ = "dashboard_product_day"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    product_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    revenue: Mapped[Decimal] = mapped_column(Total)
+
+
+class DashboardCustomerDay(Base):
+    __tablename__ = "dashboard_customer_day"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger)
+    revenue: Mapped[Decimal] = mapped_column(Total)
+
+
+def _pending(summary: type[Base]) -> Table:
+    """The summary's twin without a key: signed changes waiting to be folded in."""
+    source = summary.__table__
+    return Table(
+        f"{summary.__tablename__}_pending",
+        Base.metadata,
+        *(Column(column.name, column.type, nullable=False) for column in source.columns),
+    )
+
+
+dashboard_stock_value_pending = _pending(DashboardStockValue)
+dashboard_order_day_pending = _pending(DashboardOrderDay)
+dashboard_product_day_pending = _pending(DashboardProductDay)
+dashboard_customer_day_pending = _pending(DashboardCustomerDay)

@@ -1,0 +1,552 @@
+"""The figures behind the Dashboard tab, read from summaries the database keeps.
+
+Revision 0006 keeps stock value per (warehouse, category), orders per (day, status), and
+sales per (day, product) and per (day, customer) in summary tables, written by triggers as
+signed changes into `*_pending` twins. Each method first folds the pending rows in
+(`dashboard_fold()`, which skips when another session is folding) and then reads the
+summary plus whatever is still pending, so every figure equals the same sum over the base
+tables at the moment of the read, however many workstations write meanwhile.
+
+**What counts as a sale**: an order whose status is one of `SALE_STATUSES` (placed and not
+given up: PENDING, CONFIRMED, PROCESSING, ON_HOLD, PARTIALLY_SHIPPED, SHIPPED, DELIVERED),
+not DRAFT, CANCELLED, RETURNED or REFUNDED; dated by its `order_date` as a UTC day. Its
+revenue is its `total_amount` (lines, tax and shipping, less discounts). A product's
+revenue is the `final_price` of its lines (quantity × unit price + tax − line discount;
+order coupons and shipping belong to no product). An order that is partly returned but
+still DELIVERED counts in full.
+
+**Warehouse filter**: stock value and low stock honour it. The sales panels (sales, top
+products) ignore it: an order belongs to no warehouse, its lines may be filled from several,
+and a PENDING order has none yet, so no split of an order's revenue by warehouse would be
+honest. Top customers and the pipeline take no warehouse for the same reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    FromClause,
+    cast,
+    func,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from erpgo_desktop.db.models import (
+    Customer,
+    DashboardCustomerDay,
+    DashboardOrderDay,
+    DashboardProductDay,
+    DashboardStockValue,
+    Order,
+    Product,
+    ProductCategory,
+    Warehouse,
+    dashboard_customer_day_pending,
+    dashboard_order_day_pending,
+    dashboard_product_day_pending,
+    dashboard_stock_value_pending,
+)
+from erpgo_desktop.domain import orders as order_rules
+from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.errors import NotFoundError, ValidationError
+from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.base import Service, require
+from erpgo_desktop.services.inventory import (
+    LowStockRow,
+    _low_stock_row,
+    _low_stock_statement,
+)
+
+__all__ = [
+    "GRAINS",
+    "SALE_STATUSES",
+    "DashboardService",
+    "LowStockRow",
+    "OverdueRow",
+    "SalesPoint",
+    "StatusCount",
+    "StockValue",
+    "TopRow",
+    "ValueRow",
+]
+
+#: Statuses of orders that count as sales; `dashboard_is_sale()` in revision 0006.
+SALE_STATUSES: tuple[str, ...] = (
+    order_rules.PENDING,
+    order_rules.CONFIRMED,
+    order_rules.PROCESSING,
+    order_rules.ON_HOLD,
+    order_rules.PARTIALLY_SHIPPED,
+    order_rules.SHIPPED,
+    order_rules.DELIVERED,
+)
+GRAINS = ("day", "week", "month")
+MAX_LIMIT = 1_000
+#: The longest range of days a sales chart may cover (about 30 years).
+MAX_DAYS = 11_000
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    key: uuid.UUID
+    label: str
+    at_cost: Decimal
+    at_price: Decimal
+    units: int
+
+
+@dataclass(frozen=True)
+class StockValue:
+    #: Active warehouses (and inactive ones still holding stock), by code.
+    by_warehouse: tuple[ValueRow, ...]
+    #: Categories holding stock, most valuable at cost first; label is the category path.
+    by_category: tuple[ValueRow, ...]
+    at_cost: Decimal
+    at_price: Decimal
+    units: int
+
+
+@dataclass(frozen=True)
+class SalesPoint:
+    #: The first day of the period (a Monday for weeks, the 1st for months).
+    period: date
+    orders: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class TopRow:
+    key: uuid.UUID
+    label: str
+    #: Units sold for a product; orders placed for a customer.
+    quantity: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    orders: int
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    order_id: uuid.UUID
+    order_number: str
+    customer_id: uuid.UUID
+    customer_name: str
+    required_date: date
+    total_amount: Decimal
+    paid_amount: Decimal
+    days_overdue: int
+
+    @property
+    def unpaid(self) -> Decimal:
+        return self.total_amount - self.paid_amount
+
+
+def _both(summary: FromClause, pending: FromClause, *columns: str) -> FromClause:
+    """The summary's rows and the changes still pending, to be summed together."""
+    return union_all(
+        select(*(summary.c[name] for name in columns)),
+        select(*(pending.c[name] for name in columns)),
+    ).subquery()
+
+
+def _money(value: Any) -> Decimal:
+    return ZERO if value is None else Decimal(value).quantize(ZERO)
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(f"Show 1 to {MAX_LIMIT:,} rows, not {limit}.", field="limit")
+
+
+def _check_range(start: date, end: date) -> None:
+    if end < start:
+        raise ValidationError("The range ends before it starts.", field="end")
+    if (end - start).days > MAX_DAYS:
+        raise ValidationError("The range is too long.", field="start")
+
+
+def period_start(day: date, grain: str) -> date:
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _next_period(period: date, grain: str) -> date:
+    if grain == "week":
+        return period + timedelta(days=7)
+    if grain == "month":
+        return (period + timedelta(days=32)).replace(day=1)
+    return period + timedelta(days=1)
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+class DashboardService(Service):
+    """Read-only figures for managers; every method needs `reports.view`."""
+
+    def _figures(self, work: Any) -> Any:
+        def folded(session: Session) -> Any:
+            session.execute(text("SELECT dashboard_fold()"))
+            return work(session)
+
+        # A write transaction: folding moves pending rows into the summaries.
+        return self._write(folded)
+
+    def stock_value(self, acting: CurrentUser, warehouse_id: uuid.UUID | None = None) -> StockValue:
+        """Units on hand (product_inventory and variant_inventory `quantity_available`) and
+        their value at cost and at price (the variant's own for variant stock), by warehouse
+        and by category; with `warehouse_id`, that warehouse's stock only."""
+        require(acting, perms.REPORTS_VIEW)
+
+        def work(session: Session) -> StockValue:
+            if warehouse_id is not None and session.get(Warehouse, warehouse_id) is None:
+                raise NotFoundError("That warehouse does not exist (any more).", field="warehouse")
+            both = _both(
+                DashboardStockValue.__table__,
+                dashboard_stock_value_pending,
+                "warehouse_id",
+                "category_id",
+                "units",
+                "at_cost",
+                "at_price",
+            )
+            cells = select(
+                both.c.warehouse_id,
+                both.c.category_id,
+                func.sum(both.c.units).label("units"),
+                func.sum(both.c.at_cost).label("at_cost"),
+                func.sum(both.c.at_price).label("at_price"),
+            ).group_by(both.c.warehouse_id, both.c.category_id)
+            if warehouse_id is not None:
+                cells = cells.where(both.c.warehouse_id == warehouse_id)
+            grid = session.execute(cells).all()
+            warehouses = session.execute(
+                select(Warehouse.id, Warehouse.code, Warehouse.name, Warehouse.is_active)
+            ).all()
+            category_ids = {row.category_id for row in grid if row.units}
+            categories = {
+                row.id: (row.path or row.name).strip("/")
+                for row in session.execute(
+                    select(ProductCategory.id, ProductCategory.path, ProductCategory.name).where(
+                        ProductCategory.id.in_(category_ids)
+                    )
+                )
+            }
+            return _stock_value(grid, warehouses, categories, warehouse_id)
+
+        result: StockValue = self._figures(work)
+        return result
+
+    def low_stock(
+        self, acting: CurrentUser, warehouse_id: uuid.UUID | None = None, limit: int = 50
+    ) -> tuple[LowStockRow, ...]:
+        """Stock at or below its reorder level, as InventoryService.low_stock lists it (by
+        warehouse code and SKU; one warehouse, or every active one), the first `limit`."""
+        require(acting, perms.REPORTS_VIEW)
+        _check_limit(limit)
+
+        def work(session: Session) -> tuple[LowStockRow, ...]:
+            if warehouse_id is not None and session.get(Warehouse, warehouse_id) is None:
+                raise NotFoundError("That warehouse does not exist (any more).", field="warehouse")
+            listed = _low_stock_statement(warehouse_id).subquery("low")
+            records = session.execute(
+                select(listed)
+                .order_by(listed.c.warehouse_code, listed.c.sku, listed.c.variant_sku)
+                .limit(limit)
+            ).all()
+            return tuple(_low_stock_row(record) for record in records)
+
+        return self._read(work)
+
+    def sales(
+        self,
+        acting: CurrentUser,
+        start: date,
+        end: date,
+        grain: str = "day",
+        warehouse_id: uuid.UUID | None = None,
+    ) -> tuple[SalesPoint, ...]:
+        """Sales (see the module's docstring) per day, week (from Monday) or month of the
+        days `start`..`end` inclusive; every period present, empty ones as zeros. A period
+        is labelled by its first day, which for the first week or month may be before
+        `start`; only days in the range count. `warehouse_id` is ignored: orders belong to
+        no warehouse (see the module's docstring)."""
+        require(acting, perms.REPORTS_VIEW)
+        if grain not in GRAINS:
+            raise ValidationError(f"Group by day, week or month, not {grain!r}.", field="grain")
+        _check_range(start, end)
+        del warehouse_id
+
+        def work(session: Session) -> tuple[SalesPoint, ...]:
+            both = _both(
+                DashboardOrderDay.__table__,
+                dashboard_order_day_pending,
+                "day",
+                "status",
+                "orders",
+                "value",
+            )
+            period = (
+                both.c.day if grain == "day" else cast(func.date_trunc(grain, both.c.day), Date)
+            ).label("period")
+            rows = session.execute(
+                select(period, func.sum(both.c.orders), func.sum(both.c.value))
+                .where(
+                    both.c.day.between(start, end),
+                    both.c.status.in_(SALE_STATUSES),
+                )
+                .group_by(period)
+            ).all()
+            found = {row[0]: (int(row[1]), _money(row[2])) for row in rows}
+            points = []
+            current = period_start(start, grain)
+            while current <= end:
+                orders, revenue = found.get(current, (0, ZERO))
+                points.append(SalesPoint(current, orders, revenue))
+                current = _next_period(current, grain)
+            return tuple(points)
+
+        result: tuple[SalesPoint, ...] = self._figures(work)
+        return result
+
+    def top_products(
+        self,
+        acting: CurrentUser,
+        start: date,
+        end: date,
+        limit: int = 10,
+        warehouse_id: uuid.UUID | None = None,
+    ) -> tuple[TopRow, ...]:
+        """The products (variants counted with their product) with the most revenue from
+        sales dated `start`..`end`: units sold and the lines' final_price. `warehouse_id`
+        is ignored (see the module's docstring). Label: "name (SKU)"."""
+        require(acting, perms.REPORTS_VIEW)
+        _check_range(start, end)
+        _check_limit(limit)
+        del warehouse_id
+
+        def work(session: Session) -> tuple[TopRow, ...]:
+            both = _both(
+                DashboardProductDay.__table__,
+                dashboard_product_day_pending,
+                "day",
+                "product_id",
+                "quantity",
+                "revenue",
+            )
+            top = (
+                select(
+                    both.c.product_id,
+                    func.sum(both.c.quantity).label("quantity"),
+                    func.sum(both.c.revenue).label("revenue"),
+                )
+                .where(both.c.day.between(start, end))
+                .group_by(both.c.product_id)
+                .having(func.sum(both.c.quantity) != 0)
+                .order_by(func.sum(both.c.revenue).desc(), both.c.product_id)
+                .limit(limit)
+                .subquery()
+            )
+            rows = session.execute(
+                select(top, Product.name, Product.sku)
+                .join(Product, Product.id == top.c.product_id)
+                .order_by(top.c.revenue.desc(), top.c.product_id)
+            ).all()
+            return tuple(
+                TopRow(row.product_id, f"{row.name} ({row.sku})", int(row.quantity),
+                       _money(row.revenue))
+                for row in rows
+            )  # fmt: skip
+
+        result: tuple[TopRow, ...] = self._figures(work)
+        return result
+
+    def top_customers(
+        self, acting: CurrentUser, start: date, end: date, limit: int = 10
+    ) -> tuple[TopRow, ...]:
+        """The customers with the most revenue (total_amount) from sales dated
+        `start`..`end`; `quantity` is their number of such orders. Label: the company
+        name when there is one, else first and last name."""
+        require(acting, perms.REPORTS_VIEW)
+        _check_range(start, end)
+        _check_limit(limit)
+
+        def work(session: Session) -> tuple[TopRow, ...]:
+            both = _both(
+                DashboardCustomerDay.__table__,
+                dashboard_customer_day_pending,
+                "day",
+                "customer_id",
+                "orders",
+                "revenue",
+            )
+            top = (
+                select(
+                    both.c.customer_id,
+                    func.sum(both.c.orders).label("orders"),
+                    func.sum(both.c.revenue).label("revenue"),
+                )
+                .where(both.c.day.between(start, end))
+                .group_by(both.c.customer_id)
+                .having(func.sum(both.c.orders) != 0)
+                .order_by(func.sum(both.c.revenue).desc(), both.c.customer_id)
+                .limit(limit)
+                .subquery()
+            )
+            rows = session.execute(
+                select(top, _customer_name().label("name"))
+                .join(Customer, Customer.id == top.c.customer_id)
+                .order_by(top.c.revenue.desc(), top.c.customer_id)
+            ).all()
+            return tuple(
+                TopRow(row.customer_id, row.name, int(row.orders), _money(row.revenue))
+                for row in rows
+            )
+
+        result: tuple[TopRow, ...] = self._figures(work)
+        return result
+
+    def pipeline(
+        self, acting: CurrentUser, start: date | None = None, end: date | None = None
+    ) -> tuple[StatusCount, ...]:
+        """Orders and their total_amount per status, every status of the domain in its
+        order (zeros included); with `start`/`end`, orders dated in those days only."""
+        require(acting, perms.REPORTS_VIEW)
+        if start is not None and end is not None:
+            _check_range(start, end)
+
+        def work(session: Session) -> tuple[StatusCount, ...]:
+            both = _both(
+                DashboardOrderDay.__table__,
+                dashboard_order_day_pending,
+                "day",
+                "status",
+                "orders",
+                "value",
+            )
+            statement = select(
+                both.c.status, func.sum(both.c.orders), func.sum(both.c.value)
+            ).group_by(both.c.status)
+            if start is not None:
+                statement = statement.where(both.c.day >= start)
+            if end is not None:
+                statement = statement.where(both.c.day <= end)
+            found = {row[0]: (int(row[1]), _money(row[2])) for row in session.execute(statement)}
+            return tuple(
+                StatusCount(status, *found.get(status, (0, ZERO)))
+                for status in order_rules.STATUSES
+            )
+
+        result: tuple[StatusCount, ...] = self._figures(work)
+        return result
+
+    def overdue_unpaid(
+        self, acting: CurrentUser, today: date | None = None, limit: int = 100
+    ) -> tuple[OverdueRow, ...]:
+        """Sales (see the module's docstring; so neither cancelled nor drafts) whose
+        `required_date` is a UTC day before `today` (default: today in UTC) and whose paid
+        amount is below the total; the longest overdue first."""
+        require(acting, perms.REPORTS_VIEW)
+        _check_limit(limit)
+        day = today if today is not None else datetime.now(UTC).date()
+
+        def work(session: Session) -> tuple[OverdueRow, ...]:
+            # The same predicate as idx_orders_overdue, so that index answers.
+            rows = session.execute(
+                select(
+                    Order.id,
+                    Order.order_number,
+                    Order.customer_id,
+                    _customer_name().label("name"),
+                    Order.required_date,
+                    Order.total_amount,
+                    Order.paid_amount,
+                )
+                .join(Customer, Customer.id == Order.customer_id)
+                .where(
+                    Order.required_date < _utc_midnight(day),
+                    Order.paid_amount < Order.total_amount,
+                    Order.status.in_(SALE_STATUSES),
+                )
+                .order_by(Order.required_date, Order.id)
+                .limit(limit)
+            ).all()
+            result = []
+            for row in rows:
+                required = row.required_date.astimezone(UTC).date()
+                result.append(
+                    OverdueRow(
+                        order_id=row.id,
+                        order_number=row.order_number,
+                        customer_id=row.customer_id,
+                        customer_name=row.name,
+                        required_date=required,
+                        total_amount=row.total_amount,
+                        paid_amount=row.paid_amount,
+                        days_overdue=(day - required).days,
+                    )
+                )
+            return tuple(result)
+
+        return self._read(work)
+
+
+def _customer_name() -> Any:
+    person = func.concat_ws(" ", Customer.first_name, Customer.last_name)
+    return func.coalesce(func.nullif(Customer.company, ""), person)
+
+
+def _stock_value(
+    grid: Any, warehouses: Any, categories: dict[uuid.UUID, str], only: uuid.UUID | None
+) -> StockValue:
+    per_warehouse: dict[uuid.UUID, list[Any]] = {}
+    per_category: dict[uuid.UUID, list[Any]] = {}
+    for row in grid:
+        for key, bucket in ((row.warehouse_id, per_warehouse), (row.category_id, per_category)):
+            total = bucket.setdefault(key, [0, ZERO, ZERO])
+            total[0] += int(row.units)
+            total[1] += row.at_cost
+            total[2] += row.at_price
+    by_warehouse = []
+    for warehouse in sorted(warehouses, key=lambda w: w.code):
+        if only is not None and warehouse.id != only:
+            continue
+        units, at_cost, at_price = per_warehouse.get(warehouse.id, (0, ZERO, ZERO))
+        if only is None and not warehouse.is_active and not units:
+            continue
+        label = f"{warehouse.code} {warehouse.name}"
+        by_warehouse.append(ValueRow(warehouse.id, label, _money(at_cost), _money(at_price), units))
+    by_category = sorted(
+        (
+            ValueRow(key, categories.get(key, "?"), _money(cost), _money(price), units)
+            for key, (units, cost, price) in per_category.items()
+            if units
+        ),
+        key=lambda row: (-row.at_cost, row.label),
+    )
+    return StockValue(
+        by_warehouse=tuple(by_warehouse),
+        by_category=tuple(by_category),
+        at_cost=_money(sum((row.at_cost for row in by_warehouse), ZERO)),
+        at_price=_money(sum((row.at_price for row in by_warehouse), ZERO)),
+        units=sum(row.units for row in by_warehouse),
+    )
