@@ -228,6 +228,11 @@ class PagedTableModel(QAbstractTableModel):
         return self._columns
 
     @property
+    def source(self) -> ListSource:
+        """What the rows are read through (for exports, which read every row again)."""
+        return self._source
+
+    @property
     def is_loading(self) -> bool:
         """A page, block or refresh is on its way (the count is not included)."""
         sparse_loading = self._sparse is not None and bool(self._sparse.in_flight)
