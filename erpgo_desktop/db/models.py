@@ -437,8 +437,9 @@ class Order(Versioned, Base):
             "idx_orders_overdue",
             "required_date",
             postgresql_where=text(
-                "paid_amount < total_amount AND status IN ('PENDING', 'CONFIRMED', "
-                "'PROCESSING', 'ON_HOLD', 'PARTIALLY_SHIPPED', 'SHIPPED', 'DELIVERED')"
+                "paid_amount < total_amount AND status::text = ANY (ARRAY['PENDING', "
+                "'CONFIRMED', 'PROCESSING', 'ON_HOLD', 'PARTIALLY_SHIPPED', 'SHIPPED', "
+                "'DELIVERED']::text[])"
             ),
         ),
     )

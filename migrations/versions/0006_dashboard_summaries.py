@@ -424,8 +424,10 @@ BEGIN
 END;
 $$;
 
+-- Written as PostgreSQL prints it back, so that the demo loader, which drops and recreates
+-- indexes from their printed definitions, gives back exactly this one.
 CREATE INDEX idx_orders_overdue ON orders (required_date)
-    WHERE paid_amount < total_amount AND status IN ({_SALE_LIST});
+    WHERE paid_amount < total_amount AND status::text = ANY (ARRAY[{_SALE_LIST}]::text[]);
 
 SELECT dashboard_rebuild();
 """

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 
-from erpgo_desktop.db.engine import make_session_factory
+from erpgo_desktop.db.demo_data import DemoDataSize, generate_demo_data
+from erpgo_desktop.db.engine import make_engine, make_session_factory
 from erpgo_desktop.errors import PermissionDeniedError, ValidationError
 from erpgo_desktop.services.dashboard import SALE_STATUSES, DashboardService, period_start
 from erpgo_desktop.services.inventory import InventoryService
@@ -291,44 +292,57 @@ def test_low_stock_is_the_inventory_query(generated: World, dashboard: Dashboard
             connection.execute(text("UPDATE product_inventory SET reorder_level = 0"))
 
 
+SUMMARIES = {
+    "dashboard_stock_value": ("warehouse_id, category_id", "units, at_cost, at_price"),
+    "dashboard_order_day": ("day, status", "orders, value"),
+    "dashboard_product_day": ("day, product_id", "quantity, revenue"),
+    "dashboard_customer_day": ("day, customer_id", "orders, revenue"),
+}
+
+
+def summaries(engine: Engine) -> dict[str, set[Any]]:
+    """Each summary plus its pending changes, rows that add up to nothing left out."""
+    result = {}
+    for table, (keys, values) in SUMMARIES.items():
+        sums = ", ".join(f"sum({v})" for v in values.split(", "))
+        first = values.split(", ")[0]
+        result[table] = set(
+            _rows(
+                engine,
+                f"SELECT {keys}, {sums} FROM (SELECT {keys}, {values} FROM {table} "
+                f"UNION ALL SELECT {keys}, {values} FROM {table}_pending) s "
+                f"GROUP BY {keys} HAVING sum({first}) <> 0",
+            )
+        )
+    return result
+
+
 def test_summaries_equal_a_rebuild_after_folding(generated: World) -> None:
     """Folded or pending, the summaries hold what recomputing them from scratch gives."""
-    tables = {
-        "dashboard_stock_value": ("warehouse_id, category_id", "units, at_cost, at_price"),
-        "dashboard_order_day": ("day, status", "orders, value"),
-        "dashboard_product_day": ("day, product_id", "quantity, revenue"),
-        "dashboard_customer_day": ("day, customer_id", "orders, revenue"),
-    }
-
-    def contents() -> dict[str, set[Any]]:
-        result = {}
-        for table, (keys, values) in tables.items():
-            sums = ", ".join(f"sum({v})" for v in values.split(", "))
-            first = values.split(", ")[0]
-            result[table] = set(
-                _rows(
-                    generated.engine,
-                    f"SELECT {keys}, {sums} FROM (SELECT {keys}, {values} FROM {table} "
-                    f"UNION ALL SELECT {keys}, {values} FROM {table}_pending) s "
-                    f"GROUP BY {keys} HAVING sum({first}) <> 0",
-                )
-            )
-        return result
-
-    before = contents()
+    before = summaries(generated.engine)
     with generated.engine.begin() as connection:
         assert connection.execute(text("SELECT dashboard_fold()")).scalar_one() is True
-        assert (
-            connection.execute(
-                text("SELECT count(*) FROM dashboard_order_day_pending")
-            ).scalar_one()
-            == 0
-        )
-    assert contents() == before
+        pending = connection.execute(text("SELECT count(*) FROM dashboard_order_day_pending"))
+        assert pending.scalar_one() == 0
+    assert summaries(generated.engine) == before
     with generated.engine.begin() as connection:
         connection.execute(text("SELECT dashboard_rebuild()"))
-    assert contents() == before
+    assert summaries(generated.engine) == before
     assert all(before.values())
+
+
+def test_demo_data_fills_the_summaries(database_url: URL) -> None:
+    """The loader switches triggers off and fills the summaries in one pass at the end."""
+    generate_demo_data(database_url, DemoDataSize(60, 20, 80, 2), seed=3)
+    engine = make_engine(database_url)
+    try:
+        loaded = summaries(engine)
+        assert all(loaded.values())
+        with engine.begin() as connection:
+            connection.execute(text("SELECT dashboard_rebuild()"))
+        assert summaries(engine) == loaded
+    finally:
+        engine.dispose()
 
 
 def test_ranges_and_grains_are_checked(world: World, dashboard: DashboardService) -> None:
