@@ -266,7 +266,9 @@ def _packing_slip_html(doc: PackingSlip) -> str:
         ("Tracking", doc.tracking_number or ""),
         ("Shipped", _date(doc.shipped_at)),
     ]
-    columns = [("SKU", False, 18), ("Description", False, 40), ("Ordered", True, 10),
+    # The description takes the backorder column's width when there is none.
+    described = 40 if doc.has_backorders else 52
+    columns = [("SKU", False, 18), ("Description", False, described), ("Ordered", True, 10),
                ("Shipped", True, 10), ("To ship", True, 10)]  # fmt: skip
     if doc.has_backorders:
         columns.append(("Backordered", True, 12))
