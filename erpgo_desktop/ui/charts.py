@@ -337,7 +337,9 @@ class BarChart(QWidget):
 
     def _category_axis_for(self, shown: list[str]) -> QAbstractAxis:
         count = len(shown)
-        if count <= (DENSE_CATEGORIES if self._horizontal else MAX_AXIS_LABELS) and not self._line:
+        # Horizontal bars always label by value: QBarCategoryAxis elides their labels to
+        # "..." where QCategoryAxis shows them whole.
+        if count <= MAX_AXIS_LABELS and not self._line and not self._horizontal:
             axis = QBarCategoryAxis()
             # Cut labels may coincide; the axis refuses duplicates, so they get a mark.
             seen: set[str] = set()

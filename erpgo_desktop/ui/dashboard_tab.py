@@ -71,7 +71,11 @@ CHANGE_DELAY_MS = 1000
 FILTER_DELAY_MS = 300
 
 LOW_STOCK_LIMIT = 50
-TOP_LIMIT = 10
+# Qt elides a horizontal bar's label to "..." when its bar is under about 20 pixels tall:
+# a panel has room for about eight.
+TOP_LIMIT = 8
+#: Categories beyond the first ones (by value at cost) are summed into one "Other" bar.
+CATEGORY_BARS = 6
 OVERDUE_LIMIT = 100
 
 
@@ -168,6 +172,35 @@ def _from_qdate(day: QDate) -> date:
     return date(day.year(), day.month(), day.day())
 
 
+@dataclass(frozen=True)
+class _Summed:
+    """The "Other" bar of the categories: what the bars shown leave out."""
+
+    key: object
+    label: str
+    at_cost: Decimal
+    at_price: Decimal
+    units: int
+
+
+#: The key of the "Other" bar; clicking it opens nothing.
+OTHER = object()
+
+
+def _with_other(rows: Sequence[Any], bars: int) -> Sequence[Any]:
+    if len(rows) <= bars:
+        return rows
+    shown, rest = rows[: bars - 1], rows[bars - 1 :]
+    other = _Summed(
+        OTHER,
+        f"Other ({len(rest)} categories)",
+        sum((row.at_cost for row in rest), Decimal(0)),
+        sum((row.at_price for row in rest), Decimal(0)),
+        sum(row.units for row in rest),
+    )
+    return [*shown, other]
+
+
 # -- panels --------------------------------------------------------------------------------
 
 
@@ -246,8 +279,18 @@ class RowTable(QTableWidget):
         header.setStretchLastSection(False)
         self.clicked.connect(lambda index: self.row_chosen.emit(index.row()))
 
-    def stretch(self, column: int) -> None:
-        self.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+    def stretch(self, *columns: int) -> None:
+        """Give `columns` the width the others leave (the others fit their contents)."""
+        for column in columns:
+            self.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+
+    def set_tooltips(self, tips: Sequence[str]) -> None:
+        """A tooltip per row, on every cell (what the columns leave out)."""
+        for number, tip in enumerate(tips):
+            for column in range(self.columnCount()):
+                item = self.item(number, column)
+                if item is not None:
+                    item.setToolTip(tip)
 
     def set_rows(self, rows: Sequence[Sequence[str]]) -> None:
         self.setRowCount(len(rows))
@@ -334,7 +377,7 @@ class DashboardTab(QWidget):
         self._filters_in_effect: DashboardFilters | None = None
         # What the clickable panels showed, to turn an index back into a record.
         self._warehouse_keys: list[uuid.UUID] = []
-        self._category_keys: list[uuid.UUID | None] = []
+        self._category_keys: list[object] = []
         self._sales_periods: list[date] = []
         self._statuses: list[str] = []
         self._top_product_keys: list[uuid.UUID] = []
@@ -442,12 +485,12 @@ class DashboardTab(QWidget):
         self.top_products_chart = BarChart(horizontal=True, accessible_name="Top products")
         self.top_customers_chart = BarChart(horizontal=True, accessible_name="Top customers")
         self.low_stock_table = RowTable(
-            ("Warehouse", "SKU", "Name", "Sellable", "Reorder at", "To order"), numeric=(3, 4, 5)
+            ("Warehouse", "SKU", "Name", "Sellable", "Level", "To order"), numeric=(3, 4, 5)
         )
-        self.low_stock_table.stretch(2)
+        self.low_stock_table.stretch(1, 2)
         self.low_stock_table.setObjectName("dashboard_low_stock")
         self.overdue_table = RowTable(
-            ("Order", "Customer", "Due", "Days late", "Total", "Unpaid"), numeric=(3, 4, 5)
+            ("Order", "Customer", "Due", "Days late", "Unpaid"), numeric=(3, 4)
         )
         self.overdue_table.stretch(1)
         self.overdue_table.setObjectName("dashboard_overdue")
@@ -473,8 +516,8 @@ class DashboardTab(QWidget):
         grid.addWidget(self.top_customers_panel, 2, 2)
         for column in range(3):
             grid.setColumnStretch(column, 1)
-        for row in range(3):
-            grid.setRowMinimumHeight(row, 240)
+        for row, height in enumerate((250, 290, 290)):
+            grid.setRowMinimumHeight(row, height)
         body = QWidget()
         body.setLayout(grid)
         scroll = QScrollArea()
@@ -626,9 +669,16 @@ class DashboardTab(QWidget):
             edit.blockSignals(False)
 
     def _quick_range_chosen(self, index: int) -> None:
-        if self._ranges[index][1] is None:
+        span = self._ranges[index][1]
+        if span is None:
             return  # "Custom": the dates stay as they are, for the user to edit
         self._apply_quick_range(index)
+        # A year of days is 365 hairlines: a long range starts out by week or by month.
+        days = (span[1] - span[0]).days
+        grain = "month" if days > 180 else "week" if days > 45 else "day"
+        self.grain_combo.blockSignals(True)
+        self.grain_combo.setCurrentIndex(self.grain_combo.findData(grain))
+        self.grain_combo.blockSignals(False)
         self.reload_panels()
 
     def _date_edited(self, _day: QDate) -> None:
@@ -764,7 +814,12 @@ class DashboardTab(QWidget):
     def _show_stock(self, answer: Any, _filters: DashboardFilters) -> None:
         for chart, panel, rows, keys in (
             (self.warehouse_chart, self.warehouse_panel, answer.by_warehouse, "_warehouse_keys"),
-            (self.category_chart, self.category_panel, answer.by_category, "_category_keys"),
+            (
+                self.category_chart,
+                self.category_panel,
+                _with_other(answer.by_category, CATEGORY_BARS),
+                "_category_keys",
+            ),
         ):
             setattr(self, keys, [row.key for row in rows])
             chart.set_data(
@@ -775,7 +830,8 @@ class DashboardTab(QWidget):
                 ],
                 [f"{row.units:,} units" for row in rows],
             )
-            panel.set_loaded(None if rows else "No stock on hand.")
+            held = any(row.units or row.at_cost or row.at_price for row in rows)
+            panel.set_loaded(None if held else "No stock on hand.")
         if not self._acting.can(perms.INVENTORY_READ) and self.warehouse_combo.count() == 1:
             self._fill_warehouses([(row.key, row.label) for row in answer.by_warehouse])
 
@@ -791,6 +847,13 @@ class DashboardTab(QWidget):
                     f"{row.reorder_level:,}",
                     f"{row.reorder_quantity:,}",
                 )
+                for row in rows
+            ]
+        )
+        self.low_stock_table.set_tooltips(
+            [
+                f"{row.name}: {row.on_hand:,} on hand, {row.reserved:,} reserved, reorder at "
+                f"{row.reorder_level:,}" + (f", up to {row.maximum:,}" if row.maximum else "")
                 for row in rows
             ]
         )
@@ -828,7 +891,9 @@ class DashboardTab(QWidget):
             rows, self.top_customers_chart, self.top_customers_panel, "No sales in this range."
         )
 
-    def _show_pipeline(self, rows: Sequence[Any], _filters: DashboardFilters) -> None:
+    def _show_pipeline(self, every: Sequence[Any], _filters: DashboardFilters) -> None:
+        # Statuses without orders would only crowd the labels (see TOP_LIMIT).
+        rows = [row for row in every if row.orders]
         self._statuses = [row.status for row in rows]
         self.pipeline_chart.set_data(
             [code_label(row.status) for row in rows],
@@ -847,9 +912,15 @@ class DashboardTab(QWidget):
                     row.customer_name,
                     f"{row.required_date:%Y-%m-%d}",
                     f"{row.days_overdue:,}",
-                    format_figure(row.total_amount),
                     format_figure(row.total_amount - row.paid_amount),
                 )
+                for row in rows
+            ]
+        )
+        self.overdue_table.set_tooltips(
+            [
+                f"{row.order_number}, {row.customer_name}: total {format_figure(row.total_amount)}"
+                f", paid {format_figure(row.paid_amount)}"
                 for row in rows
             ]
         )
@@ -882,7 +953,9 @@ class DashboardTab(QWidget):
         self.open_list_requested.emit("warehouses", {"warehouse_id": self._warehouse_keys[index]})
 
     def _category_clicked(self, index: int) -> None:
-        self.open_list_requested.emit("products", {"category_id": self._category_keys[index]})
+        key = self._category_keys[index]
+        if key is not OTHER:
+            self.open_list_requested.emit("products", {"category_id": key})
 
     def _low_stock_chosen(self, index: int) -> None:
         row = self._low_stock_rows[index]

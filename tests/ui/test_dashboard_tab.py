@@ -1,0 +1,432 @@
+"""The Dashboard tab on a real database: its panels show what DashboardService answers,
+filters change the questions, a burst of change notifications costs one refresh, clicks and
+Enter ask for the matching list, and a user without reports.view gets a refusal, not a crash.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QDate, QPointF, Qt
+from pytestqt.qtbot import QtBot
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from erpgo_desktop.db.engine import make_session_factory
+from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.dashboard import DashboardService, ValueRow
+from erpgo_desktop.services.notifications import Change
+from erpgo_desktop.ui.charts import BarChart, axis_ticks, format_figure, nice_step, tick_label
+from erpgo_desktop.ui.dashboard_tab import (
+    CATEGORY_BARS,
+    OTHER,
+    TASKS,
+    DashboardTab,
+    _with_other,
+    period_end,
+)
+from erpgo_desktop.ui.list_tab import code_label
+from erpgo_desktop.ui.tasks import TaskRunner
+from tests.ui.stock_support import StockWorld, make_stock_world
+
+
+class Recording:
+    """The real service, noting each question (method, arguments) before it is answered."""
+
+    def __init__(self, service: DashboardService) -> None:
+        self.service = service
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self._lock = threading.Lock()
+
+    def asked(self, method: str) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return [arguments for name, arguments in self.calls if name == method]
+
+    def forget(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    def __getattr__(self, method: str) -> Any:
+        real = getattr(self.service, method)
+
+        def call(*arguments: Any) -> Any:
+            with self._lock:
+                self.calls.append((method, arguments[1:]))  # without the acting user
+            return real(*arguments)
+
+        return call
+
+
+@dataclass
+class Dashboard:
+    stock: StockWorld
+    service: DashboardService
+    source: Recording
+    overdue_order: uuid.UUID
+    pending_order: uuid.UUID
+
+    @property
+    def manager(self) -> CurrentUser:
+        return self.stock.world.manager
+
+
+@pytest.fixture
+def dashboard(engine: Engine, runner: TaskRunner) -> Iterator[Dashboard]:
+    stock = make_stock_world(engine)
+    world = stock.world
+    overdue = world.confirmed([(stock.drill, 2)])
+    pending = world.pending([(stock.shirt, 1)])
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE orders SET required_date = now() - interval '5 days' WHERE id = :o"),
+            {"o": overdue.id},
+        )
+        # The drill runs low in MAIN: 5 left to sell against a reorder level of 8.
+        connection.execute(
+            text(
+                "UPDATE product_inventory SET reorder_level = 8 "
+                "WHERE product_id = :p AND warehouse_id = :w"
+            ),
+            {"p": stock.drill, "w": world.main},
+        )
+    service = DashboardService(make_session_factory(engine))
+    yield Dashboard(stock, service, Recording(service), overdue.id, pending.id)
+    assert runner.wait(10_000)  # before the engine goes
+
+
+def make_tab(qtbot: QtBot, dashboard: Dashboard, runner: TaskRunner, **kwargs: Any) -> DashboardTab:
+    tab = DashboardTab(
+        dashboard.stock.services,
+        runner,
+        kwargs.pop("acting", dashboard.manager),
+        source=dashboard.source,
+        **kwargs,
+    )
+    qtbot.addWidget(tab)
+    tab.resize(1300, 900)
+    tab.show()
+    wait_loaded(qtbot, tab)
+    return tab
+
+
+def wait_loaded(qtbot: QtBot, tab: DashboardTab) -> None:
+    qtbot.waitUntil(lambda: not tab.is_loading(), timeout=10_000)
+
+
+def assert_chart(chart: BarChart, labels: list[str], *series: tuple[Decimal, ...]) -> None:
+    assert chart.labels() == labels
+    for number, values in enumerate(series):
+        assert chart.values(number) == values
+        assert chart.drawn_values(number) == pytest.approx([float(v) for v in values])
+
+
+def click_bar(qtbot: QtBot, chart: BarChart, index: int) -> None:
+    """A real mouse click in the middle of bar `index`, of the series where it is tallest."""
+    sets = len(chart.chart.series()[0].barSets())  # type: ignore[attr-defined]
+    tallest = max(range(sets), key=lambda number: chart.values(number)[index])
+    value = float(chart.values(tallest)[index]) / 2
+    assert value > 0
+    # Bars of a group share the 0.8 of a category's width, in series order.
+    offset = -0.4 + 0.8 * (tallest + 0.5) / sets
+    if chart._horizontal:
+        point = QPointF(value, chart.count() - 1 - index - offset)
+    else:
+        point = QPointF(index + offset, value)
+    scene = chart.chart.mapToPosition(point, chart.chart.series()[0])
+    position = chart.view.mapFromScene(chart.chart.mapToScene(scene))
+    qtbot.mouseClick(chart.view.viewport(), Qt.MouseButton.LeftButton, pos=position)
+
+
+def test_panels_show_the_services_figures(
+    qtbot: QtBot, dashboard: Dashboard, runner: TaskRunner
+) -> None:
+    tab = make_tab(qtbot, dashboard, runner)
+    manager, service = dashboard.manager, dashboard.service
+    filters = tab.filters()
+    assert (filters.start, filters.end) == (date.today() - timedelta(days=29), date.today())
+
+    stock = service.stock_value(manager)
+    assert [row.key for row in stock.by_warehouse][:2] == [
+        dashboard.stock.east,
+        dashboard.stock.main,
+    ]
+    assert len(stock.by_category) <= CATEGORY_BARS  # no "Other" bar here
+    for chart, rows in (
+        (tab.warehouse_chart, stock.by_warehouse),
+        (tab.category_chart, stock.by_category),
+    ):
+        assert_chart(
+            chart,
+            [row.label for row in rows],
+            tuple(row.at_cost for row in rows),
+            tuple(row.at_price for row in rows),
+        )
+    assert tab.category_chart.count() >= 2  # the drill's and the shirt's categories
+
+    low = service.low_stock(manager, None, 50)
+    assert any(row.product_id == dashboard.stock.drill for row in low)
+    table = tab.low_stock_table
+    assert table.rowCount() == len(low)
+    for number, row in enumerate(low):
+        assert table.cell_text(number, 1) == (row.variant_sku or row.sku)
+        assert table.cell_text(number, 3) == f"{row.sellable:,}"
+        assert table.cell_text(number, 5) == f"{row.reorder_quantity:,}"
+
+    sales = service.sales(manager, filters.start, filters.end, "day")
+    assert sum(point.orders for point in sales) == 3  # the world's order and ours
+    assert_chart(
+        tab.sales_chart,
+        tab.sales_chart.labels(),
+        tuple(point.revenue for point in sales),
+    )
+    assert len(tab.sales_chart.labels()) == len(sales)
+
+    top = service.top_products(manager, filters.start, filters.end, 8)
+    assert_chart(tab.top_products_chart, [r.label for r in top], tuple(r.revenue for r in top))
+    customers = service.top_customers(manager, filters.start, filters.end, 8)
+    assert_chart(
+        tab.top_customers_chart, [r.label for r in customers], tuple(r.revenue for r in customers)
+    )
+
+    pipeline = [row for row in service.pipeline(manager, filters.start, filters.end) if row.orders]
+    assert {row.status for row in pipeline} == {"PENDING", "CONFIRMED"}
+    assert_chart(
+        tab.pipeline_chart,
+        [code_label(row.status) for row in pipeline],
+        tuple(Decimal(row.orders) for row in pipeline),
+    )
+
+    overdue = service.overdue_unpaid(manager)
+    assert [row.order_id for row in overdue] == [dashboard.overdue_order]
+    assert tab.overdue_table.rowCount() == 1
+    assert tab.overdue_table.cell_text(0, 0) == overdue[0].order_number
+    assert tab.overdue_table.cell_text(0, 4) == format_figure(
+        overdue[0].total_amount - overdue[0].paid_amount
+    )
+    assert tab.status_text().startswith("Dashboard for ")
+    assert all(panel.state_text == "" for panel in tab._panels())
+
+
+def test_filters_change_what_is_asked(
+    qtbot: QtBot, dashboard: Dashboard, runner: TaskRunner
+) -> None:
+    today = date(2024, 6, 15)
+    tab = make_tab(qtbot, dashboard, runner, today=today)
+    source, east = dashboard.source, dashboard.stock.east
+    assert source.asked("sales")[-1] == (today - timedelta(days=29), today, "day", None)
+
+    qtbot.waitUntil(lambda: tab.warehouse_index(east) > 0)
+    source.forget()
+    tab.warehouse_combo.setCurrentIndex(tab.warehouse_index(east))
+    wait_loaded(qtbot, tab)
+    assert source.asked("stock_value") == [(east,)]
+    assert source.asked("low_stock") == [(east, 50)]
+    assert [key for key in tab._warehouse_keys] == [east]
+    expected = dashboard.service.stock_value(dashboard.manager, east)
+    assert tab.warehouse_chart.values(0) == (expected.by_warehouse[0].at_cost,)
+
+    source.forget()
+    tab.range_combo.setCurrentText("This year")
+    wait_loaded(qtbot, tab)
+    # Half a year comes by week at first.
+    assert source.asked("sales") == [(date(2024, 1, 1), today, "week", east)]
+    assert source.asked("top_customers") == [(date(2024, 1, 1), today, 8)]
+
+    source.forget()
+    tab.grain_combo.setCurrentIndex(tab.grain_combo.findData("month"))
+    wait_loaded(qtbot, tab)
+    assert source.asked("sales") == [(date(2024, 1, 1), today, "month", east)]
+    assert source.calls == [("sales", source.asked("sales")[0])]  # only the sales panel
+    assert tab.sales_chart.count() == 6  # January to June
+
+    # Typing a date makes the range "Custom" and asks again after a pause.
+    source.forget()
+    tab.from_edit.setDate(QDate(2024, 3, 1))
+    assert tab.range_combo.currentText() == "Custom"
+    qtbot.waitUntil(lambda: len(source.asked("pipeline")) == 1)
+    wait_loaded(qtbot, tab)
+    assert source.asked("pipeline") == [(date(2024, 3, 1), today)]
+
+
+def test_a_burst_of_changes_costs_one_refresh(
+    qtbot: QtBot, dashboard: Dashboard, runner: TaskRunner
+) -> None:
+    tab = make_tab(qtbot, dashboard, runner)
+    world = dashboard.stock.world
+    source = dashboard.source
+    pending_before = dict(zip(tab._statuses, tab.pipeline_chart.values(0), strict=True))
+
+    order = world.pending([(dashboard.stock.drill, 1)])  # a new order, as someone else's
+    source.forget()
+    loaded: list[str] = []
+    tab.panel_loaded.connect(loaded.append)
+    for table in ("orders", "order_items", "orders", "customers"):
+        tab.apply_change(Change(table, "UPDATE", (order.id,)))
+    assert source.calls == []  # nothing until the burst is over
+
+    qtbot.waitUntil(lambda: len(loaded) == 5, timeout=5_000)
+    wait_loaded(qtbot, tab)
+    asked = sorted(name for name, _arguments in source.calls)
+    assert asked == sorted(["sales", "top_products", "top_customers", "pipeline", "overdue_unpaid"])
+    assert not tab._change_timer.isActive()
+    pending_after = dict(zip(tab._statuses, tab.pipeline_chart.values(0), strict=True))
+    assert pending_after["PENDING"] == pending_before.get("PENDING", 0) + 1
+
+    # A stock change refreshes the stock panels only.
+    source.forget()
+    tab.apply_change(Change("product_inventory", "UPDATE", None))
+    qtbot.waitUntil(lambda: len(loaded) == 7, timeout=5_000)
+    assert sorted(name for name, _arguments in source.calls) == ["low_stock", "stock_value"]
+
+
+def test_clicks_and_enter_ask_for_the_matching_list(
+    qtbot: QtBot, dashboard: Dashboard, runner: TaskRunner
+) -> None:
+    tab = make_tab(qtbot, dashboard, runner)
+    filters = tab.filters()
+    requests: list[tuple[str, object]] = []
+    tab.open_list_requested.connect(lambda what, filters: requests.append((what, filters)))
+
+    pending = tab._statuses.index("PENDING")
+    click_bar(qtbot, tab.pipeline_chart, pending)
+    assert requests[-1] == (
+        "orders",
+        {"status": "PENDING", "date_from": filters.start, "date_to": filters.end},
+    )
+
+    main = tab._warehouse_keys.index(dashboard.stock.main)
+    click_bar(qtbot, tab.warehouse_chart, main)
+    assert requests[-1] == ("warehouses", {"warehouse_id": dashboard.stock.main})
+
+    click_bar(qtbot, tab.top_products_chart, 0)
+    assert requests[-1] == ("product", tab._top_product_keys[0])
+
+    # The keyboard: Tab reaches the chart, End goes to the last bar, Enter opens it.
+    tab.sales_chart.setFocus()
+    qtbot.waitUntil(tab.sales_chart.hasFocus)
+    qtbot.keyClick(tab.sales_chart, Qt.Key.Key_End)
+    qtbot.keyClick(tab.sales_chart, Qt.Key.Key_Return)
+    assert requests[-1] == ("orders", {"date_from": filters.end, "date_to": filters.end})
+    assert tab.sales_chart.caption.text().startswith(tab.sales_chart.labels()[-1])
+
+    category = tab.category_chart
+    category.setFocus()
+    qtbot.keyClick(category, Qt.Key.Key_Down)
+    qtbot.keyClick(category, Qt.Key.Key_Space)
+    assert requests[-1] == ("products", {"category_id": tab._category_keys[1]})
+
+    overdue = tab.overdue_table
+    rect = overdue.visualRect(overdue.model().index(0, 1))
+    qtbot.mouseClick(overdue.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert requests[-1] == ("order", dashboard.overdue_order)
+
+    low = tab.low_stock_table
+    low.setFocus()
+    drill_row = next(
+        number
+        for number, row in enumerate(tab._low_stock_rows)
+        if row.product_id == dashboard.stock.drill
+    )
+    low.selectRow(drill_row)
+    count = len(requests)
+    qtbot.keyClick(low, Qt.Key.Key_Return)
+    assert len(requests) == count + 1
+    assert requests[-1] == (
+        "warehouses",
+        {"warehouse_id": dashboard.stock.main, "product_id": dashboard.stock.drill,
+         "variant_id": None},
+    )  # fmt: skip
+
+
+def test_keyboard_reaches_every_filter(
+    qtbot: QtBot, dashboard: Dashboard, runner: TaskRunner
+) -> None:
+    tab = make_tab(qtbot, dashboard, runner)
+    tab.activateWindow()
+    tab.focus_search()
+    qtbot.waitUntil(tab.range_combo.hasFocus)
+    seen = []
+    for _step in range(25):  # a date edit takes a Tab per section
+        seen.append(tab.focusWidget())
+        qtbot.keyClick(tab.focusWidget(), Qt.Key.Key_Tab)
+    for widget in (
+        tab.range_combo,
+        tab.from_edit,
+        tab.to_edit,
+        tab.warehouse_combo,
+        tab.grain_combo,
+        tab.sales_chart,
+        tab.low_stock_table,
+        tab.overdue_table,
+        tab.top_customers_chart,
+    ):
+        assert any(
+            focused is widget or (focused is not None and widget.isAncestorOf(focused))
+            for focused in seen
+        ), widget.objectName() or widget.accessibleName()
+
+
+def test_a_failing_panel_says_so_and_the_others_carry_on(
+    qtbot: QtBot, dashboard: Dashboard, runner: TaskRunner
+) -> None:
+    tab = make_tab(qtbot, dashboard, runner)
+    gone = uuid.uuid4()
+    tab.warehouse_combo.addItem("GONE", gone)
+    tab.warehouse_combo.setCurrentIndex(tab.warehouse_combo.count() - 1)
+    wait_loaded(qtbot, tab)
+    assert "does not exist" in tab.warehouse_panel.state_text
+    assert "does not exist" in tab.low_stock_panel.state_text
+    assert tab.pipeline_panel.state_text == ""
+    assert "3 dashboard panels could not be loaded" in tab.status_text()
+
+
+def test_without_reports_view_the_tab_refuses_cleanly(
+    qtbot: QtBot, dashboard: Dashboard, runner: TaskRunner
+) -> None:
+    sales = dashboard.stock.sales
+    assert not sales.can("reports.view")
+    tab = DashboardTab(dashboard.stock.services, runner, sales, source=dashboard.source)
+    qtbot.addWidget(tab)
+    tab.show()
+    tab.reload()
+    tab.apply_change(Change("orders", "UPDATE", None))
+    assert runner.pending_count == 0
+    assert dashboard.source.calls == []
+    assert "reports.view" in tab.status_text()
+    assert all("reports.view" in panel.state_text for panel in tab._panels())
+    assert not tab._change_timer.isActive()
+
+
+def test_period_end_and_axis_labels() -> None:
+    assert period_end(date(2024, 2, 1), "month") == date(2024, 2, 29)
+    assert period_end(date(2024, 2, 5), "week") == date(2024, 2, 11)
+    assert period_end(date(2024, 2, 5), "day") == date(2024, 2, 5)
+    assert nice_step(Decimal("12345.67")) == Decimal("5000")
+    assert axis_ticks(Decimal("12345.67"))[-1] == Decimal("15000")
+    assert tick_label(Decimal("15000")) == "15,000"
+    assert tick_label(Decimal("2500000")) == "2.5M"
+    assert format_figure(Decimal("1234.5")) == "1,234.50"
+    assert set(TASKS) == {
+        "stock", "low_stock", "sales", "top_products", "top_customers", "pipeline", "overdue"
+    }  # fmt: skip
+
+
+def test_categories_beyond_the_bars_are_summed_into_other() -> None:
+    rows = [
+        ValueRow(uuid.uuid4(), f"C{n}", Decimal(100 - n), Decimal(200 - n), n) for n in range(10)
+    ]
+    shown = _with_other(rows, 8)
+    assert [row.label for row in shown[:7]] == [f"C{n}" for n in range(7)]
+    other = shown[7]
+    assert other.key is OTHER
+    assert other.label == "Other (3 categories)"
+    assert other.at_cost == Decimal(93 + 92 + 91)
+    assert other.units == 7 + 8 + 9
+    assert _with_other(rows[:8], 8) == rows[:8]
