@@ -38,6 +38,7 @@ from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.ui.category_dialog import CategoryDialog
 from erpgo_desktop.ui.customer_dialog import CustomerDialog
 from erpgo_desktop.ui.customers_tab import CustomersTab
+from erpgo_desktop.ui.import_dialog import ImportDialog
 from erpgo_desktop.ui.order_dialog import OrderDialog
 from erpgo_desktop.ui.orders_tab import OrdersTab
 from erpgo_desktop.ui.product_dialog import ProductDialog
@@ -308,10 +309,23 @@ class MainWindow(QMainWindow):
             action.setVisible(self._allowed(dialog_class.permission))
             self.stock_actions.append(action)
 
+        self.import_actions: list[QAction] = []
+        for kind, text, permission, table in (
+            ("products", "Import &products…", perms.PRODUCTS_WRITE, "products"),
+            ("customers", "Import c&ustomers…", perms.CUSTOMERS_WRITE, "customers"),
+            ("stock_counts", "Import &stock counts…", perms.INVENTORY_COUNT, "product_inventory"),
+        ):
+            action = self._import_action(text, kind, table)
+            action.setVisible(self._allowed(permission))
+            self.import_actions.append(action)
+
         menu_bar = self.menuBar()
         file_menu = menu_bar.addMenu("&File")
         file_menu.addAction(self.new_action)
         file_menu.addAction(self.open_action)
+        file_menu.addSeparator()
+        for action in self.import_actions:
+            file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.close_action)
         file_menu.addAction(self.quit_action)
@@ -502,6 +516,14 @@ class MainWindow(QMainWindow):
     def open_warehouse(self, warehouse_id: uuid.UUID | None) -> QDialog:
         dialog = WarehouseDialog(self.services, self.runner, self.user, warehouse_id, parent=self)
         dialog.saved.connect(lambda _row: self._refresh_areas("warehouses"))
+        return self.show_dialog(dialog)
+
+    def _import_action(self, text: str, kind: str, table: str) -> QAction:
+        return self._action(text, lambda: self.open_import(kind, table))
+
+    def open_import(self, kind: str, table: str) -> QDialog:
+        dialog = ImportDialog(self.services, self.runner, self.user, kind, parent=self)
+        dialog.imported.connect(lambda _result: self._refresh_areas(table))
         return self.show_dialog(dialog)
 
     def _stock_action(self, text: str, dialog_class: type[StockDialog]) -> QAction:

@@ -18,6 +18,7 @@ from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.catalog import ProductSort
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.ui.customer_dialog import CustomerDialog
+from erpgo_desktop.ui.import_dialog import ImportDialog
 from erpgo_desktop.ui.main_window import MainWindow
 from erpgo_desktop.ui.product_dialog import ProductDialog
 from erpgo_desktop.ui.product_table import ACTIVE, PRICE
@@ -275,3 +276,20 @@ def test_tabs_search_and_reload_from_the_keyboard(
     assert window.tabs.currentWidget() is window.warehouses
     qtbot.keyClick(focus() or window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
     assert not window.isVisible()
+
+
+def test_imports_are_offered_by_permission_and_open_their_dialog(
+    qtbot: QtBot, engine: Engine, runner: TaskRunner, tmp_path: Path
+) -> None:
+    staff = make_staff(engine)
+    clerk = make_window_factory(qtbot, staff, runner, tmp_path)(staff.clerk)
+    visible = [a.text().replace("&", "") for a in clerk.import_actions if a.isVisible()]
+    assert visible == ["Import stock counts…"]
+
+    manager = make_window_factory(qtbot, staff, runner, tmp_path)(staff.manager)
+    assert all(action.isVisible() for action in manager.import_actions)
+    manager.import_actions[1].trigger()
+    (dialog,) = manager.open_dialogs
+    assert isinstance(dialog, ImportDialog)
+    dialog.reject()
+    qtbot.waitUntil(lambda: not manager.open_dialogs)
