@@ -1,0 +1,461 @@
+"""The Reports tab: pick a report, its period and warehouse; a sortable table; Export.
+
+Each report is a `PagedTableModel` over `ReportService` (services/reports.py): sorting by
+a header click and the search are done in PostgreSQL, pages are offsets of the sorted
+report, and the count is the report's total. The models are made when their report is
+first chosen and kept, each with its own sort. Export writes what the table shows
+(ui/exporting.py); XLSX gets numbers as numbers (`TypedColumn`).
+
+Surface for the main window, as the list tabs: `reload`, `focus_search`,
+`apply_change(change)`, `status_text` with `status_changed`, and `model`/`table` for
+File › Export….
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from erpgo_desktop.services import Services
+from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.listing import ListCount
+from erpgo_desktop.services.notifications import Change
+from erpgo_desktop.services.reports import Report, ReportPage, ReportService
+from erpgo_desktop.services.warehouses import WarehouseRow
+from erpgo_desktop.ui.exporting import ExportJob, TypedColumn, export_table
+from erpgo_desktop.ui.list_model import PagedTableModel, money, number
+from erpgo_desktop.ui.list_tab import SEARCH_DELAY_MS, code_label, list_status
+from erpgo_desktop.ui.list_view import ListTableView
+from erpgo_desktop.ui.tasks import TaskRunner
+from erpgo_desktop.ui.widgets import error_label
+
+DATE_FORMAT = "yyyy-MM-dd"
+DEFAULT_PERIOD_DAYS = 30
+PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    search: str = ""
+    sort: str = ""
+    descending: bool = True
+    start: date | None = None
+    end: date | None = None
+    warehouse_id: uuid.UUID | None = None
+
+
+def _text(name: str, title: str, **kwargs: Any) -> TypedColumn[Any]:
+    return TypedColumn(title, lambda row: getattr(row, name) or "", sort=name, **kwargs)
+
+
+def _integer(name: str, title: str) -> TypedColumn[Any]:
+    return TypedColumn(
+        title,
+        lambda row: number(getattr(row, name)),
+        sort=name,
+        align_right=True,
+        value=lambda row: getattr(row, name),
+        width=90,
+    )
+
+
+def _money(name: str, title: str) -> TypedColumn[Any]:
+    return TypedColumn(
+        title,
+        lambda row: money(getattr(row, name)),
+        sort=name,
+        align_right=True,
+        value=lambda row: getattr(row, name),
+        width=110,
+    )
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    report: Report
+    title: str
+    columns: tuple[TypedColumn[Any], ...]
+    sort: str
+    descending: bool
+    period: bool
+    warehouse: bool
+    search_placeholder: str
+    #: Tables whose changes alter the report.
+    tables: tuple[str, ...]
+
+
+_ITEM = (_text("sku", "SKU", width=120), _text("name", "Name", stretch=True, tooltip=True))
+_SALES_TABLES = ("orders", "order_items", "order_addresses", "customers")
+
+SPECS: tuple[ReportSpec, ...] = (
+    ReportSpec(
+        Report.INVENTORY_VALUATION, "Inventory valuation",
+        (*_ITEM, _text("warehouse_code", "Warehouse", width=90), _integer("on_hand", "On hand"),
+         TypedColumn("Reserved", lambda r: number(r.reserved), align_right=True,
+                     value=lambda r: r.reserved, width=90),
+         _money("unit_cost", "Unit cost"),
+         TypedColumn("Unit price", lambda r: money(r.unit_price), align_right=True,
+                     value=lambda r: r.unit_price, width=110),
+         _money("value_at_cost", "Value at cost"), _money("value_at_price", "Value at price")),
+        "value_at_cost", True, False, True, "Search SKU or name (Ctrl+F)",
+        ("product_inventory", "variant_inventory", "products", "product_variants"),
+    ),
+    ReportSpec(
+        Report.STOCK_MOVEMENTS, "Stock movements",
+        (*_ITEM, _text("warehouse_code", "Warehouse", width=90), _integer("opening", "Opening"),
+         _integer("received", "Received"), _integer("issued", "Issued"),
+         _integer("adjusted", "Adjusted"), _integer("transferred", "Transferred"),
+         _integer("net", "Net"), _integer("closing", "Closing")),
+        "sku", False, True, True, "Search SKU or name (Ctrl+F)", ("inventory_transactions",),
+    ),
+    ReportSpec(
+        Report.SALES_BY_PRODUCT, "Sales by product",
+        (*_ITEM, _integer("orders", "Orders"), _integer("units", "Units"),
+         _integer("returned", "Returned"), _money("net_sales", "Net sales")),
+        "net_sales", True, True, False, "Search SKU or name (Ctrl+F)", _SALES_TABLES,
+    ),
+    ReportSpec(
+        Report.SALES_BY_CUSTOMER, "Sales by customer",
+        (_text("customer_name", "Customer", stretch=True, tooltip=True),
+         _text("customer_code", "Code", width=110), _integer("orders", "Orders"),
+         _money("net_sales", "Net sales"), _money("total", "Total"), _money("paid", "Paid")),
+        "net_sales", True, True, False, "Search customer (Ctrl+F)", _SALES_TABLES,
+    ),
+    ReportSpec(
+        Report.SALES_BY_REGION, "Sales by region",
+        (_text("country", "Country", stretch=True), _text("state", "State", width=140),
+         _integer("orders", "Orders"), _integer("customers", "Customers"),
+         _money("net_sales", "Net sales"), _money("total", "Total")),
+        "net_sales", True, True, False, "Search country or state (Ctrl+F)", _SALES_TABLES,
+    ),
+    ReportSpec(
+        Report.CUSTOMER_BALANCES, "Customer balances",
+        (_text("customer_name", "Customer", stretch=True, tooltip=True),
+         _text("customer_code", "Code", width=110),
+         TypedColumn("Status", lambda r: code_label(r.status), width=90),
+         _money("credit_limit", "Credit limit"), _money("balance", "Balance"),
+         _money("available_credit", "Available"), _integer("unpaid_orders", "Unpaid orders"),
+         _money("unpaid_amount", "Unpaid"), _money("overdue_amount", "Overdue")),
+        "balance", True, False, False, "Search customer (Ctrl+F)", ("customers", "orders"),
+    ),
+)  # fmt: skip
+SPEC_OF = {spec.report: spec for spec in SPECS}
+
+
+class ReportSource:
+    """One report of the service as a list source for the signed-in user (workers)."""
+
+    def __init__(self, reports: ReportService, acting: CurrentUser, report: Report) -> None:
+        self._reports = reports
+        self._acting = acting
+        self._report = report
+
+    def fetch_page(self, query: ReportQuery, after: int | None, limit: int) -> ReportPage[Any]:
+        return self._read(query, after or 0, limit)
+
+    def count(self, query: ReportQuery) -> ListCount:
+        return ListCount(self._read(query, 0, 1).total, exact=True)
+
+    def _read(self, query: ReportQuery, offset: int, limit: int) -> ReportPage[Any]:
+        reports, acting = self._reports, self._acting
+        options: dict[str, Any] = {
+            "search": query.search,
+            "sort": query.sort,
+            "descending": query.descending,
+            "offset": offset,
+            "limit": limit,
+        }
+        start, end = query.start or date.today(), query.end or date.today()
+        match self._report:
+            case Report.INVENTORY_VALUATION:
+                return reports.inventory_valuation(
+                    acting, warehouse_id=query.warehouse_id, **options
+                )
+            case Report.STOCK_MOVEMENTS:
+                return reports.stock_movements(
+                    acting, start, end, warehouse_id=query.warehouse_id, **options
+                )
+            case Report.SALES_BY_PRODUCT:
+                return reports.sales_by_product(acting, start, end, **options)
+            case Report.SALES_BY_CUSTOMER:
+                return reports.sales_by_customer(acting, start, end, **options)
+            case Report.SALES_BY_REGION:
+                return reports.sales_by_region(acting, start, end, **options)
+            case Report.CUSTOMER_BALANCES:
+                return reports.customer_balances(acting, **options)
+
+
+def _date_edit(name: str, day: QDate) -> QDateEdit:
+    edit = QDateEdit(day)
+    edit.setObjectName(name)
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat(DATE_FORMAT)
+    return edit
+
+
+def _day(edit: QDateEdit) -> date:
+    day = edit.date()
+    return date(day.year(), day.month(), day.day())
+
+
+def _row_key(row: Any) -> Any:
+    return row.key
+
+
+class ReportsTab(QWidget):
+    status_changed = Signal()
+    #: An export finished: the file and its rows (for the status bar).
+    exported = Signal(str, int)
+
+    def __init__(
+        self,
+        services: Services,
+        runner: TaskRunner,
+        acting: CurrentUser,
+        *,
+        page_size: int = PAGE_SIZE,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._services = services
+        self._runner = runner
+        self._acting = acting
+        self._page_size = page_size
+        self._models: dict[Report, PagedTableModel] = {}
+        self._failure: str | None = None
+        self.export_job: ExportJob | None = None
+
+        self.report_combo = QComboBox()
+        self.report_combo.setObjectName("report_choice")
+        for spec in SPECS:
+            self.report_combo.addItem(spec.title, spec.report)
+        report_label = QLabel("&Report:")
+        report_label.setBuddy(self.report_combo)
+
+        today = QDate.currentDate()
+        self.start_edit = _date_edit("report_start", today.addDays(-DEFAULT_PERIOD_DAYS))
+        self.end_edit = _date_edit("report_end", today)
+        self.start_label = QLabel("Fro&m:")
+        self.start_label.setBuddy(self.start_edit)
+        self.end_label = QLabel("&To:")
+        self.end_label.setBuddy(self.end_edit)
+        self.date_error = error_label()
+        self.date_error.setObjectName("report_date_error")
+
+        self.warehouse_combo = QComboBox()
+        self.warehouse_combo.setObjectName("report_warehouse")
+        self.warehouse_combo.addItem("All warehouses", None)
+        self.warehouse_label = QLabel("&Warehouse:")
+        self.warehouse_label.setBuddy(self.warehouse_combo)
+
+        self.search = QLineEdit()
+        self.search.setObjectName("report_search")
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self.apply_filters)
+        self.search.textEdited.connect(lambda _text: self._search_timer.start())
+        self.search.returnPressed.connect(self.apply_filters)
+
+        self.export_button = QPushButton("E&xport…")
+        self.export_button.setObjectName("report_export")
+        self.export_button.clicked.connect(lambda _checked=False: self.export())
+
+        self.table = ListTableView()
+        self.table.setObjectName("report_table")
+        self.table.setSortingEnabled(False)
+
+        top = QHBoxLayout()
+        widgets: list[QWidget] = [
+            report_label, self.report_combo, self.start_label, self.start_edit,
+            self.end_label, self.end_edit, self.warehouse_label, self.warehouse_combo,
+        ]  # fmt: skip
+        for widget in widgets:
+            top.addWidget(widget)
+        top.addWidget(self.search, 1)
+        top.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.date_error)
+        layout.addWidget(self.table)
+        self.setFocusProxy(self.table)
+        previous: QWidget = self.report_combo
+        for widget in (self.start_edit, self.end_edit, self.warehouse_combo, self.search,
+                       self.export_button, self.table):  # fmt: skip
+            QWidget.setTabOrder(previous, widget)
+            previous = widget
+
+        self._date_timer = QTimer(self)
+        self._date_timer.setSingleShot(True)
+        self._date_timer.setInterval(SEARCH_DELAY_MS)
+        self._date_timer.timeout.connect(self.apply_filters)
+        for edit in (self.start_edit, self.end_edit):
+            edit.dateChanged.connect(lambda _day: self._date_timer.start())
+        self.warehouse_combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        self.report_combo.currentIndexChanged.connect(lambda _i: self._show_report())
+        self._load_warehouses()
+        self._show_report()
+
+    # -- the tab surface -----------------------------------------------------------------
+
+    @property
+    def spec(self) -> ReportSpec:
+        report = self.report_combo.currentData()
+        assert isinstance(report, Report)
+        return SPEC_OF[report]
+
+    @property
+    def model(self) -> PagedTableModel:
+        return self._model_for(self.spec)
+
+    def reload(self) -> None:
+        self.model.reload()
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def apply_change(self, change: Change) -> None:
+        """Read the report again when `change` concerns a table it adds up."""
+        if any(change.concerns(table) for table in self.spec.tables):
+            self.model.refresh()
+
+    def status_text(self) -> str:
+        if self._failure is not None:
+            return f"The report could not be read: {self._failure} (F5 tries again)"
+        model = self.model
+        return list_status(
+            model.is_loading,
+            model.count,
+            singular="row",
+            plural="rows",
+            search=model.query.search.strip(),
+            filtered=True,
+            loaded=model.rowCount(),
+        )
+
+    def select_report(self, report: Report) -> None:
+        self.report_combo.setCurrentIndex(self.report_combo.findData(report))
+
+    def set_period(self, start: date, end: date) -> None:
+        for edit, day in ((self.start_edit, start), (self.end_edit, end)):
+            edit.blockSignals(True)
+            edit.setDate(QDate(day.year, day.month, day.day))
+            edit.blockSignals(False)
+        self.apply_filters()
+
+    def export(self) -> ExportJob | None:
+        """Ask for a file and export the report as shown."""
+        job = export_table(self, self._runner, self.model, self.table, title=self.spec.title)
+        if job is not None:
+            self._watch(job)
+        return job
+
+    # -- filters -------------------------------------------------------------------------
+
+    def apply_filters(self) -> None:
+        """Read the report for what the fields say, unless the period is backwards (said
+        under the dates; the table stays as it was)."""
+        self._search_timer.stop()
+        self._date_timer.stop()
+        start, end = _day(self.start_edit), _day(self.end_edit)
+        if self.spec.period and start > end:
+            self.date_error.setText("The period ends before it starts.")
+            self.date_error.show()
+            self.end_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        self.date_error.hide()
+        model = self.model
+        model.set_query(
+            dataclasses.replace(
+                model.query,
+                search=self.search.text(),
+                start=start,
+                end=end,
+                warehouse_id=self.warehouse_combo.currentData(),
+            )
+        )
+
+    def _show_report(self) -> None:
+        spec = self.spec
+        for widget in (self.start_label, self.start_edit, self.end_label, self.end_edit):
+            widget.setEnabled(spec.period)
+        self.warehouse_label.setEnabled(spec.warehouse)
+        self.warehouse_combo.setEnabled(spec.warehouse)
+        self.search.setPlaceholderText(spec.search_placeholder)
+        model = self._model_for(spec)
+        self.table.setModel(model)
+        header = self.table.horizontalHeader()
+        for number_, column in enumerate(spec.columns):
+            if column.stretch:
+                header.setSectionResizeMode(number_, QHeaderView.ResizeMode.Stretch)
+            else:
+                header.setSectionResizeMode(number_, QHeaderView.ResizeMode.Interactive)
+                if column.width:
+                    self.table.setColumnWidth(number_, column.width)
+        self.apply_filters()  # before sorting is on: the report loads once, with its period
+        query = model.query
+        sorted_column = model.column_of_sort(query.sort)
+        order = Qt.SortOrder.DescendingOrder if query.descending else Qt.SortOrder.AscendingOrder
+        self.table.setSortingEnabled(False)
+        header.setSortIndicator(sorted_column if sorted_column is not None else -1, order)
+        # Sorting on "sorts" the model by the indicator: the query it has already.
+        self.table.setSortingEnabled(True)
+        self._failure = None
+        self.status_changed.emit()
+
+    def _model_for(self, spec: ReportSpec) -> PagedTableModel:
+        model = self._models.get(spec.report)
+        if model is None:
+            source = ReportSource(self._services.reports, self._acting, spec.report)
+            query = ReportQuery(sort=spec.sort, descending=spec.descending)
+            model = PagedTableModel(
+                source, self._runner, spec.columns, query, row_key=_row_key,
+                page_size=self._page_size, parent=self,
+            )  # fmt: skip
+            model.status_changed.connect(lambda *_status: self.status_changed.emit())
+            model.load_failed.connect(self._load_failed)
+            model.modelReset.connect(self._forget_failure)
+            self._models[spec.report] = model
+        return model
+
+    def _load_warehouses(self) -> None:
+        warehouses = self._services.warehouses
+        acting = self._acting
+
+        def fill(rows: tuple[WarehouseRow, ...]) -> None:
+            for row in rows:
+                self.warehouse_combo.addItem(f"{row.code} — {row.name}", row.id)
+
+        # Without inventory.read the report still runs over every warehouse.
+        ignore: Callable[[BaseException], None] = lambda _error: None  # noqa: E731
+        self._runner.run(lambda: warehouses.list_warehouses(acting), fill, ignore)
+
+    def _watch(self, job: ExportJob) -> None:
+        self.export_job = job
+        job.finished.connect(self.exported.emit)
+
+    def _load_failed(self, message: str) -> None:
+        self._failure = message
+        self.status_changed.emit()
+
+    def _forget_failure(self) -> None:
+        self._failure = None
