@@ -38,11 +38,15 @@ from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.ui.category_dialog import CategoryDialog
 from erpgo_desktop.ui.customer_dialog import CustomerDialog
 from erpgo_desktop.ui.customers_tab import CustomersTab
+from erpgo_desktop.ui.dashboard_tab import DashboardTab
+from erpgo_desktop.ui.exporting import export_table
 from erpgo_desktop.ui.import_dialog import ImportDialog
 from erpgo_desktop.ui.order_dialog import OrderDialog
 from erpgo_desktop.ui.orders_tab import OrdersTab
+from erpgo_desktop.ui.printing import DocumentActions
 from erpgo_desktop.ui.product_dialog import ProductDialog
 from erpgo_desktop.ui.products_tab import ProductsTab, products_status
+from erpgo_desktop.ui.reports_tab import ReportsTab
 from erpgo_desktop.ui.shortcuts import ShortcutsDialog
 from erpgo_desktop.ui.stock_dialogs import (
     AdjustDialog,
@@ -221,6 +225,17 @@ class MainWindow(QMainWindow):
                 ),
                 self.warehouses,
             )
+        self.reports: ReportsTab | None = None
+        if perms.allows(user.permissions, perms.REPORTS_VIEW):
+            self.reports = ReportsTab(services, runner, user)
+            self._add_area(
+                _Area("reports", "Reports", self.reports, self.reports.table), self.reports
+            )
+        self.dashboard: DashboardTab | None = None
+        if perms.allows(user.permissions, perms.REPORTS_VIEW):
+            self.dashboard = DashboardTab(services, runner, user)
+            self.dashboard.open_list_requested.connect(self.open_list)
+            self._add_area(_Area("dashboard", "&Dashboard", self.dashboard, None), self.dashboard)
 
     def _add_area(self, area: _Area, tab: Any) -> None:
         self._areas.append(area)
@@ -275,6 +290,9 @@ class MainWindow(QMainWindow):
         self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.removeAction(self.delete_action)
         self.tabs.addAction(self.delete_action)
+        self.export_action = self._action(
+            "&Export list…", self.export_current, "Ctrl+E", tip="Save the list as CSV or XLSX"
+        )
         self.close_action = self._action("&Close window", self.close, "Ctrl+W")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.find_action = self._action("&Find…", self.find_in_tab, QKeySequence.StandardKey.Find)
@@ -326,6 +344,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         for action in self.import_actions:
             file_menu.addAction(action)
+        file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.close_action)
         file_menu.addAction(self.quit_action)
@@ -339,6 +358,10 @@ class MainWindow(QMainWindow):
         sales_menu = menu_bar.addMenu("&Sales")
         sales_menu.addAction(self.new_order_action)
         sales_menu.addAction(self.new_customer_action)
+        if self._allowed(perms.ORDERS_READ):
+            sales_menu.addSeparator()
+            self.documents = DocumentActions(self.services.documents, self.runner, self.user, self)
+            self.print_menu = self.documents.add_print_menu(sales_menu, self._selected_order)
         inventory_menu = menu_bar.addMenu("&Inventory")
         for action in self.stock_actions:
             inventory_menu.addAction(action)
@@ -371,6 +394,7 @@ class MainWindow(QMainWindow):
             can_delete and has_row and self._allowed(area.delete_permission if area else None)
         )
         self.find_action.setEnabled(area is not None)
+        self.export_action.setEnabled(area is not None and area.table is not None)
         self.refresh_action.setEnabled(area is not None)
 
     # -- what the actions do -------------------------------------------------------------
@@ -395,6 +419,15 @@ class MainWindow(QMainWindow):
         record_id = self._selected_id(area)
         if record_id is not None:
             area.delete_record(record_id)
+
+    def export_current(self) -> None:
+        """The current tab's list as the user sees it (filters, sort, columns)."""
+        area = self.current_area()
+        table = None if area is None else area.table
+        model = None if table is None else table.model()
+        if area is None or table is None or model is None:
+            return
+        export_table(self, self.runner, model, table, title=area.title.replace("&", ""))
 
     def find_in_tab(self) -> None:
         tab = self._current_tab()
@@ -517,6 +550,45 @@ class MainWindow(QMainWindow):
         dialog = WarehouseDialog(self.services, self.runner, self.user, warehouse_id, parent=self)
         dialog.saved.connect(lambda _row: self._refresh_areas("warehouses"))
         return self.show_dialog(dialog)
+
+    def open_list(self, what: str, detail: object) -> None:
+        """Show what a dashboard panel stands for: a list filtered, or one record."""
+        if isinstance(detail, uuid.UUID):
+            openers: dict[str, Callable[[uuid.UUID], object]] = {
+                "order": self.open_order,
+                "product": self.open_product,
+                "customer": self.open_customer,
+            }
+            if what in openers:
+                openers[what](detail)
+            return
+        filters = detail if isinstance(detail, dict) else {}
+        if what == "orders" and self.orders is not None:
+            self.tabs.setCurrentWidget(self.orders)
+            self.orders.show_filtered(
+                status=filters.get("status"),
+                date_from=filters.get("date_from"),
+                date_to=filters.get("date_to"),
+            )
+        elif what == "products" and self.products is not None:
+            self.tabs.setCurrentWidget(self.products)
+            category_id = filters.get("category_id")
+            if isinstance(category_id, uuid.UUID):
+                self.products.show_category(category_id)
+        elif what == "warehouses" and self.warehouses is not None:
+            self.tabs.setCurrentWidget(self.warehouses)
+            warehouse_id = filters.get("warehouse_id")
+            if isinstance(warehouse_id, uuid.UUID):
+                self.warehouses.select_warehouse(warehouse_id)
+
+    def _selected_order(self) -> tuple[uuid.UUID, str] | None:
+        if self.orders is None or self.current_area() is None:
+            return None
+        if self.current_area().widget is not self.orders:  # type: ignore[union-attr]
+            return None
+        index = self.orders.table.currentIndex()
+        row = self.orders.model.row_at(index.row()) if index.isValid() else None
+        return None if row is None else (row.id, row.order_number)
 
     def _import_action(self, text: str, kind: str, table: str) -> QAction:
         return self._action(text, lambda: self.open_import(kind, table))

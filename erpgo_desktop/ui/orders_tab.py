@@ -190,6 +190,22 @@ class OrdersTab(ListTab):
     def is_filtered(self) -> bool:
         return self.query.is_filtered
 
+    def show_filtered(
+        self, *, status: object = None, date_from: object = None, date_to: object = None
+    ) -> None:
+        """List the orders of one status and period (what a dashboard panel stands for);
+        the payment filter and the search are cleared."""
+        self.search.clear()
+        self.payment_filter.blockSignals(True)
+        self.payment_filter.setCurrentIndex(0)
+        self.payment_filter.blockSignals(False)
+        self.status_filter.blockSignals(True)
+        self.status_filter.setCurrentIndex(max(self.status_filter.findData(status), 0))
+        self.status_filter.blockSignals(False)
+        first = date_from if isinstance(date_from, date) else None
+        last = date_to if isinstance(date_to, date) else None
+        self.set_date_range(first, last)  # applies every filter
+
     def set_date_range(self, first: date | None, last: date | None) -> None:
         """Switch the date bounds on (a day) or off (None) and list what they take in."""
         for box, edit, day in (

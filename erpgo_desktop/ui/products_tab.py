@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt
@@ -78,6 +79,15 @@ class ProductsTab(ListTab):
 
     def is_filtered(self) -> bool:
         return self.query.category_id is not None or self.query.active is not None
+
+    def show_category(self, category_id: uuid.UUID | None) -> None:
+        """List one category's products (what a dashboard bar stands for)."""
+        self.search.clear()
+        index = self.category_filter.findData(category_id)
+        if index >= 0:
+            self.category_filter.setCurrentIndex(index)
+        else:
+            self.model.set_query(dataclasses.replace(self.query, category_id=category_id))
 
     def load_categories(self) -> None:
         """Fill the category filter (off the GUI thread), keeping the chosen category."""

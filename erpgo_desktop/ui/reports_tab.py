@@ -262,7 +262,7 @@ class ReportsTab(QWidget):
         self.warehouse_combo = QComboBox()
         self.warehouse_combo.setObjectName("report_warehouse")
         self.warehouse_combo.addItem("All warehouses", None)
-        self.warehouse_label = QLabel("&Warehouse:")
+        self.warehouse_label = QLabel("W&arehouse:")
         self.warehouse_label.setBuddy(self.warehouse_combo)
 
         self.search = QLineEdit()

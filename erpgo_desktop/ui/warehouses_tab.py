@@ -244,7 +244,7 @@ class _StockAction:
 
 STOCK_ACTIONS = (
     _StockAction("receive", "&Receive…", ReceiveDialog),
-    _StockAction("adjust", "A&djust…", AdjustDialog),
+    _StockAction("adjust", "Ad&just…", AdjustDialog),
     _StockAction("transfer", "&Transfer…", TransferDialog),
     _StockAction("count", "Cou&nt…", CountDialog),
 )

@@ -56,7 +56,7 @@ def window(
 def test_the_window_opens_on_the_products_tab(window: MainWindow) -> None:
     assert window.windowTitle() == "ERPGo Desktop"
     titles = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
-    assert titles == ["Products", "Orders", "Customers", "Warehouses"]
+    assert titles == ["Products", "Orders", "Customers", "Warehouses", "Reports", "Dashboard"]
     assert window.tabs.currentWidget() is window.products
     model = window.products.model
     assert model.rowCount() >= 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -13,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from erpgo_desktop.domain.catalog import CategoryDraft
 from erpgo_desktop.domain.customers import CustomerDraft
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.catalog import ProductSort
@@ -293,3 +295,46 @@ def test_imports_are_offered_by_permission_and_open_their_dialog(
     assert isinstance(dialog, ImportDialog)
     dialog.reject()
     qtbot.waitUntil(lambda: not manager.open_dialogs)
+
+
+def test_dashboard_panels_open_the_matching_list_filtered(
+    qtbot: QtBot, engine: Engine, runner: TaskRunner, tmp_path: Path
+) -> None:
+    staff = make_staff(engine)
+    window = make_window_factory(qtbot, staff, runner, tmp_path)(staff.manager)
+    assert window.dashboard is not None and window.orders is not None
+    assert window.products is not None
+
+    window.open_list(
+        "orders", {"status": "PENDING", "date_from": date(2026, 1, 1), "date_to": date(2026, 1, 31)}
+    )
+    assert window.tabs.currentWidget() is window.orders
+    query = window.orders.query
+    assert (query.status, query.date_from, query.date_to) == (
+        "PENDING", date(2026, 1, 1), date(2026, 1, 31)
+    )  # fmt: skip
+
+    category = staff.services.categories.create_category(staff.manager, CategoryDraft("Rope"))
+    window.open_list("products", {"category_id": category.id})
+    assert window.tabs.currentWidget() is window.products
+    assert window.products.query.category_id == category.id
+
+    customer = staff.services.customers.create_customer(
+        staff.manager, CustomerDraft(first_name="Bo", last_name="Bell", email="bo@ex.com")
+    )
+    window.open_list("customer", customer.id)
+    (dialog,) = window.open_dialogs
+    assert isinstance(dialog, CustomerDialog) and dialog.record_id == customer.id
+    dialog.reject()
+    qtbot.waitUntil(lambda: not window.open_dialogs)
+
+
+def test_lists_export_and_orders_print_from_the_menus(
+    qtbot: QtBot, engine: Engine, runner: TaskRunner, tmp_path: Path
+) -> None:
+    staff = make_staff(engine)
+    window = make_window_factory(qtbot, staff, runner, tmp_path)(staff.sales)
+    assert window.export_action.isEnabled()  # on the Products tab
+    assert window.reports is None and window.dashboard is None  # no reports.view
+    titles = [a.text().replace("&", "") for a in window.print_menu.actions()]
+    assert titles[:3] == ["Order confirmation…", "Packing slip…", "Pick list…"]
