@@ -578,6 +578,8 @@ class ProductInventory(Base):
         ),
         CheckConstraint("quantity_available <= 999999999", name="check_inventory_upper_bound"),
         Index("idx_product_inventory_warehouse_id", "warehouse_id"),
+        # Revision 0007: the low-stock list reads through it.
+        Index("idx_product_inventory_low", "warehouse_id", postgresql_where=text("is_low")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -589,6 +591,8 @@ class ProductInventory(Base):
     max_stock: Mapped[int | None]
     last_updated_at: Mapped[datetime] = timestamp_column()
     updated_by: Mapped[uuid.UUID | None]
+    #: Sellable at or below the reorder level that applies; kept by triggers (revision 0007).
+    is_low: Mapped[bool] = mapped_column(server_default=FALSE)
 
     product: Mapped[Product] = relationship(back_populates="inventory")
     warehouse: Mapped[Warehouse] = relationship()
@@ -684,6 +688,7 @@ class VariantInventory(Base):
         CheckConstraint(
             "quantity_available <= 999999999", name="check_variant_inventory_upper_bound"
         ),
+        Index("idx_variant_inventory_low", "warehouse_id", postgresql_where=text("is_low")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -697,6 +702,8 @@ class VariantInventory(Base):
     max_stock: Mapped[int | None]
     last_updated_at: Mapped[datetime] = timestamp_column()
     updated_by: Mapped[uuid.UUID | None]
+    #: Sellable at or below the reorder level that applies; kept by triggers (revision 0007).
+    is_low: Mapped[bool] = mapped_column(server_default=FALSE)
 
 
 # Revision 0005 -----------------------------------------------------------------------

@@ -812,7 +812,9 @@ def _low_stock_statement(warehouse_id: uuid.UUID | None) -> CompoundSelect[Any]:
     """Product rows and variant rows at or below their reorder level, as one UNION ALL.
 
     The reorder level that applies is the row's own, or when that is 0 the product's
-    (variant's) min_stock_level: `rules.effective_reorder_level` in SQL.
+    (variant's) min_stock_level: `rules.effective_reorder_level` in SQL. Rows are found
+    through the `is_low` flag the database keeps (revision 0007) and its partial index, so
+    only low rows are joined to their items; the comparison stays as the definition.
     """
     pi, vi, p, v, w = ProductInventory, VariantInventory, Product, ProductVariant, Warehouse
     where_warehouse = w.id == warehouse_id if warehouse_id is not None else w.is_active.is_(True)
@@ -845,6 +847,7 @@ def _low_stock_statement(warehouse_id: uuid.UUID | None) -> CompoundSelect[Any]:
             where_warehouse,
             p.is_active.is_(True),
             p.track_inventory.is_(True),
+            pi.is_low.is_(True),
             pi.quantity_available - pi.quantity_reserved <= own_level,
         )
     )
@@ -873,6 +876,7 @@ def _low_stock_statement(warehouse_id: uuid.UUID | None) -> CompoundSelect[Any]:
             p.is_active.is_(True),
             v.is_active.is_(True),
             v.track_inventory.is_(True),
+            vi.is_low.is_(True),
             vi.quantity_available - vi.quantity_reserved <= variant_level,
         )
     )
