@@ -752,9 +752,37 @@ class DashboardOrderDay(Base):
 
 class DashboardProductDay(Base):
     __tablename__ = "dashboard_product_day"
+    __table_args__ = (
+        # Revision 0008: top_products' month bound needs to know where no day is negative.
+        Index(
+            "idx_dashboard_product_day_negative",
+            "day",
+            postgresql_where=text("revenue < 0::numeric"),
+        ),
+    )
 
     day: Mapped[date] = mapped_column(primary_key=True)
     product_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    revenue: Mapped[Decimal] = mapped_column(Total)
+
+
+class DashboardProductMonth(Base):
+    """dashboard_product_day summed per month (revision 0008), folded from the same pending
+    changes; ranked per month for DashboardService.top_products."""
+
+    __tablename__ = "dashboard_product_month"
+    __table_args__ = (
+        Index(
+            "idx_dashboard_product_month_rank",
+            "month",
+            text("revenue DESC"),
+            "product_id",
+        ),
+    )
+
+    product_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(primary_key=True)
     quantity: Mapped[int] = mapped_column(BigInteger)
     revenue: Mapped[Decimal] = mapped_column(Total)
 

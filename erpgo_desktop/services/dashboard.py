@@ -196,6 +196,159 @@ def _next_period(period: date, grain: str) -> date:
     return period + timedelta(days=1)
 
 
+#: How deep top_products walks each month's ranking before summing the days instead.
+TOP_DEPTH_LIMIT = 20_000
+
+_TOP_BY_MONTH = text("""
+WITH months AS (
+    SELECT generate_series(
+        date_trunc('month', CAST(:start AS date)), CAST(:end AS date), interval '1 month'
+    )::date AS month
+),
+ranked AS (
+    SELECT m.month, r.product_id, r.revenue
+    FROM months m
+    CROSS JOIN LATERAL (
+        SELECT product_id, revenue FROM dashboard_product_month
+        WHERE month = m.month
+        ORDER BY revenue DESC, product_id
+        LIMIT :depth
+    ) r
+),
+bounds AS (
+    SELECT count(*) >= :depth AS is_open, min(revenue) AS bound
+    FROM ranked GROUP BY month
+),
+candidates AS (
+    SELECT product_id FROM ranked
+    UNION
+    SELECT product_id FROM dashboard_product_day_pending
+    WHERE day BETWEEN :start AND :end
+),
+sales AS (
+    SELECT product_id, quantity, revenue FROM dashboard_product_month
+    WHERE product_id IN (SELECT product_id FROM candidates)
+      AND month >= :full_from AND month < :full_until
+    UNION ALL
+    SELECT product_id, quantity, revenue FROM dashboard_product_day
+    WHERE product_id IN (SELECT product_id FROM candidates)
+      AND day BETWEEN :start AND :end AND (day < :full_from OR day >= :full_until)
+    UNION ALL
+    SELECT product_id, quantity, revenue FROM dashboard_product_day_pending
+    WHERE day BETWEEN :start AND :end
+),
+top AS (
+    SELECT product_id, sum(quantity) AS quantity, sum(revenue) AS revenue
+    FROM sales
+    WHERE product_id IN (SELECT product_id FROM candidates)
+    GROUP BY product_id
+    HAVING sum(quantity) <> 0
+    ORDER BY sum(revenue) DESC, product_id
+    LIMIT :limit
+)
+SELECT top.product_id, top.quantity, top.revenue, p.name, p.sku,
+       (SELECT coalesce(sum(bound), 0) FROM bounds WHERE is_open) AS threshold,
+       (SELECT count(*) FROM bounds WHERE is_open) AS open_months,
+       EXISTS (
+           SELECT 1 FROM dashboard_product_day
+           WHERE revenue < 0
+             AND day >= date_trunc('month', CAST(:start AS date))
+             AND day < :full_from
+           UNION ALL
+           SELECT 1 FROM dashboard_product_day
+           WHERE revenue < 0 AND day >= :full_until
+             AND day < date_trunc('month', CAST(:end AS date)) + interval '1 month'
+       ) AS partial_negative
+FROM (SELECT 1) one
+LEFT JOIN top ON true
+LEFT JOIN products p ON p.id = top.product_id
+ORDER BY top.revenue DESC, top.product_id
+""")
+
+
+def _top_row(product_id: uuid.UUID, name: str, sku: str, quantity: Any, revenue: Any) -> TopRow:
+    return TopRow(product_id, f"{name} ({sku})", int(quantity), _money(revenue))
+
+
+def _top_products_by_month(
+    session: Session,
+    start: date,
+    end: date,
+    full_from: date,
+    full_until: date,
+    limit: int,
+    depth: int,
+) -> tuple[TopRow, ...] | None:
+    """The top products of `start`..`end` by a threshold top-k over the month summary, or
+    None when walking each month's `depth` best sellers does not prove the answer.
+
+    A product outside every month's `depth` best (and with nothing pending in the range)
+    sold at most that month's `depth`-th revenue in each month, so at most their sum (the
+    threshold) over the range: for a month the range covers only partly, its days in the
+    range sold at most the month's total, provided no day of that month is negative.
+    Whatever has been walked is summed exactly (whole months from the month table, the
+    partial months' days from the day table, pending changes as they are), so once the
+    `limit`-th of those beats the threshold, or every month was walked to its end, no
+    product left out can be in the top. One statement, so one snapshot."""
+    records = session.execute(
+        _TOP_BY_MONTH,
+        {
+            "start": start,
+            "end": end,
+            "full_from": full_from,
+            "full_until": full_until,
+            "limit": limit,
+            "depth": depth,
+        },
+    ).all()
+    first = records[0]
+    rows = tuple(
+        _top_row(r.product_id, r.name, r.sku, r.quantity, r.revenue)
+        for r in records
+        if r.product_id is not None
+    )
+    if first.partial_negative:
+        return None
+    if first.open_months == 0:
+        return rows
+    if len(rows) == limit and rows[-1].revenue > first.threshold:
+        return rows
+    return None
+
+
+def _top_products_by_day(
+    session: Session, start: date, end: date, limit: int
+) -> tuple[TopRow, ...]:
+    """The top products summed over every (day, product) row of the range."""
+    both = _both(
+        DashboardProductDay.__table__,
+        dashboard_product_day_pending,
+        "day",
+        "product_id",
+        "quantity",
+        "revenue",
+    )
+    top = (
+        select(
+            both.c.product_id,
+            func.sum(both.c.quantity).label("quantity"),
+            func.sum(both.c.revenue).label("revenue"),
+        )
+        .where(both.c.day.between(start, end))
+        .group_by(both.c.product_id)
+        .having(func.sum(both.c.quantity) != 0)
+        .order_by(func.sum(both.c.revenue).desc(), both.c.product_id)
+        .limit(limit)
+        .subquery()
+    )
+    records = session.execute(
+        select(top, Product.name, Product.sku)
+        .join(Product, Product.id == top.c.product_id)
+        .order_by(top.c.revenue.desc(), top.c.product_id)
+    ).all()
+    return tuple(_top_row(r.product_id, r.name, r.sku, r.quantity, r.revenue) for r in records)
+
+
 def _utc_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
@@ -345,37 +498,20 @@ class DashboardService(Service):
         del warehouse_id
 
         def work(session: Session) -> tuple[TopRow, ...]:
-            both = _both(
-                DashboardProductDay.__table__,
-                dashboard_product_day_pending,
-                "day",
-                "product_id",
-                "quantity",
-                "revenue",
-            )
-            top = (
-                select(
-                    both.c.product_id,
-                    func.sum(both.c.quantity).label("quantity"),
-                    func.sum(both.c.revenue).label("revenue"),
+            full_from = _next_period(period_start(start - timedelta(days=1), "month"), "month")
+            full_until = period_start(end + timedelta(days=1), "month")
+            if full_from >= full_until:
+                # No whole month in the range: its days are few enough to sum directly.
+                return _top_products_by_day(session, start, end, limit)
+            depth = max(4 * limit, 64)
+            while depth <= TOP_DEPTH_LIMIT:
+                found = _top_products_by_month(
+                    session, start, end, full_from, full_until, limit, depth
                 )
-                .where(both.c.day.between(start, end))
-                .group_by(both.c.product_id)
-                .having(func.sum(both.c.quantity) != 0)
-                .order_by(func.sum(both.c.revenue).desc(), both.c.product_id)
-                .limit(limit)
-                .subquery()
-            )
-            rows = session.execute(
-                select(top, Product.name, Product.sku)
-                .join(Product, Product.id == top.c.product_id)
-                .order_by(top.c.revenue.desc(), top.c.product_id)
-            ).all()
-            return tuple(
-                TopRow(row.product_id, f"{row.name} ({row.sku})", int(row.quantity),
-                       _money(row.revenue))
-                for row in rows
-            )  # fmt: skip
+                if found is not None:
+                    return found
+                depth *= 4
+            return _top_products_by_day(session, start, end, limit)
 
         result: tuple[TopRow, ...] = self._figures(work)
         return result

@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, Engine
 from erpgo_desktop.db.demo_data import DemoDataSize, generate_demo_data
 from erpgo_desktop.db.engine import make_engine, make_session_factory
 from erpgo_desktop.errors import PermissionDeniedError, ValidationError
+from erpgo_desktop.services import dashboard as dashboard_module
 from erpgo_desktop.services.dashboard import SALE_STATUSES, DashboardService, period_start
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.stock import StockKey
@@ -290,6 +291,110 @@ def test_low_stock_is_the_inventory_query(generated: World, dashboard: Dashboard
     finally:
         with generated.engine.begin() as connection:
             connection.execute(text("UPDATE product_inventory SET reorder_level = 0"))
+
+
+def _direct_top_products(engine: Engine, start: date, end: date, limit: int) -> list[Any]:
+    rows = _rows(
+        engine,
+        "SELECT i.product_id, sum(i.quantity), sum(i.final_price) FROM order_items i "
+        "JOIN orders o ON o.id = i.order_id WHERE o."
+        + SALE_SQL
+        + " AND (o.order_date AT TIME ZONE 'UTC')::date BETWEEN :s AND :e "
+        "GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT :n",
+        s=start,
+        e=end,
+        n=limit,
+    )
+    return [(r[0], int(r[1]), r[2]) for r in rows]
+
+
+def test_top_products_over_partial_months_equal_direct_sql(
+    generated: World, dashboard: DashboardService
+) -> None:
+    # Ranges starting and ending inside a month, so whole months come from the month table
+    # and the edges from the days; some with nothing folded yet.
+    ranges = [
+        (TODAY - timedelta(days=40), TODAY),
+        (TODAY - timedelta(days=75), TODAY - timedelta(days=9)),
+        (TODAY - timedelta(days=400), TODAY - timedelta(days=2)),
+    ]
+    extra = generated.pending([(generated.product("12.34"), 2)])
+    for start, end in ranges:
+        for limit in (1, 2, 5, 1000):
+            got = dashboard.top_products(generated.manager, start, end, limit=limit)
+            expected = _direct_top_products(generated.engine, start, end, limit)
+            assert [(r.key, r.quantity, r.revenue) for r in got] == expected
+    today = dashboard.top_products(generated.manager, *ranges[0], limit=1000)
+    assert any(row.key == extra.lines[0].product_id for row in today)
+
+    # The month table is the day table summed by month, after a fold.
+    with generated.engine.begin() as connection:
+        connection.execute(text("SELECT dashboard_fold()"))
+    by_month = set(
+        _rows(
+            generated.engine,
+            "SELECT product_id, month, quantity, revenue FROM dashboard_product_month",
+        )
+    )
+    from_days = set(
+        _rows(
+            generated.engine,
+            "SELECT product_id, date_trunc('month', day)::date, sum(quantity), sum(revenue) "
+            "FROM dashboard_product_day GROUP BY 1, 2",
+        )
+    )
+    assert by_month == from_days and by_month
+
+
+def test_top_products_threshold_proves_or_declines(
+    generated: World, dashboard: DashboardService
+) -> None:
+    # Walking one product per month: the answer is either proved exact or declined.
+    start, end = TODAY - timedelta(days=75), TODAY - timedelta(days=3)
+    full_from = period_start(start, "month") + timedelta(days=32)
+    full_from = full_from.replace(day=1)
+    full_until = period_start(end + timedelta(days=1), "month")
+    factory = make_session_factory(generated.engine)
+
+    def by_month(limit: int, depth: int) -> Any:
+        with factory() as session:
+            return dashboard_module._top_products_by_month(
+                session, start, end, full_from, full_until, limit, depth
+            )
+
+    outcomes = []
+    for limit in (1, 2, 3):
+        for depth in (1, 2, 3, 50):
+            found = by_month(limit, depth)
+            outcomes.append(found is not None)
+            if found is not None:
+                expected = _direct_top_products(generated.engine, start, end, limit)
+                assert [(r.key, r.quantity, r.revenue) for r in found] == expected
+    assert any(outcomes)
+
+    # A negative line in a partly covered month voids the month bound: declined, and the
+    # service still answers exactly by summing the days.
+    with generated.engine.begin() as connection:
+        line_id = connection.execute(
+            text(
+                "SELECT i.id FROM order_items i JOIN orders o ON o.id = i.order_id WHERE o."
+                + SALE_SQL
+                + " AND (o.order_date AT TIME ZONE 'UTC')::date BETWEEN :s AND :e "
+                "ORDER BY (o.order_date AT TIME ZONE 'UTC')::date DESC LIMIT 1"
+            ),
+            {"s": full_until, "e": end},
+        ).scalar_one_or_none()
+        if line_id is None:
+            pytest.skip("no sale in the range's last partial month")
+        connection.execute(
+            text("UPDATE order_items SET discount_amount = final_price + 1000 WHERE id = :i"),
+            {"i": line_id},
+        )
+        connection.execute(text("SELECT dashboard_fold()"))
+    assert by_month(1, 50) is None
+    got = dashboard.top_products(generated.manager, start, end, limit=1000)
+    expected = _direct_top_products(generated.engine, start, end, 1000)
+    assert [(r.key, r.quantity, r.revenue) for r in got] == expected
 
 
 SUMMARIES = {
