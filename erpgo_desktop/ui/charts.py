@@ -134,6 +134,12 @@ class BarChart(QWidget):
         self._bar_sets: list[QBarSet] = []
         self._lines: list[QLineSeries] = []
         self._marker: QScatterSeries | None = None
+        # What the chart now draws, so new figures of the same shape update it in place.
+        self._drawn_shape: tuple[object, ...] | None = None
+        self._value_axis_item: QCategoryAxis | None = None
+        self._category_axis_item: QAbstractAxis | None = None
+        self._ticks: list[Decimal] = []
+        self._shown_labels: list[str] = []
 
         self.chart = QChart()
         self.chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
@@ -173,7 +179,11 @@ class BarChart(QWidget):
         self._labels = list(labels)
         self._series = list(series)
         self._details = list(details) if details is not None else [""] * len(labels)
-        self._rebuild()
+        shape = self._shape()
+        if shape is not None and shape == self._drawn_shape:
+            self._update_in_place()
+        else:
+            self._rebuild()
         self._current = min(self._current, len(labels) - 1)
         if self._current < 0 and self.hasFocus() and labels:
             self._current = 0
@@ -243,6 +253,43 @@ class BarChart(QWidget):
         """Where category `index` is drawn: horizontal bars list the first at the top."""
         return len(self._labels) - 1 - index if self._horizontal else index
 
+    def _shape(self) -> tuple[object, ...] | None:
+        """What decides the chart's series and axes; None when there is nothing to draw."""
+        if not self._labels or not self._series:
+            return None
+        names = tuple(item.name for item in self._series)
+        return (self._line, self._horizontal, len(self._labels), names)
+
+    def _top(self) -> Decimal:
+        return max((value for item in self._series for value in item.values), default=Decimal(0))
+
+    def _update_in_place(self) -> None:
+        """New figures of the drawn shape: change values, labels and range only where they
+        differ. Removing and adding series and axes made Qt relayout and repaint the whole
+        chart (10-20 ms each); several charts answering together then blocked the GUI thread
+        back to back."""
+        assert self._value_axis_item is not None and self._category_axis_item is not None
+        ticks = axis_ticks(self._top())
+        if ticks != self._ticks:
+            self._fill_value_axis(self._value_axis_item, ticks)
+        shown = [short_label(label) for label in self._labels]
+        if shown != self._shown_labels:
+            self._fill_category_axis(self._category_axis_item, shown)
+        count = len(self._labels)
+        if self._line:
+            for line, item in zip(self._lines, self._series, strict=True):
+                points = [
+                    QPointF(float(index), float(value)) for index, value in enumerate(item.values)
+                ]
+                if line.points() != points:
+                    line.replace(points)
+            return
+        for bar_set, item in zip(self._bar_sets, self._series, strict=True):
+            for display in range(count):
+                value = float(item.values[self._display(display)])
+                if bar_set.at(display) != value:
+                    bar_set.replace(display, value)
+
     def _rebuild(self) -> None:
         chart = self.chart
         chart.removeAllSeries()
@@ -251,12 +298,17 @@ class BarChart(QWidget):
         self._bar_sets = []
         self._lines = []
         self._marker = None
+        self._drawn_shape = None
+        self._value_axis_item = None
+        self._category_axis_item = None
         chart.legend().setVisible(len(self._series) > 1)
         if not self._labels or not self._series:
             return
-        top = max((value for item in self._series for value in item.values), default=Decimal(0))
-        value_axis = self._value_axis(top, money=self._series[0].money)
+        value_axis = self._value_axis()
         category_axis = self._category_axis()
+        self._drawn_shape = self._shape()
+        self._value_axis_item = value_axis
+        self._category_axis_item = category_axis
         bottom, left = Qt.AlignmentFlag.AlignBottom, Qt.AlignmentFlag.AlignLeft
         value_side = bottom if self._horizontal else left
         category_side = left if self._horizontal else bottom
@@ -309,17 +361,22 @@ class BarChart(QWidget):
         marker.clicked.connect(self._clicked_point)
         self._marker = marker
 
-    def _value_axis(self, top: Decimal, *, money: bool) -> QCategoryAxis:
+    def _value_axis(self) -> QCategoryAxis:
+        # Every tick is a round number: money or not, it reads the same.
         axis = QCategoryAxis()
         axis.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
-        ticks = axis_ticks(top)
+        axis.setGridLineVisible(True)
+        self._fill_value_axis(axis, axis_ticks(self._top()))
+        return axis
+
+    def _fill_value_axis(self, axis: QCategoryAxis, ticks: list[Decimal]) -> None:
+        for label in axis.categoriesLabels():
+            axis.remove(label)
         axis.setStartValue(0)
         for value in ticks[1:]:
             axis.append(tick_label(value), float(value))
         axis.setRange(0, float(ticks[-1]))
-        axis.setGridLineVisible(True)
-        del money  # every tick is a round number; money or not, it reads the same
-        return axis
+        self._ticks = ticks
 
     def _category_axis(self) -> QAbstractAxis:
         shown = [short_label(label) for label in self._labels]
@@ -337,29 +394,41 @@ class BarChart(QWidget):
 
     def _category_axis_for(self, shown: list[str]) -> QAbstractAxis:
         count = len(shown)
+        axis: QAbstractAxis
         # Horizontal bars always label by value: QBarCategoryAxis elides their labels to
         # "..." where QCategoryAxis shows them whole.
         if count <= MAX_AXIS_LABELS and not self._line and not self._horizontal:
             axis = QBarCategoryAxis()
+        else:
+            # Many categories (days of a quarter) or a line: label every n-th category.
+            axis = QCategoryAxis()
+            axis.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+            axis.setGridLineVisible(False)
+        self._fill_category_axis(axis, shown)
+        return axis
+
+    def _fill_category_axis(self, axis: QAbstractAxis, shown: list[str]) -> None:
+        count = len(shown)
+        if isinstance(axis, QBarCategoryAxis):
             # Cut labels may coincide; the axis refuses duplicates, so they get a mark.
             seen: set[str] = set()
+            categories = []
             for display in range(count):
                 label = shown[self._display(display)]
                 while label in seen:
                     label += "\u200b"
                 seen.add(label)
-                axis.append([label])  # a bare str would be read as a list of letters
-            return axis
-        # Many categories (days of a quarter) or a line: label every n-th category.
-        labelled = QCategoryAxis()
-        labelled.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
-        stride = max(1, -(-count // MAX_AXIS_LABELS))
-        labelled.setStartValue(-0.5)
-        for display in range(0, count, stride):
-            labelled.append(shown[self._display(display)], float(display))
-        labelled.setRange(-0.5, count - 0.5)
-        labelled.setGridLineVisible(False)
-        return labelled
+                categories.append(label)
+            axis.setCategories(categories)
+        elif isinstance(axis, QCategoryAxis):
+            for label in axis.categoriesLabels():
+                axis.remove(label)
+            stride = max(1, -(-count // MAX_AXIS_LABELS))
+            axis.setStartValue(-0.5)
+            for display in range(0, count, stride):
+                axis.append(shown[self._display(display)], float(display))
+            axis.setRange(-0.5, count - 0.5)
+        self._shown_labels = shown
 
     def _highlight(self) -> None:
         for bar_set in self._bar_sets:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from PySide6.QtCharts import QBarCategoryAxis
 from PySide6.QtCore import QDate, QPointF, Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -23,7 +24,14 @@ from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.dashboard import DashboardService, ValueRow
 from erpgo_desktop.services.notifications import Change
-from erpgo_desktop.ui.charts import BarChart, axis_ticks, format_figure, nice_step, tick_label
+from erpgo_desktop.ui.charts import (
+    BarChart,
+    ChartSeries,
+    axis_ticks,
+    format_figure,
+    nice_step,
+    tick_label,
+)
 from erpgo_desktop.ui.dashboard_tab import (
     CATEGORY_BARS,
     OTHER,
@@ -462,3 +470,44 @@ def test_refilling_a_shown_table_replaces_its_rows_and_keeps_the_keyboard_place(
     assert table.currentRow() == 40  # the keyboard's place survives a refresh
     table.set_rows(rows("C")[:10])
     assert table.currentRow() == 9
+
+
+@pytest.mark.parametrize(("horizontal", "line"), [(False, False), (True, False), (False, True)])
+def test_new_figures_of_the_same_shape_update_the_chart_in_place(
+    qtbot: QtBot, horizontal: bool, line: bool
+) -> None:
+    """Same categories count and series: the series and axes stay, their values, labels and
+    range follow the new figures (a rebuild relaid out and repainted the whole chart)."""
+    chart = BarChart(horizontal=horizontal, line=line)
+    qtbot.addWidget(chart)
+    chart.resize(500, 300)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.set_data(["A", "B", "C"], [ChartSeries("Revenue", (Decimal(1), Decimal(2), Decimal(3)))])
+    chart.set_current(1)
+    series_before = chart.chart.series()
+    axes_before = chart.chart.axes()
+
+    figures = (Decimal("1200.50"), Decimal(0), Decimal("40"))
+    chart.set_data(["X", "Y", "Z"], [ChartSeries("Revenue", figures)], ["1 order", "", ""])
+
+    assert chart.chart.series() == series_before
+    assert chart.chart.axes() == axes_before
+    assert_chart(chart, ["X", "Y", "Z"], figures)
+    labels_axis = chart._category_axis_item
+    shown = (
+        labels_axis.categories()
+        if isinstance(labels_axis, QBarCategoryAxis)
+        else labels_axis.categoriesLabels()  # type: ignore[union-attr]
+    )
+    assert sorted(shown) == ["X", "Y", "Z"]
+    value_axis = chart._value_axis_item
+    assert value_axis is not None
+    assert value_axis.max() == float(axis_ticks(figures[0])[-1])
+    assert value_axis.categoriesLabels()[-1] == tick_label(axis_ticks(figures[0])[-1])
+    assert chart.caption.text() == "Y: Revenue 0.00"
+
+    # Another number of categories is another shape: built anew.
+    chart.set_data(["P", "Q"], [ChartSeries("Revenue", (Decimal(5), Decimal(7)))])
+    assert chart.chart.series() != series_before
+    assert_chart(chart, ["P", "Q"], (Decimal(5), Decimal(7)))
