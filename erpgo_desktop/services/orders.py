@@ -1227,22 +1227,7 @@ class OrderService(Service):
                 )
             )
         records = self._read(lambda session: _db(session).execute(statement).all())
-        rows = tuple(
-            OrderSummary(
-                id=r.id,
-                order_number=r.order_number,
-                order_date=r.order_date,
-                customer_id=r.customer_id,
-                customer_name=_customer_name(r.company, r.first_name, r.last_name),
-                status=r.status,
-                payment_status=r.payment_status,
-                total_amount=r.total_amount,
-                paid_amount=r.paid_amount,
-                currency=r.currency,
-                version=r.version,
-            )
-            for r in records[:limit]
-        )
+        rows = tuple(_order_summary(record) for record in records[:limit])
         cursor = OrderCursor(rows[-1].order_date, rows[-1].id) if rows else None
         return OrderPage(rows=rows, next_cursor=cursor, has_more=len(records) > limit)
 
@@ -1259,22 +1244,7 @@ class OrderService(Service):
         check_page_size(limit)
         statement = order_page_statement(query, after, limit + 1)
         records = self._read(lambda session: _db(session).execute(statement).all())
-        rows = tuple(
-            OrderSummary(
-                id=r.id,
-                order_number=r.order_number,
-                order_date=r.order_date,
-                customer_id=r.customer_id,
-                customer_name=_customer_name(r.company, r.first_name, r.last_name),
-                status=r.status,
-                payment_status=r.payment_status,
-                total_amount=r.total_amount,
-                paid_amount=r.paid_amount,
-                currency=r.currency,
-                version=r.version,
-            )
-            for r in records[:limit]
-        )
+        rows = tuple(_order_summary(record) for record in records[:limit])
         cursor = order_cursor(query, rows[-1]) if rows else None
         return OrderListPage(rows=rows, next_cursor=cursor, has_more=len(records) > limit)
 
@@ -1287,6 +1257,23 @@ class OrderService(Service):
         statement = order_count_statement(query, cap)
         found = self._read(lambda session: _db(session).scalar(statement)) or 0
         return capped(found, cap)
+
+
+def _order_summary(r: Any) -> OrderSummary:
+    """A row of the orders list from a record of either list statement."""
+    return OrderSummary(
+        id=r.id,
+        order_number=r.order_number,
+        order_date=r.order_date,
+        customer_id=r.customer_id,
+        customer_name=_customer_name(r.company, r.first_name, r.last_name),
+        status=r.status,
+        payment_status=r.payment_status,
+        total_amount=r.total_amount,
+        paid_amount=r.paid_amount,
+        currency=r.currency,
+        version=r.version,
+    )
 
 
 # --- The order and its lines as a write sees them ----------------------------------------
