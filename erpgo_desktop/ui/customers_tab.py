@@ -18,17 +18,13 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.customers import (
-    CustomerCursor,
     CustomerListRow,
-    CustomerPage,
     CustomerQuery,
-    CustomerService,
     CustomerSort,
-    ListCount,
 )
 from erpgo_desktop.services.listing import DEFAULT_COUNT_CAP
-from erpgo_desktop.ui.list_model import PAGE_SIZE, Column, PagedTableModel, money
-from erpgo_desktop.ui.list_tab import ListTab, code_label
+from erpgo_desktop.ui.list_model import PAGE_SIZE, CallSource, Column, PagedTableModel, money
+from erpgo_desktop.ui.list_tab import ListTab, add_code_choices, code_label
 from erpgo_desktop.ui.tasks import TaskRunner
 
 COLUMNS: tuple[Column[CustomerListRow], ...] = (
@@ -53,29 +49,6 @@ CODE, NAME, COMPANY, EMAIL, PHONE, TYPE, STATUS, CREDIT_LIMIT, BALANCE = range(l
 SEARCH_PLACEHOLDER = "Search code, name, company or email (Ctrl+F)"
 
 
-class CustomerListSource:
-    """The customers service as a list source for one signed-in user (worker threads)."""
-
-    def __init__(self, customers: CustomerService, acting: CurrentUser, count_cap: int) -> None:
-        self._customers = customers
-        self._acting = acting
-        self._count_cap = count_cap
-
-    def fetch_page(
-        self, query: CustomerQuery, after: CustomerCursor | None, limit: int
-    ) -> CustomerPage:
-        return self._customers.list_customers(self._acting, query, after, limit)
-
-    def count(self, query: CustomerQuery) -> ListCount:
-        return self._customers.count_customers(self._acting, query, self._count_cap)
-
-
-def _choices(combo: QComboBox, everything: str, codes: tuple[str, ...]) -> None:
-    combo.addItem(everything, None)
-    for code in codes:
-        combo.addItem(code_label(code), code)
-
-
 class CustomersTab(ListTab):
     tables = ("customers",)
     singular = "customer"
@@ -92,7 +65,12 @@ class CustomersTab(ListTab):
         parent: QWidget | None = None,
     ) -> None:
         model = PagedTableModel(
-            CustomerListSource(services.customers, acting, count_cap),
+            CallSource(
+                lambda query, after, limit: services.customers.list_customers(
+                    acting, query, after, limit
+                ),
+                lambda query: services.customers.count_customers(acting, query, count_cap),
+            ),
             runner,
             COLUMNS,
             CustomerQuery(),
@@ -109,13 +87,13 @@ class CustomersTab(ListTab):
         # Mnemonics clear of the menus (File, Edit, View, Sales, Help) and the tabs.
         self.status_filter = QComboBox()
         self.status_filter.setObjectName("customer_status_filter")
-        _choices(self.status_filter, "All statuses", customer_rules.CUSTOMER_STATUSES)
+        add_code_choices(self.status_filter, "All statuses", customer_rules.CUSTOMER_STATUSES)
         status_label = QLabel("Stat&us:")
         status_label.setBuddy(self.status_filter)
 
         self.type_filter = QComboBox()
         self.type_filter.setObjectName("customer_type_filter")
-        _choices(self.type_filter, "All types", customer_rules.CUSTOMER_TYPES)
+        add_code_choices(self.type_filter, "All types", customer_rules.CUSTOMER_TYPES)
         type_label = QLabel("T&ype:")
         type_label.setBuddy(self.type_filter)
 

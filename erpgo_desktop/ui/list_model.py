@@ -141,6 +141,23 @@ class _Sparse:
     wanted: OrderedDict[int, None] = field(default_factory=OrderedDict)  # newest last
 
 
+class CallSource:
+    """A list source made of two functions, usually a service's page and count methods
+    with the acting user bound (they run on worker threads)."""
+
+    def __init__(
+        self, fetch_page: Callable[[Any, Any, int], Page], count: Callable[[Any], Count]
+    ) -> None:
+        self._fetch_page = fetch_page
+        self._count = count
+
+    def fetch_page(self, query: Any, after: Any, limit: int) -> Page:
+        return self._fetch_page(query, after, limit)
+
+    def count(self, query: Any) -> Count:
+        return self._count(query)
+
+
 @dataclass(frozen=True)
 class Column(Generic[Row]):
     title: str

@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -64,6 +65,13 @@ def list_status(
 def code_label(code: str) -> str:
     """How a stored code reads in a list: PARTIALLY_SHIPPED → "Partially shipped"."""
     return code.replace("_", " ").capitalize()
+
+
+def add_code_choices(combo: QComboBox, everything: str, codes: tuple[str, ...]) -> None:
+    """A filter combo: `everything` (no filter, data None), then each code by its label."""
+    combo.addItem(everything, None)
+    for code in codes:
+        combo.addItem(code_label(code), code)
 
 
 class ListTab(QWidget):

@@ -24,17 +24,15 @@ from erpgo_desktop.domain import orders as order_rules
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
-from erpgo_desktop.services.listing import DEFAULT_COUNT_CAP, ListCount
+from erpgo_desktop.services.listing import DEFAULT_COUNT_CAP
 from erpgo_desktop.services.order_list import (
     PAYMENT_STATUSES,
-    OrderListCursor,
-    OrderListPage,
     OrderQuery,
     OrderSort,
 )
-from erpgo_desktop.services.orders import OrderService, OrderSummary
-from erpgo_desktop.ui.list_model import PAGE_SIZE, Column, PagedTableModel, money
-from erpgo_desktop.ui.list_tab import SEARCH_DELAY_MS, ListTab, code_label
+from erpgo_desktop.services.orders import OrderSummary
+from erpgo_desktop.ui.list_model import PAGE_SIZE, CallSource, Column, PagedTableModel, money
+from erpgo_desktop.ui.list_tab import SEARCH_DELAY_MS, ListTab, add_code_choices, code_label
 from erpgo_desktop.ui.tasks import TaskRunner
 from erpgo_desktop.ui.widgets import error_label
 
@@ -60,29 +58,6 @@ SEARCH_PLACEHOLDER = "Search order number or customer (Ctrl+F)"
 DATE_FORMAT = "yyyy-MM-dd"
 #: The range the date filter starts at when switched on: the last 30 days.
 DEFAULT_RANGE_DAYS = 30
-
-
-class OrderListSource:
-    """The orders service as a list source for one signed-in user (worker threads)."""
-
-    def __init__(self, orders: OrderService, acting: CurrentUser, count_cap: int) -> None:
-        self._orders = orders
-        self._acting = acting
-        self._count_cap = count_cap
-
-    def fetch_page(
-        self, query: OrderQuery, after: OrderListCursor | None, limit: int
-    ) -> OrderListPage:
-        return self._orders.list_orders_page(self._acting, query, after, limit)
-
-    def count(self, query: OrderQuery) -> ListCount:
-        return self._orders.count_orders(self._acting, query, self._count_cap)
-
-
-def _choices(combo: QComboBox, everything: str, codes: tuple[str, ...]) -> None:
-    combo.addItem(everything, None)
-    for code in codes:
-        combo.addItem(code_label(code), code)
 
 
 def _date_edit(name: str, day: QDate) -> QDateEdit:
@@ -111,7 +86,12 @@ class OrdersTab(ListTab):
         parent: QWidget | None = None,
     ) -> None:
         model = PagedTableModel(
-            OrderListSource(services.orders, acting, count_cap),
+            CallSource(
+                lambda query, after, limit: services.orders.list_orders_page(
+                    acting, query, after, limit
+                ),
+                lambda query: services.orders.count_orders(acting, query, count_cap),
+            ),
             runner,
             COLUMNS,
             OrderQuery(),
@@ -128,13 +108,13 @@ class OrdersTab(ListTab):
         # Mnemonics clear of the menus (File, Edit, View, Sales, Help) and the tabs.
         self.status_filter = QComboBox()
         self.status_filter.setObjectName("order_status_filter")
-        _choices(self.status_filter, "All statuses", order_rules.STATUSES)
+        add_code_choices(self.status_filter, "All statuses", order_rules.STATUSES)
         status_label = QLabel("Stat&us:")
         status_label.setBuddy(self.status_filter)
 
         self.payment_filter = QComboBox()
         self.payment_filter.setObjectName("order_payment_filter")
-        _choices(self.payment_filter, "All payments", PAYMENT_STATUSES)
+        add_code_choices(self.payment_filter, "All payments", PAYMENT_STATUSES)
         payment_label = QLabel("Pa&yment:")
         payment_label.setBuddy(self.payment_filter)
 
