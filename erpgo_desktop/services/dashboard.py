@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import (
     Date,
     FromClause,
+    Subquery,
     cast,
     func,
     select,
@@ -320,26 +321,14 @@ def _top_products_by_day(
     session: Session, start: date, end: date, limit: int
 ) -> tuple[TopRow, ...]:
     """The top products summed over every (day, product) row of the range."""
-    both = _both(
+    top = _top_of_days(
         DashboardProductDay.__table__,
         dashboard_product_day_pending,
-        "day",
         "product_id",
         "quantity",
-        "revenue",
-    )
-    top = (
-        select(
-            both.c.product_id,
-            func.sum(both.c.quantity).label("quantity"),
-            func.sum(both.c.revenue).label("revenue"),
-        )
-        .where(both.c.day.between(start, end))
-        .group_by(both.c.product_id)
-        .having(func.sum(both.c.quantity) != 0)
-        .order_by(func.sum(both.c.revenue).desc(), both.c.product_id)
-        .limit(limit)
-        .subquery()
+        start,
+        end,
+        limit,
     )
     records = session.execute(
         select(top, Product.name, Product.sku)
@@ -347,6 +336,33 @@ def _top_products_by_day(
         .order_by(top.c.revenue.desc(), top.c.product_id)
     ).all()
     return tuple(_top_row(r.product_id, r.name, r.sku, r.quantity, r.revenue) for r in records)
+
+
+def _top_of_days(
+    summary: FromClause,
+    pending: FromClause,
+    key: str,
+    count: str,
+    start: date,
+    end: date,
+    limit: int,
+) -> Subquery:
+    """The `limit` keys with the most revenue over the days `start`..`end` of a per-day
+    summary and its pending changes, with their summed `count` and revenue (a subquery)."""
+    both = _both(summary, pending, "day", key, count, "revenue")
+    return (
+        select(
+            both.c[key],
+            func.sum(both.c[count]).label(count),
+            func.sum(both.c.revenue).label("revenue"),
+        )
+        .where(both.c.day.between(start, end))
+        .group_by(both.c[key])
+        .having(func.sum(both.c[count]) != 0)
+        .order_by(func.sum(both.c.revenue).desc(), both.c[key])
+        .limit(limit)
+        .subquery()
+    )
 
 
 def _utc_midnight(day: date) -> datetime:
@@ -527,26 +543,14 @@ class DashboardService(Service):
         _check_limit(limit)
 
         def work(session: Session) -> tuple[TopRow, ...]:
-            both = _both(
+            top = _top_of_days(
                 DashboardCustomerDay.__table__,
                 dashboard_customer_day_pending,
-                "day",
                 "customer_id",
                 "orders",
-                "revenue",
-            )
-            top = (
-                select(
-                    both.c.customer_id,
-                    func.sum(both.c.orders).label("orders"),
-                    func.sum(both.c.revenue).label("revenue"),
-                )
-                .where(both.c.day.between(start, end))
-                .group_by(both.c.customer_id)
-                .having(func.sum(both.c.orders) != 0)
-                .order_by(func.sum(both.c.revenue).desc(), both.c.customer_id)
-                .limit(limit)
-                .subquery()
+                start,
+                end,
+                limit,
             )
             rows = session.execute(
                 select(top, _customer_name().label("name"))
