@@ -143,6 +143,7 @@ def _sign_in_and_run(app: QApplication, runner: TaskRunner, started: _Started, i
     if not started.has_user:
         first = FirstAdminDialog(auth, runner)
         first.setWindowIcon(icon)
+        log.info("asking for the first administrator")
         if first.exec() != QDialog.DialogCode.Accepted or first.user is None:
             return EXIT_OK
         username = first.user.username
@@ -155,6 +156,7 @@ def _sign_in_and_run(app: QApplication, runner: TaskRunner, started: _Started, i
         location_description=started.ready.location_description,
     )
     login.setWindowIcon(icon)
+    log.info("showing the sign-in dialog")
     if login.exec() != QDialog.DialogCode.Accepted or login.user is None:
         return EXIT_OK
     log.info("signed in as %s", login.user.username)

@@ -7,7 +7,7 @@ import getpass
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -21,6 +21,9 @@ EXIT_ERROR = 1  # an expected failure, explained on stderr
 EXIT_PROBLEMS_FOUND = 3  # doctor found inconsistent data
 
 log = logging.getLogger("erpgo_desktop")
+
+#: What a subcommand runs: its parsed arguments, the database chosen, the user's folders.
+CommandHandler = Callable[[argparse.Namespace, DatabaseLocation, AppPaths], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,12 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    commands.add_parser(
+    migrate = commands.add_parser(
         "migrate",
         help="upgrade the database schema to the newest revision",
         description="Upgrade the database schema to the newest revision (an empty database "
         "included). Safe to run again: a database already up to date is left as it is.",
     )
+    migrate.set_defaults(handler=cmd_migrate)
 
     create_user = commands.add_parser(
         "create-user",
@@ -66,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    create_user.set_defaults(handler=cmd_create_user)
 
     demo = commands.add_parser(
         "demo-data",
@@ -77,14 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=_count, default=500)
     demo.add_argument("--orders", type=_count, default=3000)
     demo.add_argument("--warehouses", type=_count, default=3)
+    demo.set_defaults(handler=cmd_demo_data)
 
-    commands.add_parser(
+    doctor = commands.add_parser(
         "doctor",
         help="show the server, the database location, the schema revision and row counts",
         description="Show the server version, where the database is, the schema revision and "
         "row counts, and check that every stock ledger adds up to the stock on hand. "
         f"Exits with {EXIT_PROBLEMS_FOUND} when a check fails.",
     )
+    doctor.set_defaults(handler=cmd_doctor)
     return parser
 
 
@@ -108,12 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from erpgo_desktop.app import run_gui
 
             return run_gui(location, paths, demo=args.demo)
-        handler = {
-            "migrate": cmd_migrate,
-            "create-user": cmd_create_user,
-            "demo-data": cmd_demo_data,
-            "doctor": cmd_doctor,
-        }[args.command]
+        handler: CommandHandler = args.handler
         return handler(args, location, paths)
     except ErpError as exc:
         print(f"erpgo-desktop: {exc.message}", file=sys.stderr)
