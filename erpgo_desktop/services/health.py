@@ -198,14 +198,14 @@ class HealthReport:
 
 
 def human_size(size: int) -> str:
-    """Bytes in the units of pg_size_pretty (powers of 1024): "8 kB", "1.4 MB"."""
+    """Bytes in the units of pg_size_pretty (powers of 1024): "8.0 kB", "1.4 MB", "60 MB"."""
     if size < 1024:
         return f"{size} bytes"
     value = float(size)
     for unit in ("kB", "MB", "GB", "TB"):
         value /= 1024
         if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if value >= 100 else f"{value:.1f} {unit}"
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
     raise AssertionError("unreachable")  # pragma: no cover
 
 

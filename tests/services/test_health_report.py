@@ -285,7 +285,7 @@ def test_another_role_s_statement_texts_are_hidden(statements_server: URL) -> No
 @pytest.mark.parametrize(
     ("size", "shown"),
     [(0, "0 bytes"), (1023, "1023 bytes"), (8192, "8.0 kB"), (1536 * 1024, "1.5 MB"),
-     (300 * 1024**3, "300 GB"), (5 * 1024**5, "5120 TB")],
+     (int(60.2 * 1024**2), "60 MB"), (300 * 1024**3, "300 GB"), (5 * 1024**5, "5120 TB")],
 )  # fmt: skip
 def test_sizes_read_like_pg_size_pretty(size: int, shown: str) -> None:
     assert human_size(size) == shown
