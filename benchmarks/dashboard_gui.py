@@ -27,7 +27,7 @@ from typing import Any
 
 from dashboard import MANAGER
 from gui_support import StallMeter, rss_bytes, run_until
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMainWindow, QTableView
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -135,6 +135,24 @@ class Refresh:
         return {task: (at - self.start) * 1000 for task, at in self.loaded.items()}
 
 
+def show_the_window_before_the_tab(app: QApplication) -> None:
+    """Pay Qt's first-show costs (style polish, fonts, one PaletteChange: ~70 ms) untimed.
+
+    In the application the main window and its first list are on screen before anyone
+    opens the Dashboard, so the tab never pays them; timed here, they would land on the
+    first load of the first run only.
+    """
+    window = QMainWindow()
+    window.setCentralWidget(QTableView())
+    window.resize(1400, 900)
+    window.show()
+    run_until(app, window.isVisible)
+    app.processEvents()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url")
@@ -167,6 +185,7 @@ def main() -> None:
         runs.setdefault(step, []).append((refresh.panel_ms(), service, dict(GUI_MS), block))
 
     time_answers()
+    show_the_window_before_the_tab(app)
     rss_before = rss_bytes()
     for number in range(args.repeat):
         # The constructor starts the first load: time it from just before.

@@ -64,7 +64,7 @@ from erpgo_desktop.services.base import Service, require
 from erpgo_desktop.services.inventory import (
     LowStockRow,
     _low_stock_row,
-    _low_stock_statement,
+    low_stock_records,
 )
 
 __all__ = [
@@ -436,12 +436,7 @@ class DashboardService(Service):
         def work(session: Session) -> tuple[LowStockRow, ...]:
             if warehouse_id is not None and session.get(Warehouse, warehouse_id) is None:
                 raise NotFoundError("That warehouse does not exist (any more).", field="warehouse")
-            listed = _low_stock_statement(warehouse_id).subquery("low")
-            records = session.execute(
-                select(listed)
-                .order_by(listed.c.warehouse_code, listed.c.sku, listed.c.variant_sku)
-                .limit(limit)
-            ).all()
+            records = low_stock_records(session, warehouse_id, after=None, limit=limit)
             return tuple(_low_stock_row(record) for record in records)
 
         return self._read(work)

@@ -748,16 +748,18 @@ def test_low_stock_lists_rows_at_or_below_their_reorder_level(world: World) -> N
         ("SHUT", "DRILL-1", None, 1, 5, None, 5)
     ]
 
-    # Pages follow each other without gaps or repeats.
-    seen: list[LowStockRow] = []
-    cursor = None
-    while True:
-        chunk = inv.low_stock(world.sales, after=cursor, limit=4)
-        seen.extend(chunk.rows)
-        if not chunk.has_more:
-            break
-        cursor = chunk.next_cursor
-    assert seen == list(page.rows)
+    # Pages follow each other without gaps or repeats, across warehouses and between a
+    # product's own row and its variants' rows (one statement per warehouse).
+    for size in (1, 2, 4):
+        seen: list[LowStockRow] = []
+        cursor = None
+        while True:
+            chunk = inv.low_stock(world.sales, after=cursor, limit=size)
+            seen.extend(chunk.rows)
+            if not chunk.has_more:
+                break
+            cursor = chunk.next_cursor
+        assert seen == list(page.rows), size
     with pytest.raises(ValidationError, match=r"A page has 1 to 1,000 rows, not 0\."):
         inv.low_stock(world.sales, limit=0)
     with pytest.raises(NotFoundError):
