@@ -16,6 +16,7 @@ from erpgo_desktop.db.engine import make_engine, make_session_factory
 from erpgo_desktop.db.models import Order, Product, User
 from erpgo_desktop.errors import ConfigurationError
 from erpgo_desktop.services.auth import AuthService, NewUser
+from erpgo_desktop.services.privileges import can_change_schema
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,41 @@ def prepare_database(
     url = database_url(location, paths)
     engine = make_engine(url)
     if not migrate.is_up_to_date(engine):
+        _check_may_migrate(engine)
         progress("Updating the database schema", 0, 0)
         migrate.upgrade(engine)
     demo_login = ensure_demo(engine, url, progress) if demo else None
     return engine, DatabaseReady(location.describe(paths), demo_login)
+
+
+def _check_may_migrate(engine: Engine) -> None:
+    """An application role (see services.privileges) may not change the schema: say so
+    plainly instead of failing half-way through a migration."""
+    current, head = migrate.current_revision(engine), migrate.head_revision()
+    if current is not None and not _is_known_revision(current):
+        raise ConfigurationError(
+            f"The database schema is at revision {current}, newer than this version of "
+            f"ERPGo Desktop knows (it needs {head}): install the newer version."
+        )
+    with engine.connect() as connection:
+        if can_change_schema(connection):
+            return
+    where = f"is at revision {current}" if current else "has no ERPGo schema yet"
+    raise ConfigurationError(
+        f"The database schema {where}; this version needs {head}. Ask your administrator "
+        "to run `erpgo-desktop migrate` as the database owner."
+    )
+
+
+def _is_known_revision(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        ScriptDirectory.from_config(migrate.alembic_config()).get_revision(revision)
+    except CommandError:
+        return False
+    return True
 
 
 def ensure_demo(engine: Engine, url: URL, progress: Progress) -> tuple[str, str] | None:
@@ -76,6 +108,13 @@ def ensure_demo(engine: Engine, url: URL, progress: Progress) -> tuple[str, str]
         demo_user = session.scalar(select(User.id).where(User.username == DEMO_USERNAME))
     if has_data:
         return (DEMO_USERNAME, DEMO_PASSWORD) if demo_user is not None else None
+    with engine.connect() as connection:
+        if not can_change_schema(connection):
+            # The loader empties tables, turns triggers off and rebuilds indexes.
+            raise ConfigurationError(
+                "Demo data is loaded by the database owner: run `erpgo-desktop demo-data` "
+                "as the owner, or start without --demo."
+            )
     if demo_user is None:
         progress("Creating the demo login", 0, 0)
         created = AuthService(sessions).create_user(
