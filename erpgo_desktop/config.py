@@ -4,28 +4,46 @@ and who prints: the company on printed documents.
 The database URL comes from, in order: the `--database-url` option, the
 `ERPGO_DATABASE_URL` environment variable, the user's settings file, and otherwise the
 embedded PostgreSQL server whose data directory sits in the user's data directory.
+
+Passwords are never written to the settings file. A URL without one gets it from the
+operating system's keyring when there is one (in memory only); otherwise libpq looks in
+the user's password file (~/.pgpass).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+import keyring
+import keyring.backends.fail
+import keyring.backends.null
+import keyring.errors
 import platformdirs
+import tomlkit
+import tomlkit.exceptions
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from erpgo_desktop import APP_NAME
-from erpgo_desktop.errors import ConfigurationError
+from erpgo_desktop.errors import ConfigurationError, ValidationError
+
+log = logging.getLogger(__name__)
 
 DATABASE_URL_ENV = "ERPGO_DATABASE_URL"
 CONFIG_DIR_ENV = "ERPGO_CONFIG_DIR"
 DATA_DIR_ENV = "ERPGO_DATA_DIR"
 EMBEDDED_DATABASE_NAME = "erpgo"
+DATABASE_URL_KEY = "database_url"
+DEFAULT_PORT = 5432
+#: The keyring's "service" under which database passwords are kept.
+KEYRING_SERVICE = "erpgo-desktop"
 
 
 class UrlSource(Enum):
@@ -124,15 +142,24 @@ def resolve_database(
     """Pick the database by the documented precedence."""
     env = os.environ if environ is None else environ
     if command_line_url:
-        return DatabaseLocation(UrlSource.COMMAND_LINE, normalize_url(command_line_url))
+        url = with_stored_password(normalize_url(command_line_url))
+        return DatabaseLocation(UrlSource.COMMAND_LINE, url)
     if env.get(DATABASE_URL_ENV):
-        return DatabaseLocation(UrlSource.ENVIRONMENT, normalize_url(env[DATABASE_URL_ENV]))
-    configured = read_settings(paths.settings_file).get("database_url")
-    if configured:
-        if not isinstance(configured, str):
-            raise ConfigurationError(f"database_url in {paths.settings_file} must be a string")
-        return DatabaseLocation(UrlSource.SETTINGS_FILE, normalize_url(configured))
+        url = with_stored_password(normalize_url(env[DATABASE_URL_ENV]))
+        return DatabaseLocation(UrlSource.ENVIRONMENT, url)
+    configured = _configured_url(paths)
+    if configured is not None:
+        return DatabaseLocation(UrlSource.SETTINGS_FILE, with_stored_password(configured))
     return DatabaseLocation(UrlSource.EMBEDDED, None)
+
+
+def _configured_url(paths: AppPaths) -> URL | None:
+    configured = read_settings(paths.settings_file).get(DATABASE_URL_KEY)
+    if not configured:
+        return None
+    if not isinstance(configured, str):
+        raise ConfigurationError(f"{DATABASE_URL_KEY} in {paths.settings_file} must be a string")
+    return normalize_url(configured)
 
 
 @dataclass(frozen=True)
@@ -194,3 +221,238 @@ def read_company(paths: AppPaths) -> CompanyInfo:
         email=text("email"),
         tax_id=text("tax_id"),
     )
+
+
+# --- the server chosen in the settings file, and its password in the keyring --------------
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Where the settings file points: the embedded database, or a PostgreSQL server.
+
+    Never holds a password. `options` are other connection parameters the URL carried
+    (sslmode=require, say): kept as they were, since there is no field for them.
+    """
+
+    embedded: bool = True
+    host: str = ""
+    port: int = DEFAULT_PORT
+    database: str = ""
+    user: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_url(cls, raw: str | URL) -> ServerSettings:
+        url = normalize_url(raw)
+        query = {key: value for key, value in url.query.items() if isinstance(value, str)}
+        # A Unix socket's folder cannot sit in a URL's host part: it travels as ?host=.
+        host = url.host or query.pop("host", "")
+        port_text = query.pop("port", "")
+        port = url.port or (int(port_text) if port_text.isdigit() else DEFAULT_PORT)
+        return cls(
+            embedded=False,
+            host=host,
+            port=port,
+            database=url.database or "",
+            user=url.username or "",
+            options=tuple(sorted(query.items())),
+        )
+
+    def check(self) -> ServerSettings:
+        """Refuse a server choice that cannot name a database; returns self, tidied."""
+        if self.embedded:
+            return self
+        tidy = ServerSettings(
+            embedded=False,
+            host=self.host.strip(),
+            port=self.port,
+            database=self.database.strip(),
+            user=self.user.strip(),
+            options=self.options,
+        )
+        if not tidy.host:
+            raise ValidationError("Enter the server's name or address.", field="host")
+        if any(char.isspace() for char in tidy.host):
+            raise ValidationError("A host name has no spaces.", field="host")
+        if not 1 <= tidy.port <= 65535:
+            raise ValidationError("A port is a number from 1 to 65535.", field="port")
+        if not tidy.database:
+            raise ValidationError("Enter the name of the database.", field="database")
+        if not tidy.user:
+            raise ValidationError("Enter the user name to connect as.", field="user")
+        return tidy
+
+    @property
+    def is_socket(self) -> bool:
+        return self.host.startswith("/")
+
+    def url(self, password: str | None = None) -> URL:
+        """The URL to connect with (psycopg driver); a password only ever in memory."""
+        if self.embedded:
+            raise ConfigurationError("The embedded database has no URL before it starts.")
+        query = dict(self.options)
+        if self.is_socket:
+            query.update(host=self.host, port=str(self.port))
+        return URL.create(
+            "postgresql+psycopg",
+            username=self.user or None,
+            password=password or None,
+            host=None if self.is_socket else self.host,
+            port=None if self.is_socket else self.port,
+            database=self.database or None,
+            query=query,
+        )
+
+    def settings_url(self) -> str:
+        """The URL as written to the settings file: plain `postgresql`, no password."""
+        return self.url().set(drivername="postgresql").render_as_string(hide_password=False)
+
+    @property
+    def keyring_username(self) -> str:
+        """The key of this server's password in the keyring: user@host:port/database."""
+        return f"{self.user}@{self.host}:{self.port}/{self.database}"
+
+    def pgpass_line(self, password: str = "PASSWORD") -> str:
+        """A line of the PostgreSQL password file for this server."""
+
+        def escaped(part: str) -> str:
+            return part.replace("\\", "\\\\").replace(":", "\\:")
+
+        host = "localhost" if self.is_socket else self.host
+        parts = (host, str(self.port), self.database, self.user, password)
+        return ":".join(escaped(part) for part in parts)
+
+    def describe(self) -> str:
+        if self.embedded:
+            return "the embedded database on this computer"
+        return safe_url(self.settings_url())
+
+
+PGPASS_HINT = (
+    "the PostgreSQL password file instead: ~/.pgpass "
+    "(on Windows %APPDATA%\\postgresql\\pgpass.conf), one line host:port:database:user:password"
+)
+
+
+def read_server_settings(paths: AppPaths) -> ServerSettings:
+    """The server the settings file names (its `database_url`), or the embedded database."""
+    url = _configured_url(paths)
+    return ServerSettings() if url is None else ServerSettings.from_url(url)
+
+
+def password_in_settings_file(paths: AppPaths) -> str | None:
+    """A password someone wrote into the settings file's URL by hand, if any; saving the
+    connection settings takes it out of there."""
+    url = _configured_url(paths)
+    return url.password if url is not None and url.password else None
+
+
+def write_server_settings(paths: AppPaths, settings: ServerSettings) -> None:
+    """Point the settings file at `settings`: a server's URL without password, or (embedded)
+    no `database_url` at all. Every other key, table and comment stays as it was."""
+    settings_file = paths.settings_file
+    try:
+        text = settings_file.read_text(encoding="utf-8") if settings_file.exists() else ""
+        document = tomlkit.parse(text)
+    except (OSError, UnicodeDecodeError, tomlkit.exceptions.TOMLKitError) as exc:
+        raise ConfigurationError(f"Cannot read the settings file {settings_file}: {exc}") from exc
+    if settings.embedded:
+        if DATABASE_URL_KEY in document:
+            del document[DATABASE_URL_KEY]
+    else:
+        document[DATABASE_URL_KEY] = settings.check().settings_url()
+    _replace_file(settings_file, tomlkit.dumps(document))
+
+
+def _replace_file(path: Path, content: str) -> None:
+    """Write `content` to `path` all at once: a reader sees the old file or the new one,
+    never half of it, and a full disk leaves the old one in place."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A new file keeps mkstemp's owner-only mode; an existing one keeps its own.
+        mode = path.stat().st_mode & 0o777 if path.exists() else None
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                stream.write(content)
+                stream.flush()
+                os.fsync(stream.fileno())
+            if mode is not None:
+                os.chmod(temporary, mode)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot write the settings file {path}: {exc}") from exc
+
+
+def keyring_available() -> bool:
+    """Whether the operating system offers a keyring to keep passwords in."""
+    try:
+        backend = keyring.get_keyring()
+    except Exception:  # a broken keyring configuration is the same as none at all
+        log.warning("the keyring cannot be loaded", exc_info=True)
+        return False
+    # The null backend accepts passwords and keeps none: as good as no keyring.
+    return not isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring)
+
+
+def stored_password(settings: ServerSettings) -> str | None:
+    """The password kept in the keyring for this server; None without one or without a
+    usable keyring (libpq then looks in ~/.pgpass)."""
+    if settings.embedded or not keyring_available():
+        return None
+    try:
+        return keyring.get_password(KEYRING_SERVICE, settings.keyring_username)
+    except Exception:  # backends raise what their platform raises (D-Bus, locked, denied)
+        log.warning("cannot read the password of %s from the keyring", settings.describe())
+        return None
+
+
+def store_password(settings: ServerSettings, password: str) -> None:
+    """Keep the password in the keyring; ConfigurationError when there is no usable one.
+
+    There is deliberately no fallback to a file of ours: the password file of PostgreSQL
+    itself is the place for it then.
+    """
+    if not keyring_available():
+        raise ConfigurationError(
+            f"There is no keyring on this computer to keep the password in. Use {PGPASS_HINT}.",
+            field="password",
+        )
+    try:
+        keyring.set_password(KEYRING_SERVICE, settings.keyring_username, password)
+    except Exception as exc:  # backends raise what their platform raises
+        log.warning("cannot store the password of %s in the keyring: %s", settings.describe(), exc)
+        raise ConfigurationError(
+            f"The keyring did not take the password ({type(exc).__name__}). Unlock the "
+            f"keyring and try again, or use {PGPASS_HINT}.",
+            field="password",
+        ) from exc
+
+
+def forget_password(settings: ServerSettings) -> None:
+    """Remove this server's password from the keyring, if it holds one."""
+    if settings.embedded or not keyring_available():
+        return
+    try:
+        if keyring.get_password(KEYRING_SERVICE, settings.keyring_username) is not None:
+            keyring.delete_password(KEYRING_SERVICE, settings.keyring_username)
+    except Exception as exc:  # backends raise what their platform raises
+        raise ConfigurationError(
+            f"The keyring did not let the password go ({type(exc).__name__}).",
+            field="password",
+        ) from exc
+
+
+def with_stored_password(url: URL) -> URL:
+    """`url` with the keyring's password for it when it has none of its own."""
+    if url.password:
+        return url
+    try:
+        settings = ServerSettings.from_url(url)
+    except ConfigurationError:
+        return url
+    password = stored_password(settings) if settings.host and settings.user else None
+    return url.set(password=password) if password else url

@@ -9,13 +9,14 @@ from __future__ import annotations
 from html import escape
 from typing import Protocol
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +31,9 @@ class Authenticator(Protocol):
 
 
 class LoginDialog(QDialog):
+    #: "Connection settings…" was pressed (only offered with `offer_connection_settings`).
+    connection_settings_requested = Signal()
+
     def __init__(
         self,
         auth: Authenticator,
@@ -38,6 +42,7 @@ class LoginDialog(QDialog):
         demo_login: tuple[str, str] | None = None,
         username: str = "",
         location_description: str = "",
+        offer_connection_settings: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -70,6 +75,15 @@ class LoginDialog(QDialog):
         self.sign_in_button.setDefault(True)  # Enter in either field signs in
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
+        self.connection_button: QPushButton | None = None
+        if offer_connection_settings:
+            # For a workstation pointed at the wrong server, or whose password changed.
+            self.connection_button = self.buttons.addButton(
+                "&Connection settings…", QDialogButtonBox.ButtonRole.ActionRole
+            )
+            self.connection_button.setObjectName("connection_settings")
+            self.connection_button.setAutoDefault(False)  # Enter still signs in
+            self.connection_button.clicked.connect(self.connection_settings_requested)
 
         layout = QVBoxLayout(self)
         layout.addWidget(heading_label("Sign in to ERPGo Desktop"))
