@@ -129,7 +129,7 @@ class ConnectionSettingsDialog(FormDialog):
         self.keyring_note.setTextFormat(Qt.TextFormat.RichText)
         self.keyring_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.keyring_note.setEnabled(False)  # greyed: an explanation, not an action
-        form.addRow(self.keyring_note)
+        server_layout.addWidget(self.keyring_note)
 
         self.test_button = QPushButton("&Test connection")
         self.test_button.setObjectName("test_button")
