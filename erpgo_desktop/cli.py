@@ -13,6 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from erpgo_desktop import __version__
+from erpgo_desktop.commands import health as health_commands
+from erpgo_desktop.commands import privileges as privileges_commands
 from erpgo_desktop.config import AppPaths, DatabaseLocation, resolve_database, safe_url
 from erpgo_desktop.errors import ErpError
 
@@ -86,12 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser(
         "doctor",
-        help="show the server, the database location, the schema revision and row counts",
+        help="show the server, the database location, the schema revision and row counts "
+        "(and with --health, sizes, connections and slow statements)",
         description="Show the server version, where the database is, the schema revision and "
         "row counts, and check that every stock ledger adds up to the stock on hand. "
         f"Exits with {EXIT_PROBLEMS_FOUND} when a check fails.",
     )
+    health_commands.add_doctor_health_option(doctor)
     doctor.set_defaults(handler=cmd_doctor)
+    privileges_commands.add_commands(commands)
     return parser
 
 
@@ -234,10 +239,18 @@ class TerminalProgress:
 
 
 def cmd_doctor(args: argparse.Namespace, location: DatabaseLocation, paths: AppPaths) -> int:
+    engine = _engine(location, paths)
+    status = _doctor_report(engine, location, paths)
+    if getattr(args, "health", False):
+        print()
+        status = max(status, health_commands.run_health(engine))
+    return status
+
+
+def _doctor_report(engine: Engine, location: DatabaseLocation, paths: AppPaths) -> int:
     from erpgo_desktop.db import migrate
     from erpgo_desktop.db.models import Base
 
-    engine = _engine(location, paths)
     print(f"Database:        {location.describe(paths)}")
     print(f"Connection:      {safe_url(engine.url)}")
     with engine.connect() as connection:

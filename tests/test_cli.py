@@ -35,7 +35,7 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("migrate", "create-user", "demo-data", "doctor"):
+    for command in ("migrate", "create-user", "demo-data", "doctor", "setup-roles"):
         with pytest.raises(SystemExit) as exited:
             run(command, "--help")
         assert exited.value.code == 0
