@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 
 from erpgo_desktop.config import normalize_url
 from erpgo_desktop.db import migrate
-from erpgo_desktop.db.engine import make_engine
+from erpgo_desktop.db.engine import libpq_conninfo, make_engine
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -29,7 +29,7 @@ _PREFIX = f"erpgo_t{os.getpid()}"
 
 
 def _libpq(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return libpq_conninfo(url)
 
 
 class ThrowawayDatabases:

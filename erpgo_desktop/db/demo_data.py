@@ -36,6 +36,7 @@ import psycopg
 import sqlalchemy
 from psycopg import sql
 
+from erpgo_desktop.db.engine import libpq_conninfo
 from erpgo_desktop.domain.orders import (
     APPROVAL_ABOVE_CENTS,
     FREE_STANDARD_FROM_CENTS,
@@ -1314,7 +1315,7 @@ def generate_demo_data(
     _validate(size)
     report = progress or _no_progress
     began = time.perf_counter()
-    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conninfo = libpq_conninfo(url)
     report("Checking the database", 0, 0)
     with psycopg.connect(conninfo, application_name="erpgo-desktop demo data") as conn:
         with conn.cursor() as cursor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,3 +44,21 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: services hand plain rows out after commit, and nothing
     # should lazily reload from a session that has ended.
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def libpq_conninfo(url: URL) -> str:
+    """The URL as a libpq connection string for psycopg connections of our own.
+
+    Built from the URL's parts rather than its text: a URL rendered as text leaves a space
+    in the password unescaped, which libpq refuses, and quotes mean nothing to it.
+    """
+    parts: dict[str, str | int | None] = {
+        "host": url.host,
+        "port": url.port,
+        "dbname": url.database,
+        "user": url.username,
+        "password": url.password,
+    }
+    # Options in the query (the embedded server's socket directory as ?host=...) win.
+    parts.update({key: value for key, value in url.query.items() if isinstance(value, str)})
+    return make_conninfo("", **{key: value for key, value in parts.items() if value is not None})

@@ -33,6 +33,7 @@ from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
 from erpgo_desktop import APP_NAME
+from erpgo_desktop.db.engine import libpq_conninfo
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class ChangeListener:
         """`on_listening(True)` is called (on the listening thread) each time the LISTEN is
         in place, `on_listening(False)` when the connection is lost."""
         url = make_url(url)
-        self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._conninfo = libpq_conninfo(url)
         self._wait = wait
         self._backoff = tuple(backoff) or (WAIT,)
         self._connect_timeout = connect_timeout
