@@ -34,6 +34,10 @@ from erpgo_desktop import __version__, config
 from erpgo_desktop.errors import ErpError
 from erpgo_desktop.services.setup import DatabaseReady, prepare_database
 from erpgo_desktop.ui.connection import ConnectionIndicator, ConnectionMonitor
+from erpgo_desktop.ui.connection_settings import (
+    ConnectionSettingsDialog,
+    open_connection_settings,
+)
 from erpgo_desktop.ui.first_admin import FirstAdminDialog
 from erpgo_desktop.ui.live import ChangeFeed
 from erpgo_desktop.ui.login import LoginDialog
@@ -70,12 +74,16 @@ def run_gui(location: config.DatabaseLocation, paths: config.AppPaths, *, demo: 
     runner = TaskRunner(on_failure=lambda error: show_failure(None, error))
     engine: Engine | None = None
     try:
-        started = _start(runner, location, paths, demo=demo)
-        if isinstance(started, BaseException):
-            _show_startup_failure(started, location, paths)
-            return EXIT_FAILED
+        while True:
+            started = _start(runner, location, paths, demo=demo)
+            if not isinstance(started, BaseException):
+                break
+            if not _show_startup_failure(started, location, paths, runner):
+                return EXIT_FAILED
+            # New settings saved: start again with them (an override still wins).
+            location = config.resolve_database(None, paths)
         engine = started.engine
-        return _sign_in_and_run(app, runner, started, icon)
+        return _sign_in_and_run(app, runner, started, icon, location, paths)
     finally:
         # Workers may still hold a connection (a page, a count): let them finish first.
         runner.wait()
@@ -137,7 +145,14 @@ def _start(
     return outcome[0]
 
 
-def _sign_in_and_run(app: QApplication, runner: TaskRunner, started: _Started, icon: QIcon) -> int:
+def _sign_in_and_run(
+    app: QApplication,
+    runner: TaskRunner,
+    started: _Started,
+    icon: QIcon,
+    location: config.DatabaseLocation,
+    paths: config.AppPaths,
+) -> int:
     auth = started.services.auth
     username = ""
     if not started.has_user:
@@ -154,6 +169,10 @@ def _sign_in_and_run(app: QApplication, runner: TaskRunner, started: _Started, i
         demo_login=started.ready.demo_login,
         username=username,
         location_description=started.ready.location_description,
+        offer_connection_settings=True,
+    )
+    login.connection_settings_requested.connect(
+        lambda: open_connection_settings(paths, runner, login, location=location)
     )
     login.setWindowIcon(icon)
     log.info("showing the sign-in dialog")
@@ -239,8 +258,13 @@ class StartupDialog(QDialog):
 
 
 def _show_startup_failure(
-    error: BaseException, location: config.DatabaseLocation, paths: config.AppPaths
-) -> None:
+    error: BaseException,
+    location: config.DatabaseLocation,
+    paths: config.AppPaths,
+    runner: TaskRunner,
+) -> bool:
+    """Say why the database could not be opened; True when the person then saved new
+    connection settings, to start again with them."""
     box = QMessageBox(
         QMessageBox.Icon.Critical,
         APP_TITLE,
@@ -248,7 +272,13 @@ def _show_startup_failure(
     )
     box.setInformativeText(startup_failure_text(error))
     box.setDetailedText(f"The log file is {paths.log_file}.")
+    settings_button = box.addButton("&Connection settings…", QMessageBox.ButtonRole.ActionRole)
+    box.addButton(QMessageBox.StandardButton.Close)
     box.exec()
+    if box.clickedButton() is not settings_button:
+        return False
+    dialog = ConnectionSettingsDialog(paths, runner, location=location)
+    return dialog.exec() == QDialog.DialogCode.Accepted
 
 
 def startup_failure_text(error: BaseException) -> str:
