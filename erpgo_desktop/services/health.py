@@ -210,7 +210,9 @@ def human_size(size: int) -> str:
 
 
 def human_duration(seconds: float) -> str:
-    """ "850 ms", "12 s", "3 min 5 s", "2 h 10 min", "3 d 4 h"."""
+    """A duration in its largest units: "0.31 ms", "850 ms", "12 s", "3 min 5 s", "2 h 10 min"."""
+    if seconds < 0.01:  # a statement's mean: fractions of a millisecond tell them apart
+        return f"{seconds * 1000:.2f} ms"
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     whole = int(seconds)

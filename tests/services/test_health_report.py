@@ -33,8 +33,8 @@ from erpgo_desktop.services.health import (
     human_duration,
     human_size,
 )
+from tests.services.health_support import libpq, statements_recording_server
 from tests.services.test_products import NOBODY
-from tests.ui.test_connection import PrivateServer
 
 ADMIN = CurrentUser(uuid.uuid4(), "root", "Root", ("admin",), frozenset({"users.admin"}))
 APP_TABLES = {"products", "orders", "order_items", "customers", "users", "product_inventory"}
@@ -42,10 +42,6 @@ APP_TABLES = {"products", "orders", "order_items", "customers", "users", "produc
 
 def report_of(engine: Engine) -> HealthReport:
     return HealthService(make_session_factory(engine)).report()
-
-
-def libpq(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def index_named(report: HealthReport, name: str) -> IndexUsage:
@@ -223,20 +219,8 @@ def test_installed_but_not_loaded_says_so(engine: Engine, app_role_engine: Engin
 
 @pytest.fixture(scope="module")
 def statements_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
-    """A server of this module's own, restarted with pg_stat_statements loaded."""
-    server = PrivateServer(tmp_path_factory.mktemp("statements-server") / "pgdata")
-    try:
-        with psycopg.connect(libpq(server.url), autocommit=True) as admin:
-            admin.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
-        server.stop()
-        server.start()
-        with psycopg.connect(libpq(server.url), autocommit=True) as admin:
-            admin.execute("CREATE EXTENSION pg_stat_statements")
-            admin.execute("CREATE TABLE probe (id int PRIMARY KEY)")
-        yield server.url
-    finally:
-        if server.running:
-            server.stop()
+    with statements_recording_server(tmp_path_factory.mktemp("statements") / "pgdata") as url:
+        yield url
 
 
 def test_a_server_that_loads_the_extension_lists_the_slowest_statements(
@@ -293,8 +277,8 @@ def test_sizes_read_like_pg_size_pretty(size: int, shown: str) -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "shown"),
-    [(0.0123, "12 ms"), (2.25, "2.2 s"), (42, "42 s"), (185, "3 min 5 s"),
-     (7800, "2 h 10 min"), (273600, "3 d 4 h")],
+    [(0, "0.00 ms"), (0.00031, "0.31 ms"), (0.0123, "12 ms"), (2.25, "2.2 s"), (42, "42 s"),
+     (185, "3 min 5 s"), (7800, "2 h 10 min"), (273600, "3 d 4 h")],
 )  # fmt: skip
 def test_durations_read_in_the_largest_units(seconds: float, shown: str) -> None:
     assert human_duration(seconds) == shown
