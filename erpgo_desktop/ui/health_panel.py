@@ -407,14 +407,14 @@ class HealthDialog(QDialog):
         layout.addWidget(self.heading)
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
-        # Beside the first line of a value that takes several, not its middle.
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         for key, label in self._OVERVIEW_FIELDS:
             value = QLabel("…")
             value.setWordWrap(True)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.overview[key] = value
-            form.addRow(f"{label}:", value)
+            caption = QLabel(f"{label}:")  # beside a value's first line, not its middle
+            caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            form.addRow(caption, value)
         layout.addLayout(form)
         layout.addStretch(1)
         return page
