@@ -583,11 +583,18 @@ class FormDialog(QDialog):
         self._set_saving(True)
         self.runner.run(work, self._save_succeeded, self._save_failed)
 
+    def _enable_save(self, enabled: bool) -> None:
+        self.save_button.setEnabled(enabled)
+        if enabled:
+            # While Save was disabled, the dialog made the focused button (Cancel) its
+            # default; Enter in a field must save again, not cancel.
+            self.save_button.setDefault(True)
+
     def _set_saving(self, saving: bool) -> None:
         self.saving = saving
         # The fields too: what is typed while a save runs would be lost when it succeeds.
         self.body.setEnabled(not saving)
-        self.save_button.setEnabled(not saving)
+        self._enable_save(not saving)
         self.save_button.setText("Saving…" if saving else "&Save")
 
     def _save_succeeded(self, row: object) -> None:
@@ -674,7 +681,7 @@ class RecordDialog(FormDialog):
         gets the result on the GUI thread."""
         self.loading = True
         self.body.setEnabled(False)
-        self.save_button.setEnabled(False)
+        self._enable_save(False)
         self.show_info("Loading…")
         self.runner.run(fetch, self._loaded, self._load_failed)
 
@@ -683,7 +690,7 @@ class RecordDialog(FormDialog):
             return
         self.loading = False
         self.body.setEnabled(True)
-        self.save_button.setEnabled(True)
+        self._enable_save(True)
         self.clear_errors()
         self.apply_loaded(result)
         self.mark_clean()

@@ -132,3 +132,17 @@ def test_a_stale_edit_reloads_or_overwrites(qtbot: QtBot, staff: Staff, runner: 
     with qtbot.waitSignal(dialog.saved):
         qtbot.mouseClick(conflict.overwrite_button, Qt.MouseButton.LeftButton)
     assert staff.services.warehouses.get(staff.admin, main.id).city == "Hull"
+
+
+def test_enter_in_a_field_of_a_loaded_record_saves(
+    qtbot: QtBot, staff: Staff, runner: TaskRunner
+) -> None:
+    # Save is disabled while the record loads; the dialog must not keep Cancel as its
+    # default once Save is back.
+    main = staff.services.warehouses.create(staff.admin, WarehouseDraft(code="MAIN", name="Main"))
+    dialog = new_dialog(qtbot, staff, runner, main.id)
+    assert dialog.save_button.isDefault()
+    type_into(qtbot, dialog.city, "Hull")
+    with qtbot.waitSignal(dialog.saved):
+        qtbot.keyClick(dialog.city, Qt.Key.Key_Return)
+    assert staff.services.warehouses.get(staff.admin, main.id).city == "Hull"
