@@ -122,6 +122,7 @@ def _prepare(
     engine, ready = prepare_database(location, paths, demo=demo, progress=progress)
     progress("Opening the database", 0, 0)
     services = build_services(engine)
+    log.info("connected to %s", services.health.server_version())
     return _Started(engine, ready, services, services.auth.has_any_user())
 
 
@@ -193,6 +194,8 @@ def _sign_in_and_run(
         changes=changes,
         connection_indicator=indicator,
         icon=icon,
+        paths=paths,
+        location=location,
     )
     changes.start()
     monitor.start()

@@ -30,16 +30,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from erpgo_desktop import __version__
+from erpgo_desktop import __version__, config
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.notifications import Change
+from erpgo_desktop.ui.about_dialog import AboutDialog, AboutInfo
 from erpgo_desktop.ui.category_dialog import CategoryDialog
+from erpgo_desktop.ui.connection_settings import open_connection_settings
 from erpgo_desktop.ui.customer_dialog import CustomerDialog
 from erpgo_desktop.ui.customers_tab import CustomersTab
 from erpgo_desktop.ui.dashboard_tab import DashboardTab
 from erpgo_desktop.ui.exporting import export_table
+from erpgo_desktop.ui.health_panel import HealthDialog
 from erpgo_desktop.ui.import_dialog import ImportDialog
 from erpgo_desktop.ui.order_dialog import OrderDialog
 from erpgo_desktop.ui.orders_tab import OrdersTab
@@ -56,6 +59,7 @@ from erpgo_desktop.ui.stock_dialogs import (
     TransferDialog,
 )
 from erpgo_desktop.ui.tasks import TaskRunner, show_failure
+from erpgo_desktop.ui.users_admin import open_users_admin
 from erpgo_desktop.ui.warehouse_dialog import WarehouseDialog
 from erpgo_desktop.ui.warehouses_tab import WarehousesTab
 
@@ -108,12 +112,18 @@ class MainWindow(QMainWindow):
         connection_indicator: QWidget | None = None,
         settings: QSettings | None = None,
         icon: QIcon | None = None,
+        paths: config.AppPaths | None = None,
+        location: config.DatabaseLocation | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.services = services
         self.runner = runner
         self.user = user
+        # This computer's folders and database choice: for the connection settings.
+        self.paths = paths
+        self.location = location
+        self.location_description = location_description
         self.setWindowTitle("ERPGo Desktop")
         if icon is not None:
             self.setWindowIcon(icon)
@@ -307,6 +317,15 @@ class MainWindow(QMainWindow):
             "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
         )
         self.about_action = self._action("&About ERPGo Desktop", self.show_about)
+        self.users_action = self._action("&Users and roles…", self.open_users_admin)
+        self.users_action.setVisible(self._allowed(perms.USERS_ADMIN))
+        self.health_action = self._action("Database &health…", self.open_database_health)
+        self.health_action.setVisible(self._allowed(perms.USERS_ADMIN))
+        # This computer's own settings file, which anyone at it may edit: no permission.
+        self.connection_action = self._action(
+            "&Connection settings…", self.open_connection_settings
+        )
+        self.connection_action.setVisible(self.paths is not None)
 
         self.new_customer_action = self._action("New &customer…", lambda: self.open_customer(None))
         self.new_customer_action.setVisible(self._allowed(perms.CUSTOMERS_WRITE))
@@ -371,6 +390,14 @@ class MainWindow(QMainWindow):
             menu.menuAction().setVisible(
                 any(action.isVisible() for action in menu.actions() if not action.isSeparator())
             )
+        admin_menu = menu_bar.addMenu("&Administration")
+        admin_menu.addAction(self.users_action)
+        admin_menu.addAction(self.health_action)
+        admin_menu.addSeparator()
+        admin_menu.addAction(self.connection_action)
+        admin_menu.menuAction().setVisible(
+            any(action.isVisible() for action in admin_menu.actions() if not action.isSeparator())
+        )
         help_menu = menu_bar.addMenu("&Help")
         help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.about_action)
@@ -449,11 +476,12 @@ class MainWindow(QMainWindow):
         self.show_dialog(dialog)
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About ERPGo Desktop",
-            f"<b>ERPGo Desktop</b> {__version__}<br>Back office for trading businesses.",
+        paths = self.paths or config.AppPaths.for_user()
+        info = AboutInfo(__version__, self.location_description, paths.log_file)
+        dialog = AboutDialog(
+            info, self, runner=self.runner, server_version=self.services.health.server_version
         )
+        self.show_dialog(dialog)
 
     def _selected_id(self, area: _Area) -> uuid.UUID | None:
         selected = getattr(area.widget, "selected_id", None)
@@ -469,6 +497,34 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
         dialog.open()
         return dialog
+
+    def show_window(self, dialog: QDialog) -> None:
+        """Show a window of its own (users, health) beside the main window, not modal;
+        closing the main window closes it."""
+        if dialog not in self._open_dialogs:
+            self._open_dialogs.append(dialog)
+            dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def open_users_admin(self) -> None:
+        dialog = open_users_admin(self, self.services, self.runner, self.user)
+        if dialog is not None:
+            self.show_window(dialog)
+
+    def open_database_health(self) -> None:
+        for dialog in self._open_dialogs:
+            if isinstance(dialog, HealthDialog):
+                self.show_window(dialog)
+                return
+        dialog = HealthDialog(self.services.health, self.runner, self.user, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.show_window(dialog)
+
+    def open_connection_settings(self) -> None:
+        if self.paths is not None:
+            open_connection_settings(self.paths, self.runner, self, location=self.location)
 
     def _forget_dialog(self, dialog: QDialog) -> None:
         if dialog in self._open_dialogs:
