@@ -1,21 +1,20 @@
 #!/usr/bin/env bash
 # Build the one-folder program for this platform with PyInstaller.
 # Usage: packaging/build.sh [OUTPUT_DIR]   (default: dist; the program is OUTPUT_DIR/erpgo-desktop/)
-# Uses the Python of the active virtual environment (or python3 on PATH) and installs the
-# `package` extra into it when PyInstaller is missing.
+# Uses the Python of the active virtual environment (or python3 on PATH) and installs
+# `-e '.[package]'` into it when PyInstaller (or the program's dependencies) is missing.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 output=$(mkdir -p "${1:-$repo/dist}" && cd "${1:-$repo/dist}" && pwd)
 python=${PYTHON:-python}
 command -v "$python" >/dev/null || python=python3
 
-if ! "$python" -c "import PyInstaller" 2>/dev/null; then
-    echo "== installing PyInstaller: pip install '.[package]'"
-    "$python" -m pip install --quiet "$repo[package]"
+# Editable, as for development: the program is built from this checkout whatever the
+# environment has installed, and the install only brings PyInstaller and the dependencies.
+if ! "$python" -c "import PyInstaller, erpgo_desktop" 2>/dev/null; then
+    echo "== installing: pip install -e '.[package]'"
+    "$python" -m pip install --quiet -e "$repo[package]"
 fi
-# The program is built from this checkout, whatever the environment had installed.
-"$python" -c "import erpgo_desktop, sys; sys.exit(0)" 2>/dev/null ||
-    "$python" -m pip install --quiet "$repo"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/erpgo-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
