@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
 from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.services.auth import AuthService
+from erpgo_desktop.services.backup import BackupService
 from erpgo_desktop.services.catalog import ProductCatalogService
 from erpgo_desktop.services.catalog_admin import CategoryService, ProductService, VariantService
 from erpgo_desktop.services.customers import CustomerService
@@ -43,9 +45,11 @@ class Services:
     documents: DocumentService
     reports: ReportService
     imports: ImportService
+    backup: BackupService
 
 
-def build_services(engine: Engine) -> Services:
+def build_services(engine: Engine, *, pg_bin_dir: Path | None = None) -> Services:
+    """`pg_bin_dir`: where backups take pg_dump and pg_restore from (see services.backup)."""
     sessions = make_session_factory(engine)
     auth = AuthService(sessions)
     return Services(
@@ -65,4 +69,5 @@ def build_services(engine: Engine) -> Services:
         documents=DocumentService(sessions),
         reports=ReportService(sessions),
         imports=ImportService(sessions),
+        backup=BackupService(engine, pg_bin_dir=pg_bin_dir),
     )
