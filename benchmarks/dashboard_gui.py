@@ -245,9 +245,7 @@ def main() -> None:
         f"\nbuilding the tab (its constructor, before the first load's block is timed): "
         f"{statistics.median(construct_ms):.0f} ms (worst {max(construct_ms):.0f})"
     )
-    print(
-        f"peak memory {meter.peak_rss / 2**20:.0f} MiB (before the tab {rss_before / 2**20:.0f})"
-    )
+    print(f"peak memory {meter.peak_rss / 2**20:.0f} MiB (before the tab {rss_before / 2**20:.0f})")
     print(f"every panel under {GOAL_PANEL_MS} ms: {'met' if every_panel_ok else 'NOT met'}; "
           f"GUI thread never blocked over {GOAL_BLOCK_MS} ms: "
           f"{'met' if every_block_ok else 'NOT met'}")  # fmt: skip

@@ -118,10 +118,11 @@ def _prepare(
 ) -> _Started:
     # Runs on a worker: everything slow about starting, none of it touching widgets.
     from erpgo_desktop.services import build_services
+    from erpgo_desktop.services.backup import configured_pg_bin_dir
 
     engine, ready = prepare_database(location, paths, demo=demo, progress=progress)
     progress("Opening the database", 0, 0)
-    services = build_services(engine)
+    services = build_services(engine, pg_bin_dir=configured_pg_bin_dir(paths))
     log.info("connected to %s", services.health.server_version())
     return _Started(engine, ready, services, services.auth.has_any_user())
 

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from erpgo_desktop import __version__
+from erpgo_desktop.commands import backup as backup_commands
 from erpgo_desktop.commands import health as health_commands
 from erpgo_desktop.commands import privileges as privileges_commands
 from erpgo_desktop.config import AppPaths, DatabaseLocation, resolve_database, safe_url
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     health_commands.add_doctor_health_option(doctor)
     doctor.set_defaults(handler=cmd_doctor)
     privileges_commands.add_commands(commands)
+    backup_commands.add_commands(commands)
     return parser
 
 

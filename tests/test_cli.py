@@ -35,7 +35,8 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("migrate", "create-user", "demo-data", "doctor", "setup-roles"):
+    commands = ("migrate", "create-user", "demo-data", "doctor", "setup-roles", "backup", "restore")
+    for command in commands:
         with pytest.raises(SystemExit) as exited:
             run(command, "--help")
         assert exited.value.code == 0

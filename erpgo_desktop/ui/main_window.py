@@ -36,6 +36,7 @@ from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.ui.about_dialog import AboutDialog, AboutInfo
+from erpgo_desktop.ui.backup_dialog import RestoreDialog, start_backup
 from erpgo_desktop.ui.category_dialog import CategoryDialog
 from erpgo_desktop.ui.connection_settings import open_connection_settings
 from erpgo_desktop.ui.customer_dialog import CustomerDialog
@@ -321,6 +322,12 @@ class MainWindow(QMainWindow):
         self.users_action.setVisible(self._allowed(perms.USERS_ADMIN))
         self.health_action = self._action("Database &health…", self.open_database_health)
         self.health_action.setVisible(self._allowed(perms.USERS_ADMIN))
+        self.backup_action = self._action(
+            "&Back up…", lambda: start_backup(self, self.services.backup, self.runner, self.user)
+        )
+        self.backup_action.setVisible(self._allowed(perms.USERS_ADMIN))
+        self.restore_action = self._action("&Restore…", self.open_restore)
+        self.restore_action.setVisible(self._allowed(perms.USERS_ADMIN))
         # This computer's own settings file, which anyone at it may edit: no permission.
         self.connection_action = self._action(
             "&Connection settings…", self.open_connection_settings
@@ -393,6 +400,9 @@ class MainWindow(QMainWindow):
         admin_menu = menu_bar.addMenu("&Administration")
         admin_menu.addAction(self.users_action)
         admin_menu.addAction(self.health_action)
+        admin_menu.addSeparator()
+        admin_menu.addAction(self.backup_action)
+        admin_menu.addAction(self.restore_action)
         admin_menu.addSeparator()
         admin_menu.addAction(self.connection_action)
         admin_menu.menuAction().setVisible(
@@ -521,6 +531,9 @@ class MainWindow(QMainWindow):
         dialog = HealthDialog(self.services.health, self.runner, self.user, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.show_window(dialog)
+
+    def open_restore(self) -> None:
+        self.show_window(RestoreDialog(self.services.backup, self.runner, self.user, self))
 
     def open_connection_settings(self) -> None:
         if self.paths is not None:

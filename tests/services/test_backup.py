@@ -244,6 +244,8 @@ def test_backup_and_restore_need_users_admin(
         BackupService(engine).restore_into_new_database(
             backup[0].path, "never_made", acting=filled.sales
         )
+    with pytest.raises(PermissionDeniedError, match=r"users\.admin"):
+        BackupService(engine).restore(backup[0].path, acting=filled.sales)
     assert not (tmp_path / "x.backup").exists()
 
 

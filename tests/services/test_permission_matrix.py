@@ -43,6 +43,7 @@ from erpgo_desktop.services.catalog_admin import CategoryService, ProductService
 from erpgo_desktop.services.customers import CustomerQuery, CustomerService
 from erpgo_desktop.services.dashboard import DashboardService
 from erpgo_desktop.services.documents import CompanyInfo, DocumentService
+from erpgo_desktop.services.health import HealthService
 from erpgo_desktop.services.importing import ImportResult, ImportService
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.lookup import ItemLookupService
@@ -81,6 +82,7 @@ class Bundle:
     reports: ReportService
     dashboard: DashboardService
     imports: ImportService
+    health: HealthService
 
 
 @dataclass(frozen=True)
@@ -251,6 +253,8 @@ ACTIONS: tuple[Action, ...] = (
     Action(AuthService.create_user, perms.USERS_ADMIN, lambda b, u, s: b.auth.create_user(
         NewUser(f"made-{s.n}", f"made-{s.n}@example.com", PASSWORD, "sales", "M"), acting=u)),
     Action(US.list_users, perms.USERS_ADMIN, lambda b, u, s: b.users.list_users(u)),
+    Action(HealthService.report, perms.USERS_ADMIN,
+           lambda b, u, s: b.health.report(u, statements=1)),
     Action(US.get_user, perms.USERS_ADMIN, lambda b, u, s: b.users.get_user(u, s.user_id)),
     Action(US.create_user, perms.USERS_ADMIN, lambda b, u, s: b.users.create_user(
         u, NewUser(f"new-{s.n}", f"new-{s.n}@example.com", PASSWORD, "sales", "N"))),
@@ -518,6 +522,13 @@ ACTIONS: tuple[Action, ...] = (
 NOT_ACTIONS: dict[str, str] = {
     "HealthService.ping": "SELECT 1 says nothing about the data; the status bar asks before "
     "anyone has signed in",
+    "HealthService.server_version": "the server's version() (Help › About), as anyone who "
+    "may connect can ask the server itself",
+    # Each call is a whole pg_dump or pg_restore (seconds, times five roles); test_backup
+    # checks the refusal without users.admin for each of them instead.
+    "BackupService.backup": "see tests/services/test_backup.py",
+    "BackupService.restore": "see tests/services/test_backup.py",
+    "BackupService.restore_into_new_database": "see tests/services/test_backup.py",
 }
 
 
@@ -600,6 +611,7 @@ def world(pg_server: ThrowawayDatabases, template_database: str) -> Iterator[Wor
         reports=ReportService(sessions),
         dashboard=DashboardService(sessions),
         imports=ImportService(sessions),
+        health=HealthService(sessions),
     )
     auth.create_first_admin(
         username="admin", email="admin@example.com", password=PASSWORD, first_name="A"

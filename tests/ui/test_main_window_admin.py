@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from erpgo_desktop.config import AppPaths, DatabaseLocation, UrlSource
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.ui.about_dialog import AboutDialog
+from erpgo_desktop.ui.backup_dialog import RestoreDialog
 from erpgo_desktop.ui.connection_settings import ConnectionSettingsDialog
 from erpgo_desktop.ui.health_panel import HealthDialog
 from erpgo_desktop.ui.main_window import MainWindow
@@ -51,11 +52,12 @@ def test_administration_follows_users_admin(
     staff = make_staff(engine)
     admin = make_window(qtbot, staff, runner, tmp_path, staff.admin)
     assert "&Administration" in menu_titles(admin)
-    assert admin.users_action.isVisible() and admin.health_action.isVisible()
+    admin_only = ("users_action", "health_action", "backup_action", "restore_action")
+    assert all(getattr(admin, name).isVisible() for name in admin_only)
     assert admin.connection_action.isVisible()
 
     clerk = make_window(qtbot, staff, runner, tmp_path, staff.clerk)
-    assert not clerk.users_action.isVisible() and not clerk.health_action.isVisible()
+    assert not any(getattr(clerk, name).isVisible() for name in admin_only)
     # This computer's connection settings are anyone's at it: the menu stays for them.
     assert clerk.connection_action.isVisible()
     assert "&Administration" in menu_titles(clerk)
@@ -76,6 +78,9 @@ def test_admin_windows_open_once_and_close_with_the_main_window(
     assert kinds.count(UsersAdminDialog) == 1 and kinds.count(HealthDialog) == 1
     health = next(d for d in window.open_dialogs if isinstance(d, HealthDialog))
     qtbot.waitUntil(lambda: health.tables_model.rowCount() > 0)
+
+    window.restore_action.trigger()
+    assert sum(isinstance(dialog, RestoreDialog) for dialog in window.open_dialogs) == 1
 
     window.connection_action.trigger()
     qtbot.waitUntil(lambda: bool(window.findChildren(ConnectionSettingsDialog)))
