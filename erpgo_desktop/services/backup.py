@@ -457,6 +457,17 @@ _USER_RELATIONS = """
 """
 
 
+def describe_database(url: URL) -> str:
+    """ "database erpgo on dbserver:5432": what people call it, never with a password; a
+    server on a Unix socket (the embedded one) by its socket folder."""
+    socket = url.query.get("host")
+    if isinstance(socket, str) and socket.startswith("/"):
+        where = f"the server at {socket}"
+    else:
+        where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    return f"database {url.database} on {where}"
+
+
 class BackupService(Service):
     """Backups of the database the engine points at, and restores of them.
 
@@ -471,8 +482,8 @@ class BackupService(Service):
 
     @property
     def location(self) -> str:
-        """The database backed up (and, from the command line, restored into)."""
-        return safe_url(self._engine.url)
+        """The database backed up (and, from the command line, restored into), in words."""
+        return describe_database(self._engine.url)
 
     # -- backing up ------------------------------------------------------------------
 
@@ -736,7 +747,7 @@ class BackupService(Service):
         log.info("restored %s into %s with %s", archive.path, safe_url(target.url), tool)
         return RestoreResult(
             database=server.database,
-            location=safe_url(target.url),
+            location=describe_database(target.url),
             tables=counts,
             schema_revision=rows.schema_revision,
             seconds=time.perf_counter() - started,

@@ -369,8 +369,9 @@ class RestoreDialog(QDialog):
             self.summary.setText(
                 f"Restored {len(result.tables)} tables ({result.rows:,} rows) into the new "
                 f"database {result.database} in {result.seconds:.1f} s. Every table has the "
-                "same row count as the backup.\n\nTo work in it, start ERPGo Desktop with "
-                f"--database-url {result.location}"
+                "same row count as the backup.\n\nTo work in it, choose database "
+                f"{result.database} in Administration › Connection settings…, or start "
+                "ERPGo Desktop with --database-url naming it."
             )
         else:
             self.summary.setText(

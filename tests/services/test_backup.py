@@ -315,3 +315,14 @@ def test_a_configured_folder_without_tools_is_named_in_the_error(
     service = BackupService(engine, pg_bin_dir=tmp_path)
     with pytest.raises(ConfigurationError, match="pg_bin_dir"):
         service.backup(tmp_path / "x.backup", acting=None)
+
+
+def test_databases_are_described_in_words_without_a_password() -> None:
+    from sqlalchemy.engine import make_url
+
+    from erpgo_desktop.services.backup import describe_database
+
+    embedded = make_url("postgresql+psycopg://postgres:secret@/erpgo?host=/home/a/pgdata")
+    assert describe_database(embedded) == "database erpgo on the server at /home/a/pgdata"
+    shared = make_url("postgresql+psycopg://erp:secret@dbserver/erpgo")
+    assert describe_database(shared) == "database erpgo on dbserver:5432"
