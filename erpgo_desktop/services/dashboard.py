@@ -100,10 +100,13 @@ ZERO = Decimal("0.00")
 @dataclass(frozen=True)
 class ValueRow:
     key: uuid.UUID
+    #: In full: the warehouse's code and name, the category's path.
     label: str
     at_cost: Decimal
     at_price: Decimal
     units: int
+    #: Short enough for a bar: the warehouse's code, the category's own name.
+    short_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -413,7 +416,7 @@ class DashboardService(Service):
             ).all()
             category_ids = {row.category_id for row in grid if row.units}
             categories = {
-                row.id: (row.path or row.name).strip("/")
+                row.id: ((row.path or row.name).strip("/"), row.name)
                 for row in session.execute(
                     select(ProductCategory.id, ProductCategory.path, ProductCategory.name).where(
                         ProductCategory.id.in_(category_ids)
@@ -651,8 +654,12 @@ def _customer_name() -> Any:
 
 
 def _stock_value(
-    grid: Any, warehouses: Any, categories: dict[uuid.UUID, str], only: uuid.UUID | None
+    grid: Any,
+    warehouses: Any,
+    categories: dict[uuid.UUID, tuple[str, str]],
+    only: uuid.UUID | None,
 ) -> StockValue:
+    """`categories`: each category's (path, own name)."""
     per_warehouse: dict[uuid.UUID, list[Any]] = {}
     per_category: dict[uuid.UUID, list[Any]] = {}
     for row in grid:
@@ -669,15 +676,15 @@ def _stock_value(
         if only is None and not warehouse.is_active and not units:
             continue
         label = f"{warehouse.code} {warehouse.name}"
-        by_warehouse.append(ValueRow(warehouse.id, label, _money(at_cost), _money(at_price), units))
-    by_category = sorted(
-        (
-            ValueRow(key, categories.get(key, "?"), _money(cost), _money(price), units)
-            for key, (units, cost, price) in per_category.items()
-            if units
-        ),
-        key=lambda row: (-row.at_cost, row.label),
-    )
+        by_warehouse.append(
+            ValueRow(warehouse.id, label, _money(at_cost), _money(at_price), units, warehouse.code)
+        )
+    by_category = []
+    for key, (units, cost, price) in per_category.items():
+        if units:
+            path, name = categories.get(key, ("?", "?"))
+            by_category.append(ValueRow(key, path, _money(cost), _money(price), units, name))
+    by_category.sort(key=lambda row: (-row.at_cost, row.label))
     return StockValue(
         by_warehouse=tuple(by_warehouse),
         by_category=tuple(by_category),

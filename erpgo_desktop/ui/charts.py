@@ -45,7 +45,7 @@ MAX_AXIS_LABELS = 12
 #: Category labels longer than this are cut on the axis; the caption shows them whole.
 MAX_LABEL_CHARS = 22
 #: More categories than this get a smaller label font.
-DENSE_CATEGORIES = 6
+DENSE_CATEGORIES = 5
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,10 @@ class _Summed:
     at_price: Decimal
     units: int
 
+    @property
+    def short_label(self) -> str:
+        return self.label
+
 
 #: The key of the "Other" bar; clicking it opens nothing.
 OTHER = object()
@@ -838,13 +842,15 @@ class DashboardTab(QWidget):
             ),
         ):
             setattr(self, keys, [row.key for row in rows])
+            # The bars carry the short names (Qt elides long ones to "…"); the line under
+            # the chart names the one pointed at in full.
             chart.set_data(
-                [row.label for row in rows],
+                [row.short_label or row.label for row in rows],
                 [
                     ChartSeries("At cost", tuple(row.at_cost for row in rows)),
                     ChartSeries("At price", tuple(row.at_price for row in rows)),
                 ],
-                [f"{row.units:,} units" for row in rows],
+                [f"{row.label}, {row.units:,} units" for row in rows],
             )
             held = any(row.units or row.at_cost or row.at_price for row in rows)
             panel.set_loaded(None if held else "No stock on hand.")

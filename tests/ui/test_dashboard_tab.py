@@ -171,12 +171,16 @@ def test_panels_show_the_services_figures(
         (tab.warehouse_chart, stock.by_warehouse),
         (tab.category_chart, stock.by_category),
     ):
+        # The bars carry the short names (code, the category's own name).
         assert_chart(
             chart,
-            [row.label for row in rows],
+            [row.short_label for row in rows],
             tuple(row.at_cost for row in rows),
             tuple(row.at_price for row in rows),
         )
+    assert [row.short_label for row in stock.by_warehouse][:2] == ["EAST", "MAIN"]
+    assert all(row.label.endswith("/" + row.short_label) or row.label == row.short_label
+               for row in stock.by_category)  # fmt: skip
     assert tab.category_chart.count() >= 2  # the drill's and the shirt's categories
 
     low = service.low_stock(manager, None, 50)
