@@ -27,8 +27,9 @@ from erpgo_desktop.services.reports import ReportPage, ReportService
 from erpgo_desktop.services.stock import StockKey
 from tests.services.test_orders_support import World, make_world, receive
 
-TODAY = date.today()
-WEEK_AGO = TODAY - timedelta(days=7)
+# The periods end tomorrow: a run that crosses midnight still counts what it made today.
+LAST_DAY = date.today() + timedelta(days=1)
+WEEK_AGO = LAST_DAY - timedelta(days=8)
 LONG_AGO = datetime.now().astimezone() - timedelta(days=60)
 
 
@@ -147,7 +148,7 @@ def test_stock_movements_from_the_ledger(world: World, reports: ReportService) -
             {"t": LONG_AGO, "p": idle},
         )
 
-    report = reports.stock_movements(world.manager, WEEK_AGO, TODAY, sort="warehouse_code")
+    report = reports.stock_movements(world.manager, WEEK_AGO, LAST_DAY, sort="warehouse_code")
     figures = {
         r.warehouse_code: (r.opening, r.received, r.issued, r.adjusted, r.transferred, r.net,
                            r.closing) for r in report.rows if r.product_id == product
@@ -173,18 +174,18 @@ def test_stock_movements_from_the_ledger(world: World, reports: ReportService) -
         ORDER BY 1, 2
         """,
         first=datetime.combine(WEEK_AGO, datetime.min.time()).astimezone(),
-        after=datetime.combine(TODAY + timedelta(days=1), datetime.min.time()).astimezone(),
+        after=datetime.combine(LAST_DAY + timedelta(days=1), datetime.min.time()).astimezone(),
     )
     got = sorted((r.product_id, r.warehouse_id, r.opening, r.received, r.issued, r.closing)
                  for r in report.rows)  # fmt: skip
     assert got == sorted(expected)
 
-    before = reports.stock_movements(world.manager, TODAY - timedelta(days=90), WEEK_AGO)
+    before = reports.stock_movements(world.manager, LAST_DAY - timedelta(days=90), WEEK_AGO)
     assert {(r.product_id, r.opening, r.received, r.closing) for r in before.rows} == {
         (product, 0, 10, 10),
         (idle, 0, 7, 7),
     }
-    main_only = reports.stock_movements(world.manager, WEEK_AGO, TODAY, warehouse_id=world.main)
+    main_only = reports.stock_movements(world.manager, WEEK_AGO, LAST_DAY, warehouse_id=world.main)
     assert {r.warehouse_code for r in main_only.rows} == {"MAIN"}
 
 
@@ -245,14 +246,14 @@ SOLD_SQL = """
 def period() -> dict[str, datetime]:
     return {
         "first": datetime.combine(WEEK_AGO, datetime.min.time()).astimezone(),
-        "after": datetime.combine(TODAY + timedelta(days=1), datetime.min.time()).astimezone(),
+        "after": datetime.combine(LAST_DAY + timedelta(days=1), datetime.min.time()).astimezone(),
     }
 
 
 def test_sales_by_product_customer_and_region(world: World, reports: ReportService) -> None:
     seeded = seed_sales(world)
     engine = world.engine
-    by_product = reports.sales_by_product(world.manager, WEEK_AGO, TODAY)
+    by_product = reports.sales_by_product(world.manager, WEEK_AGO, LAST_DAY)
     assert {(r.product_id, r.orders, r.units) for r in by_product.rows} == {
         (seeded["tool"], 2, 5),  # ada-1 and ada-2; not the pending, not the old one
         (seeded["gadget"], 2, 5),  # ada-1 and bob-1; not the cancelled
@@ -271,7 +272,7 @@ def test_sales_by_product_customer_and_region(world: World, reports: ReportServi
     )
     assert [(r.product_id, r.orders, r.units, r.net_sales) for r in by_product.rows] == expected
 
-    by_customer = reports.sales_by_customer(world.manager, WEEK_AGO, TODAY, sort="orders")
+    by_customer = reports.sales_by_customer(world.manager, WEEK_AGO, LAST_DAY, sort="orders")
     expected = sql(
         engine,
         f"""
@@ -288,7 +289,7 @@ def test_sales_by_product_customer_and_region(world: World, reports: ReportServi
     assert seeded["cy"] not in {r.customer_id for r in by_customer.rows}
 
     by_region = reports.sales_by_region(
-        world.manager, WEEK_AGO, TODAY, sort="country", descending=False
+        world.manager, WEEK_AGO, LAST_DAY, sort="country", descending=False
     )
     expected = sql(
         engine,
@@ -306,9 +307,9 @@ def test_sales_by_product_customer_and_region(world: World, reports: ReportServi
         ("USA", "CA"),
         ("USA", "VA"),
     ]
-    wider = reports.sales_by_region(world.manager, TODAY - timedelta(days=90), TODAY)
+    wider = reports.sales_by_region(world.manager, LAST_DAY - timedelta(days=90), LAST_DAY)
     assert sum(r.orders for r in wider.rows) == 4  # the old order too
-    assert reports.sales_by_region(world.manager, WEEK_AGO, TODAY, search="nether").total == 1
+    assert reports.sales_by_region(world.manager, WEEK_AGO, LAST_DAY, search="nether").total == 1
 
 
 def test_customer_balances_equal_sql(world: World, reports: ReportService) -> None:
@@ -359,10 +360,10 @@ def test_customer_balances_equal_sql(world: World, reports: ReportService) -> No
 
 def test_refusals(world: World, reports: ReportService) -> None:
     with pytest.raises(ValidationError) as bad_sort:
-        reports.sales_by_product(world.manager, WEEK_AGO, TODAY, sort="colour")
+        reports.sales_by_product(world.manager, WEEK_AGO, LAST_DAY, sort="colour")
     assert bad_sort.value.field == "sort"
     with pytest.raises(ValidationError) as backwards:
-        reports.sales_by_region(world.manager, TODAY, WEEK_AGO)
+        reports.sales_by_region(world.manager, LAST_DAY, WEEK_AGO)
     assert backwards.value.field == "end"
     with pytest.raises(ValidationError):
         reports.customer_balances(world.manager, limit=0)

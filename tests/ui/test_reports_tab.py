@@ -21,7 +21,7 @@ from erpgo_desktop.ui.exporting import start_export, visible_columns
 from erpgo_desktop.ui.reports_tab import ReportsTab
 from erpgo_desktop.ui.tasks import TaskRunner
 from tests.services.test_orders_support import World, make_world
-from tests.services.test_reports import TODAY, WEEK_AGO, seed_sales
+from tests.services.test_reports import LAST_DAY, WEEK_AGO, seed_sales
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_valuation_first_then_sales_by_region_sorted_by_a_header_click(
     assert tab.model.rowCount() == 0  # nothing was received in EAST
 
     tab.select_report(Report.SALES_BY_REGION)
-    tab.set_period(WEEK_AGO, TODAY)
+    tab.set_period(WEEK_AGO, LAST_DAY)
     qtbot.waitUntil(lambda: settled(tab) and tab.model.rowCount() == 3)
     assert tab.start_edit.isEnabled() and not tab.warehouse_combo.isEnabled()
     by_total = [row[4] for row in texts(tab)]  # net sales, largest first
@@ -100,13 +100,13 @@ def test_a_backwards_period_is_said_at_the_dates(
 ) -> None:
     tab = open_tab(qtbot, services, runner, world)
     tab.select_report(Report.SALES_BY_PRODUCT)
-    tab.set_period(WEEK_AGO, TODAY)
+    tab.set_period(WEEK_AGO, LAST_DAY)
     qtbot.waitUntil(lambda: settled(tab) and tab.model.rowCount() == 2)
     before = tab.model.query
-    tab.set_period(TODAY, TODAY - timedelta(days=3))
+    tab.set_period(LAST_DAY, LAST_DAY - timedelta(days=3))
     assert tab.date_error.isVisible() and "ends before" in tab.date_error.text()
     assert tab.model.query == before and tab.model.rowCount() == 2
-    tab.set_period(WEEK_AGO, TODAY)
+    tab.set_period(WEEK_AGO, LAST_DAY)
     assert not tab.date_error.isVisible()
 
 
