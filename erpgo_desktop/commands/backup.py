@@ -40,6 +40,7 @@ def run_backup(args: argparse.Namespace, location: DatabaseLocation, paths: AppP
     # cli imports this module to register the commands: import it back only when running.
     from erpgo_desktop.cli import EXIT_OK, TerminalProgress, _engine
     from erpgo_desktop.services.backup import BackupService, configured_pg_bin_dir
+    from erpgo_desktop.services.health import human_size
 
     engine = _engine(location, paths)
     progress = TerminalProgress()
@@ -51,7 +52,7 @@ def run_backup(args: argparse.Namespace, location: DatabaseLocation, paths: AppP
         engine.dispose()
     print(
         f"Backed up {location.describe(paths)} (PostgreSQL {result.server_version}) to "
-        f"{result.path}: {result.tables} tables, {_size(result.size_bytes)}, "
+        f"{result.path}: {result.tables} tables, {human_size(result.size_bytes)}, "
         f"{result.seconds:.1f} s with {result.tool}."
     )
     return EXIT_OK
@@ -94,9 +95,3 @@ def run_restore(args: argparse.Namespace, location: DatabaseLocation, paths: App
             f"{migrate.head_revision()}: run `erpgo-desktop migrate` before using it."
         )
     return EXIT_OK
-
-
-def _size(size: int) -> str:
-    if size < 1024 * 1024:
-        return f"{size / 1024:,.1f} KB"
-    return f"{size / 1024 / 1024:,.1f} MB"

@@ -49,6 +49,7 @@ from erpgo_desktop.services.backup import (
     BackupService,
     RestoreResult,
 )
+from erpgo_desktop.services.health import human_size
 from erpgo_desktop.ui.forms import alive
 from erpgo_desktop.ui.tasks import Progress, TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label
@@ -107,13 +108,42 @@ def _show_progress(bar: QProgressBar, stage: str, done: int, total: int) -> None
     bar.setFormat(f"{stage}… %v of %m" if total else f"{stage}…")
 
 
-def _size(size: int) -> str:
-    if size < 1024 * 1024:
-        return f"{size / 1024:,.1f} KB"
-    return f"{size / 1024 / 1024:,.1f} MB"
+class _CancellableWork(QDialog):
+    """A dialog running one long job on a worker, with a progress bar; Escape, Cancel or
+    Close while it runs asks the job to stop (at its next progress step) and stays."""
+
+    def __init__(
+        self,
+        service: BackupService,
+        runner: TaskRunner,
+        acting: CurrentUser,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._service = service
+        self._runner = runner
+        self._acting = acting
+        self._stop = threading.Event()
+        self.running = False
+        self.progress = QProgressBar()
+
+    def _begin(self) -> None:
+        self.running = True
+        self._stop.clear()
+
+    def reject(self) -> None:
+        if self.running:
+            self._stop.set()
+            self.progress.setFormat("Cancelling…")
+            return
+        super().reject()
+
+    def _progressed(self, stage: str, done: int, total: int) -> None:
+        if alive(self) and not self._stop.is_set():
+            _show_progress(self.progress, stage, done, total)
 
 
-class BackupDialog(QDialog):
+class BackupDialog(_CancellableWork):
     """One backup to a chosen file: its progress, then what was written (or why not)."""
 
     #: The BackupResult, or the error: whichever way it ended.
@@ -127,13 +157,8 @@ class BackupDialog(QDialog):
         path: Path,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._service = service
-        self._runner = runner
-        self._acting = acting
+        super().__init__(service, runner, acting, parent)
         self.path = Path(path)
-        self._stop = threading.Event()
-        self.running = False
         self.setWindowTitle("Back up the database")
         self.setMinimumWidth(520)
 
@@ -141,7 +166,6 @@ class BackupDialog(QDialog):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error = error_label()
-        self.progress = QProgressBar()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.rejected.connect(self.reject)
 
@@ -155,8 +179,7 @@ class BackupDialog(QDialog):
         """Start the backup on a worker (the file was chosen, and agreed to be replaced)."""
         if self.running:
             return
-        self.running = True
-        self._stop.clear()
+        self._begin()
         _show_progress(self.progress, "Starting", 0, 0)
         service, acting, path, stop = self._service, self._acting, self.path, self._stop
         self._runner.run_with_progress(
@@ -168,24 +191,12 @@ class BackupDialog(QDialog):
             self._progressed,
         )
 
-    def reject(self) -> None:
-        """Escape or Cancel: while running, stop the backup (the dialog stays to say so)."""
-        if self.running:
-            self._stop.set()
-            self.progress.setFormat("Cancelling…")
-            return
-        super().reject()
-
-    def _progressed(self, stage: str, done: int, total: int) -> None:
-        if alive(self) and not self._stop.is_set():
-            _show_progress(self.progress, stage, done, total)
-
     def _done(self, result: BackupResult) -> None:
         if not alive(self):
             return
         self._finish()
         self.message.setText(
-            f"Backed up {result.tables} tables to {result.path} ({_size(result.size_bytes)}, "
+            f"Backed up {result.tables} tables to {result.path} ({human_size(result.size_bytes)}, "
             f"{result.seconds:.1f} s).\n\nKeep a copy somewhere other than this computer."
         )
         self.finished_backup.emit(result)
@@ -222,7 +233,7 @@ def start_backup(
     return dialog
 
 
-class RestoreDialog(QDialog):
+class RestoreDialog(_CancellableWork):
     """Restore a backup file into a new database on the same server, and show the check."""
 
     #: The RestoreResult, or the error: whichever way it ended.
@@ -235,12 +246,8 @@ class RestoreDialog(QDialog):
         acting: CurrentUser,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._service = service
-        self._runner = runner
-        self._acting = acting
-        self._stop = threading.Event()
-        self.running = False
+        # Cancelling a restore drops the half-made new database again.
+        super().__init__(service, runner, acting, parent)
         self.setWindowTitle("Restore a backup")
         self.resize(640, 560)
 
@@ -273,7 +280,6 @@ class RestoreDialog(QDialog):
         form.addRow(name_label, self.name_edit)
         form.addRow("", self.name_error)
 
-        self.progress = QProgressBar()
         self.progress.hide()
         self.summary = QLabel("Choose the file and a name for the new database, then Restore.")
         self.summary.setWordWrap(True)
@@ -330,8 +336,7 @@ class RestoreDialog(QDialog):
             self._field_error(self.path_error, self.path_edit, "Choose the backup file.")
             return
         path, name = Path(path_text), self.name_edit.text()
-        self.running = True
-        self._stop.clear()
+        self._begin()
         self._set_enabled(False)
         self.restore_button.setDefault(True)
         self.counts.setRowCount(0)
@@ -347,18 +352,6 @@ class RestoreDialog(QDialog):
             self._failed,
             self._progressed,
         )
-
-    def reject(self) -> None:
-        """Escape or Close: while restoring, cancel (the new database is dropped again)."""
-        if self.running:
-            self._stop.set()
-            self.progress.setFormat("Cancelling…")
-            return
-        super().reject()
-
-    def _progressed(self, stage: str, done: int, total: int) -> None:
-        if alive(self) and not self._stop.is_set():
-            _show_progress(self.progress, stage, done, total)
 
     def _done(self, result: RestoreResult) -> None:
         if not alive(self):
