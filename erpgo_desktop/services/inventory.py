@@ -812,8 +812,9 @@ def low_stock_records(
     """
     warehouses: list[tuple[uuid.UUID, str]]
     if warehouse_id is not None:
-        code = session.scalar(select(Warehouse.code).where(Warehouse.id == warehouse_id))
-        warehouses = [] if code is None else [(warehouse_id, code)]
+        # session.get: the callers have just loaded it to check it exists; no second query.
+        warehouse = session.get(Warehouse, warehouse_id)
+        warehouses = [] if warehouse is None else [(warehouse_id, warehouse.code)]
     else:
         warehouses = [
             (row.id, row.code)
