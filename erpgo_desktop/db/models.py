@@ -124,6 +124,8 @@ class User(Base):
     # Revision 0004: repeated failed logins lock the account for a while.
     failed_login_count: Mapped[int] = mapped_column(server_default=ZERO)
     locked_until: Mapped[datetime | None]
+    # Revision 0009: the PostgreSQL login role the person signs in as.
+    login_role: Mapped[str | None] = mapped_column(String(63), unique=True)
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", foreign_keys="UserRole.user_id", passive_deletes=True
