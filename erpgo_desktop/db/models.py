@@ -28,7 +28,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB, OID, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 UUID_DEFAULT = text("gen_random_uuid()")
@@ -112,7 +112,8 @@ class User(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     email: Mapped[str] = mapped_column(String(255), unique=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # Never loaded: nobody may read it (revision 0011); the password is the login role's.
+    password_hash: Mapped[str] = mapped_column(String(255), deferred=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(20))
@@ -142,6 +143,30 @@ class Role(Base):
     is_active: Mapped[bool | None] = mapped_column(server_default=TRUE)
     created_at: Mapped[datetime | None] = timestamp_column(nullable=True)
     updated_at: Mapped[datetime | None] = timestamp_column(nullable=True)
+    # Revision 0011: the PostgreSQL group role of this application role.
+    db_role: Mapped[str | None] = mapped_column(String(63), unique=True)
+
+
+class SecuritySettings(Base):
+    """Revision 0011: the names of the roles this database made (services/security.py)."""
+
+    __tablename__ = "erpgo_security"
+    __table_args__ = (CheckConstraint("singleton", name="erpgo_security_singleton_check"),)
+
+    singleton: Mapped[bool] = mapped_column(primary_key=True, server_default=TRUE)
+    role_prefix: Mapped[str] = mapped_column(String(12))
+    person_role: Mapped[str] = mapped_column(String(63))
+    definer_role: Mapped[str] = mapped_column(String(63))
+    database_oid: Mapped[int] = mapped_column(OID)
+
+
+class PermissionRole(Base):
+    """Revision 0011: the role holding each permission's grants."""
+
+    __tablename__ = "erpgo_permission_roles"
+
+    permission: Mapped[str] = mapped_column(String(100), primary_key=True)
+    role_name: Mapped[str] = mapped_column(String(63), unique=True)
 
 
 class UserRole(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 #: Grants every permission, present and future (the admin role).
 ALL = "*"
@@ -63,3 +64,128 @@ def granted(role_permissions: Iterable[object]) -> frozenset[str]:
 
 def allows(permissions: frozenset[str], permission: str) -> bool:
     return ALL in permissions or permission in permissions
+
+
+# What each permission lets a person do in the database itself, whatever program they
+# connect with. services/security.py grants each permission's privileges to one NOLOGIN
+# role per permission; an application role is a member of the roles of its permissions.
+# What must hold whoever connects is not granted to anyone: on-hand stock (the ledger
+# writes it), ledger rows once written, users, roles and memberships (administration
+# functions change them), the password hashes.
+
+
+@dataclass(frozen=True)
+class TableGrant:
+    """Privileges on one table: all its columns, or all but `except_columns`, or only
+    `columns`."""
+
+    table: str
+    privileges: tuple[str, ...]
+    columns: tuple[str, ...] = ()
+    except_columns: tuple[str, ...] = ()
+
+
+_READ, _WRITE = ("SELECT",), ("SELECT", "INSERT", "UPDATE", "DELETE")
+_STOCK_TABLES = ("product_inventory", "variant_inventory")
+#: Locking a stock row (SELECT ... FOR UPDATE) takes UPDATE on one of its columns; these
+#: say only when and by whom a row was last locked for a change.
+_STOCK_TOUCH = tuple(
+    TableGrant(t, ("UPDATE",), columns=("last_updated_at", "updated_by")) for t in _STOCK_TABLES
+)
+#: New stock rows start empty: their quantities come from the ledger.
+_STOCK_NEW_ROWS = tuple(
+    TableGrant(t, ("INSERT",), except_columns=("quantity_available", "quantity_reserved"))
+    for t in _STOCK_TABLES
+)
+_STOCK_MOVES = (
+    TableGrant("inventory_transactions", ("SELECT", "INSERT")),
+    *_STOCK_NEW_ROWS,
+    *_STOCK_TOUCH,
+)
+_RESERVING = (
+    TableGrant("stock_reservations", _WRITE),
+    *(TableGrant(t, ("UPDATE",), columns=("quantity_reserved",)) for t in _STOCK_TABLES),
+    *_STOCK_NEW_ROWS,
+    *_STOCK_TOUCH,
+)
+#: A confirmed order's unpaid total is on its customer's balance until paid or cancelled.
+_BALANCE = TableGrant(
+    "customers", ("UPDATE",), columns=("balance", "version", "updated_at", "updated_by")
+)
+_ORDER_FLOW = (TableGrant("orders", ("UPDATE",)), TableGrant("order_items", ("UPDATE",)))
+
+#: Every signed-in person, whatever their roles: who is who, what roles grant.
+SIGNED_IN_GRANTS: tuple[TableGrant, ...] = (
+    TableGrant("users", _READ, except_columns=("password_hash",)),
+    TableGrant("roles", _READ),
+    TableGrant("user_roles", _READ),
+    TableGrant("alembic_version", _READ),
+    TableGrant("erpgo_security", _READ),
+    TableGrant("erpgo_permission_roles", _READ),
+)
+
+# fmt: off
+DATABASE_GRANTS: dict[str, tuple[TableGrant, ...]] = {
+    PRODUCTS_READ: (
+        TableGrant("product_categories", _READ), TableGrant("products", _READ),
+        TableGrant("product_variants", _READ),
+    ),
+    PRODUCTS_WRITE: (
+        TableGrant("product_categories", _WRITE), TableGrant("products", _WRITE),
+        TableGrant("product_variants", _WRITE),
+    ),
+    CUSTOMERS_READ: (TableGrant("customers", _READ),),
+    CUSTOMERS_WRITE: (
+        TableGrant("customers", ("SELECT", "DELETE")),
+        TableGrant("customers", ("INSERT", "UPDATE"), except_columns=("credit_limit",)),
+    ),
+    CUSTOMERS_CREDIT_OVERRIDE: (
+        TableGrant("customers", ("INSERT", "UPDATE"), columns=("credit_limit",)),
+    ),
+    ORDERS_READ: (
+        TableGrant("orders", _READ), TableGrant("order_items", _READ),
+        TableGrant("order_addresses", _READ), TableGrant("order_status_history", _READ),
+        TableGrant("stock_reservations", _READ),
+        # An order names its customer, whoever reads it.
+        TableGrant("customers", _READ),
+    ),
+    ORDERS_CREATE: (
+        TableGrant("orders", _WRITE), TableGrant("order_items", _WRITE),
+        TableGrant("order_addresses", _WRITE),
+    ),
+    ORDERS_CONFIRM: (*_ORDER_FLOW, *_RESERVING, _BALANCE),
+    ORDERS_APPROVE: _ORDER_FLOW,
+    ORDERS_SHIP: (*_ORDER_FLOW, *_RESERVING, *_STOCK_MOVES),
+    ORDERS_CANCEL: (*_ORDER_FLOW, *_RESERVING, _BALANCE),
+    ORDERS_RETURN: (*_ORDER_FLOW, *_STOCK_MOVES),
+    ORDERS_PAYMENT: (*_ORDER_FLOW, _BALANCE),
+    INVENTORY_READ: (
+        *(TableGrant(t, _READ) for t in _STOCK_TABLES),
+        TableGrant("inventory_transactions", _READ), TableGrant("warehouses", _READ),
+        TableGrant("stock_reservations", _READ),
+    ),
+    INVENTORY_RECEIVE: _STOCK_MOVES,
+    INVENTORY_ADJUST: (
+        *_STOCK_MOVES,
+        *(TableGrant(t, ("UPDATE",), columns=("reorder_level", "max_stock"))
+          for t in _STOCK_TABLES),
+    ),
+    INVENTORY_TRANSFER: _STOCK_MOVES,
+    INVENTORY_COUNT: _STOCK_MOVES,
+    WAREHOUSES_WRITE: (TableGrant("warehouses", _WRITE),),
+    REPORTS_VIEW: tuple(
+        TableGrant(t, _READ) for t in (
+            "product_categories", "products", "product_variants", "customers", "orders",
+            "order_items", "order_addresses", "order_status_history", "warehouses",
+            "product_inventory", "variant_inventory", "inventory_transactions",
+            "stock_reservations", "dashboard_stock_value", "dashboard_stock_value_pending",
+            "dashboard_order_day", "dashboard_order_day_pending", "dashboard_product_day",
+            "dashboard_product_day_pending", "dashboard_product_month",
+            "dashboard_customer_day", "dashboard_customer_day_pending",
+        )
+    ),
+    # Users, roles and memberships change only through the administration functions,
+    # which check this permission themselves.
+    USERS_ADMIN: (),
+}
+# fmt: on

@@ -1,45 +1,58 @@
 """Signing in and user accounts.
 
-Passwords are kept only as argon2id hashes (business-rules.md allows bcrypt or argon2id);
-hashing is deliberately slow, so callers run these methods off the GUI thread.
+A person signs in as their own PostgreSQL login role: PostgreSQL checks the password
+(SCRAM), and the session that results is who they are to the database (grants, row
+security, the change history). Passwords never reach the server in clear text: accounts
+are given a SCRAM verifier made here (services/security.py).
 
-Repeated wrong passwords lock an account for a while: after `max_failed_logins`
-consecutive failures it is refused until `locked_until`, even with the right password.
-Times come from the database's clock, which every workstation shares.
+Before anyone has signed in, the app asks its questions as the sign-in role (it may only
+ask whether an account is locked, count a wrong password, and create the first
+administrator of an empty database). Five wrong passwords in a row lock an account for
+15 minutes, even with the right password; an unknown name and a wrong password get the
+same answer. Times come from the database's clock, which every workstation shares.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
+from erpgo_desktop.db.engine import make_engine, make_session_factory
 from erpgo_desktop.db.models import Role, User, UserRole
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain import validation
 from erpgo_desktop.errors import (
     AuthenticationError,
+    ConfigurationError,
     ConflictError,
     ConnectionLostError,
     NotFoundError,
 )
+from erpgo_desktop.services.security import SIGNIN_PASSWORD, SIGNIN_ROLE, scram_verifier
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Two workstations setting up the same empty database must not both create "the first" admin.
-_FIRST_ADMIN_LOCK = 0x45525047  # "ERPG"
-
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+#: How the server refuses a sign-in. libpq hands psycopg no SQLSTATE for a refused
+#: connection, only the server's message: a wrong password (with SCRAM also for a role that
+#: does not exist), a role that may not log in (a deactivated account), and, under trust or
+#: peer authentication, a role that does not exist.
+_WRONG_PASSWORD = "password authentication failed"
+_NOT_PERMITTED = "is not permitted to log in"
+_NO_SUCH_ROLE = re.compile(r'role ".*" does not exist')
 
 
 @dataclass(frozen=True)
@@ -64,84 +77,172 @@ class NewUser:
     last_name: str = ""
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """A person signed in: who they are, and the engine that connects as them."""
+
+    user: CurrentUser
+    engine: Engine
+
+
 class AuthService:
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        hasher: PasswordHasher | None = None,
-        *,
-        max_failed_logins: int = MAX_FAILED_LOGINS,
-        lockout: timedelta = LOCKOUT,
-    ) -> None:
+    """Signing in, and creating accounts (with their login roles)."""
+
+    def __init__(self, session_factory: sessionmaker[Session], *, server_url: URL | None = None):
         self._sessions = session_factory
-        self._hasher = hasher or PasswordHasher()
-        self._max_failed_logins = max_failed_logins
-        self._lockout = lockout
-        # Unknown usernames and locked accounts are checked against this too, so that every
-        # refusal takes as long as a wrong password and does not reveal which accounts exist.
-        self._decoy_hash = self._hasher.hash(uuid.uuid4().hex)
+        # The server and database people sign in to: by default, the one these sessions
+        # use (whoever they connect as).
+        bound = session_factory.kw.get("bind")
+        url = server_url or (bound.url if isinstance(bound, Engine) else None)
+        if url is None:
+            raise ValueError("AuthService needs the server's URL")
+        self._server_url: URL = url.set(username=None, password=None)
 
     @property
-    def hasher(self) -> PasswordHasher:
-        return self._hasher
+    def server_url(self) -> URL:
+        return self._server_url
 
     def has_any_user(self) -> bool:
-        with _connection_errors_as_lost(), self._sessions() as session:
-            return session.scalar(select(func.count()).select_from(User)) != 0
+        with _connection_errors_as_lost(), self._gate() as connection:
+            return bool(connection.execute(text("SELECT erpgo_has_users()")).scalar())
 
     def login(self, username: str, password: str) -> CurrentUser:
-        with _connection_errors_as_lost(), self._sessions.begin() as session:
-            outcome = self._attempt(session, username.strip(), password)
-        # Raised only now, after the commit: a failed attempt must count.
-        if isinstance(outcome, AuthenticationError):
-            raise outcome
-        return outcome
+        """Sign in and out again: who `username` is, when `password` is theirs."""
+        signed_in = self.sign_in(username, password)
+        signed_in.engine.dispose()
+        return signed_in.user
 
-    def _attempt(
-        self, session: Session, username: str, password: str
-    ) -> CurrentUser | AuthenticationError:
+    def sign_in(self, username: str, password: str) -> SignedIn:
+        """Connect as the person's own login role; the engine is theirs to dispose."""
+        username = username.strip()
         refused = AuthenticationError("Wrong username or password.")
-        # FOR UPDATE: two workstations failing at once must both be counted.
-        user = session.scalar(select(User).where(User.username == username).with_for_update())
-        if user is None:
-            self.verify(self._decoy_hash, password)
-            return refused
-        now = session.scalar(select(func.now()))
-        assert now is not None
-        if user.locked_until is not None and user.locked_until > now:
-            self.verify(self._decoy_hash, password)
-            return locked_error(user.locked_until)
-        if not self.verify(user.password_hash, password):
-            user.failed_login_count += 1
-            if user.failed_login_count < self._max_failed_logins:
-                return refused
-            # The count starts again once the lock ends.
-            user.failed_login_count = 0
-            user.locked_until = now + self._lockout
-            return locked_error(user.locked_until)
-        user.failed_login_count = 0
-        user.locked_until = None
-        if not user.is_active:
-            return AuthenticationError("This account is disabled; ask an administrator.")
-        if self._hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = self._hasher.hash(password)
-        user.last_login_at = now
-        return current_user(session, user)
+        with _connection_errors_as_lost(), self._gate() as connection:
+            login_role, locked_until = connection.execute(
+                text("SELECT erpgo_login_role(:u), erpgo_sign_in_locked_until(:u)"),
+                {"u": username},
+            ).one()
+        if locked_until is not None:
+            raise locked_error(locked_until)
+        if not username or not password:
+            raise refused
+        engine = make_engine(
+            self._server_url.set(username=login_role, password=password),
+            pool_size=2,
+            max_overflow=8,
+        )
+        try:
+            with _connection_errors_as_lost(), _refusals_named(), engine.begin() as connection:
+                row = connection.execute(text("SELECT * FROM erpgo_sign_in()")).one_or_none()
+        except _WrongPassword:
+            engine.dispose()
+            raise self._failed(username) from None
+        except BaseException:
+            engine.dispose()
+            raise
+        if row is None or row.locked_until is not None or not row.is_active:
+            engine.dispose()
+            if row is not None and not row.is_active:
+                raise AuthenticationError("This account is disabled; ask an administrator.")
+            if row is None:
+                raise ConfigurationError(
+                    f"The login role {login_role} belongs to no account of this database: "
+                    "ask the administrator to run `erpgo-desktop setup-roles`."
+                )
+            raise locked_error(row.locked_until)
+        with make_session_factory(engine)() as session:
+            user = session.get(User, row.user_id)
+            assert user is not None
+            return SignedIn(current_user(session, user), engine)
+
+    def _failed(self, username: str) -> AuthenticationError:
+        with _connection_errors_as_lost(), self._gate() as connection:
+            locked_until = connection.execute(
+                text("SELECT erpgo_sign_in_failed(:u)"), {"u": username}
+            ).scalar()
+            connection.commit()
+        if locked_until is not None:
+            return locked_error(locked_until)
+        return AuthenticationError("Wrong username or password.")
+
+    def check_password(self, username: str, password: str) -> bool:
+        """Whether `password` opens `username`'s login role (nothing is counted)."""
+        with self._gate() as connection:
+            login_role = connection.execute(
+                text("SELECT erpgo_login_role(:u)"), {"u": username}
+            ).scalar_one()
+        engine = make_engine(
+            self._server_url.set(username=login_role, password=password), poolclass=NullPool
+        )
+        try:
+            with _refusals_named():
+                engine.connect().close()
+        except _WrongPassword:
+            return False
+        finally:
+            engine.dispose()
+        return True
+
+    def change_password(self, username: str, old_password: str, new_password: str) -> None:
+        """A person's own new password, set from a session opened with the old one."""
+        signed_in = self.sign_in(username, old_password)
+        try:
+            with signed_in.engine.begin() as connection:
+                login_role = connection.execute(text("SELECT session_user")).scalar_one()
+                connection.execute(
+                    text("SELECT erpgo_change_own_password(:v)"),
+                    {"v": scram_verifier(connection, login_role, new_password)},
+                )
+        finally:
+            signed_in.engine.dispose()
+
+    @contextmanager
+    def _gate(self) -> Iterator[Connection]:
+        """A connection as the sign-in role, for the questions asked before signing in."""
+        engine = make_engine(
+            self._server_url.set(username=SIGNIN_ROLE, password=SIGNIN_PASSWORD),
+            poolclass=NullPool,
+        )
+        try:
+            try:
+                with _refusals_named():
+                    connection = engine.connect()
+            except (_WrongPassword, AuthenticationError) as exc:
+                raise ConfigurationError(
+                    "This database is not set up for signing in with personal accounts: "
+                    "ask the administrator to run `erpgo-desktop setup-roles` (see the "
+                    "README's section for administrators)."
+                ) from exc
+            with connection:
+                yield connection
+        finally:
+            engine.dispose()
 
     def create_first_admin(
         self, *, username: str, email: str, password: str, first_name: str, last_name: str = ""
     ) -> CurrentUser:
         """The first account of a new database; refused once any account exists."""
         new = validate_new_user(NewUser(username, email, password, "admin", first_name, last_name))
-        password_hash = self._hasher.hash(new.password)
-
-        def work(session: Session) -> CurrentUser:
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FIRST_ADMIN_LOCK})
-            if session.scalar(select(func.count()).select_from(User)):
-                raise ConflictError("An administrator account exists already; please sign in.")
-            return current_user(session, insert_user(session, new, password_hash))
-
-        return self._write(work)
+        with _connection_errors_as_lost(), self._gate() as connection:
+            login_role = connection.execute(
+                text("SELECT erpgo_login_role(:u)"), {"u": new.username}
+            ).scalar_one()
+            try:
+                connection.execute(
+                    text("SELECT erpgo_create_first_admin(:u, :e, :f, :l, :v)"),
+                    {
+                        "u": new.username,
+                        "e": new.email,
+                        "f": new.first_name,
+                        "l": new.last_name,
+                        "v": scram_verifier(connection, login_role, new.password),
+                    },
+                )
+                connection.commit()
+            except IntegrityError as exc:
+                raise ConflictError(
+                    "An administrator account exists already; please sign in."
+                ) from exc
+        return self.login(new.username, new.password)
 
     def create_user(self, new: NewUser, *, acting: CurrentUser | None) -> CurrentUser:
         """Create an account; `acting` None means the administrator's command line."""
@@ -150,19 +251,10 @@ class AuthService:
 
             require(acting, perms.USERS_ADMIN)
         new = validate_new_user(new)
-        password_hash = self._hasher.hash(new.password)
         assigned_by = acting.id if acting else None
         return self._write(
-            lambda session: current_user(
-                session, insert_user(session, new, password_hash, assigned_by)
-            )
+            lambda session: current_user(session, insert_user(session, new, assigned_by))
         )
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        try:
-            return self._hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
 
     def _write(self, work: Callable[[Session], T]) -> T:
         try:
@@ -200,11 +292,10 @@ def validate_new_user(new: NewUser) -> NewUser:
     )
 
 
-def insert_user(
-    session: Session, new: NewUser, password_hash: str, assigned_by: uuid.UUID | None = None
-) -> User:
-    """Insert a validated account with its role. A name taken at the same moment by another
-    workstation is left to the unique constraints (the caller turns them into messages)."""
+def insert_user(session: Session, new: NewUser, assigned_by: uuid.UUID | None = None) -> User:
+    """Insert a validated account with its role and its login role. A name taken at the
+    same moment by another workstation is left to the unique constraints (the caller
+    turns them into messages)."""
     role = session.scalar(select(Role).where(Role.name == new.role))
     if role is None or not role.is_active:
         names = ", ".join(
@@ -220,18 +311,23 @@ def insert_user(
         # Case-insensitive: "Boss" beside "boss" would only confuse.
         if session.scalar(select(User.id).where(func.lower(column) == value.lower())):
             raise ConflictError(f"That {label} is already taken.", field=label)
-    user = User(
-        username=new.username,
-        email=new.email,
-        password_hash=password_hash,
-        first_name=new.first_name,
-        last_name=new.last_name,
-        is_active=True,
+    connection = session.connection()
+    login_role = session.scalar(text("SELECT erpgo_login_role(:u)"), {"u": new.username})
+    assert login_role is not None
+    user_id = session.scalar(
+        text("SELECT erpgo_admin_create_user(:u, :e, :f, :l, :roles, :v, :by)"),
+        {
+            "u": new.username,
+            "e": new.email,
+            "f": new.first_name,
+            "l": new.last_name,
+            "roles": [role.id],
+            "v": scram_verifier(connection, login_role, new.password),
+            "by": assigned_by,
+        },
     )
-    session.add(user)
-    session.flush()
-    session.add(UserRole(user_id=user.id, role_id=role.id, assigned_by=assigned_by))
-    session.flush()
+    user = session.get(User, user_id)
+    assert user is not None
     return user
 
 
@@ -253,6 +349,23 @@ def current_user(session: Session, user: User) -> CurrentUser:
         roles=tuple(name for name, _ in rows),
         permissions=frozenset(granted),
     )
+
+
+class _WrongPassword(Exception):
+    """The server refused a password (or a role name: it does not say which)."""
+
+
+@contextmanager
+def _refusals_named() -> Iterator[None]:
+    try:
+        yield
+    except DBAPIError as exc:
+        message = str(exc.orig)
+        if _WRONG_PASSWORD in message or _NO_SUCH_ROLE.search(message):
+            raise _WrongPassword() from exc
+        if _NOT_PERMITTED in message:
+            raise AuthenticationError("This account is disabled; ask an administrator.") from exc
+        raise
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 """Stock movements inside a service's transaction: locked rows, one ledger row per change.
 
 Every on-hand change goes through `StockLedger.move`, which writes its
-inventory_transactions row in the same transaction, so the ledger always sums to the
-quantity on hand. Rows are locked (SELECT ... FOR UPDATE) before they change, always in
+inventory_transactions row; the database adds the row's quantity to the stock on hand
+(revision 0011: nobody may change on hand directly), so the ledger always sums to it.
+Rows are locked (SELECT ... FOR UPDATE) before they change, always in
 one order (products' stock before variants', then by product, warehouse and variant), so
 two workstations touching the same stock queue up instead of overselling or deadlocking.
 """
@@ -112,7 +113,6 @@ class StockLedger:
         """Change on-hand stock by `quantity` (negative takes out) and write the ledger row."""
         level = self._moving(key, quantity, kind)
         after = level.on_hand + quantity
-        self._update(key, quantity_available=after)
         self._connection.execute(
             insert(InventoryTransaction).values(
                 self._ledger_row(key, quantity, kind, reference_id, reason)
@@ -130,7 +130,6 @@ class StockLedger:
             level = self._moving(key, quantity, kind)
             changed[key] = self._remember(replace(level, on_hand=level.on_hand + quantity))
             ledger_rows.append(self._ledger_row(key, quantity, kind, None, reason))
-        self._write_quantities(changed.values(), "quantity_available")
         if ledger_rows:
             self._connection.execute(insert(InventoryTransaction), ledger_rows)
 
@@ -220,8 +219,8 @@ class StockLedger:
         return self._remember(replace(level, reserved=reserved))
 
     def _write_quantities(self, levels: Iterable[StockLevel], column: str) -> None:
-        """Write the levels' on hand ("quantity_available") or reserved
-        ("quantity_reserved"), one UPDATE per stock table."""
+        """Write the levels' reserved quantities ("quantity_reserved"), one UPDATE per
+        stock table."""
         on_hand = column == "quantity_available"
         for variant in (False, True):
             batch = [level for level in levels if (level.key.variant_id is not None) is variant]
@@ -355,7 +354,7 @@ def _lock_rows_statement(variant: bool) -> Any:
 _SET_QUANTITY = {
     (variant, column): _set_quantity_statement(variant, column)
     for variant in (False, True)
-    for column in ("quantity_available", "quantity_reserved")
+    for column in ("quantity_reserved",)
 }
 _CREATE_MISSING = {variant: _create_missing_statement(variant) for variant in (False, True)}
 _LOCK_ROWS = {variant: _lock_rows_statement(variant) for variant in (False, True)}

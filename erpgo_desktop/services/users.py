@@ -18,13 +18,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, text
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, sessionmaker
 
 from erpgo_desktop.db.models import Role, User, UserRole
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain import validation
-from erpgo_desktop.errors import ConflictError, NotFoundError, ValidationError
+from erpgo_desktop.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from erpgo_desktop.services.auth import (
     AuthService,
     CurrentUser,
@@ -33,6 +34,7 @@ from erpgo_desktop.services.auth import (
     validate_new_user,
 )
 from erpgo_desktop.services.base import Service, require
+from erpgo_desktop.services.security import scram_verifier
 
 # Changes that could leave nobody able to administer users take this lock first.
 _ADMINISTRATORS_LOCK = 0x45525048
@@ -89,7 +91,7 @@ class RoleRow:
 class UserAdminService(Service):
     def __init__(self, session_factory: sessionmaker[Session], auth: AuthService) -> None:
         super().__init__(session_factory)
-        # Hashing and checking passwords the way signing in does.
+        # Checking passwords the way signing in does.
         self._auth = auth
 
     # Accounts
@@ -106,10 +108,9 @@ class UserAdminService(Service):
     def create_user(self, acting: CurrentUser, new: NewUser) -> UserRow:
         require(acting, perms.USERS_ADMIN)
         new = validate_new_user(new)
-        password_hash = self._auth.hasher.hash(new.password)
 
         def work(session: Session) -> UserRow:
-            user = insert_user(session, new, password_hash, acting.id)
+            user = insert_user(session, new, acting.id)
             return _user_row(session, user.id)
 
         return self._write(work)
@@ -135,11 +136,17 @@ class UserAdminService(Service):
             )
             if taken is not None:
                 raise ConflictError("That email is already taken.", field="email")
-            user.email = profile.email
-            user.first_name = profile.first_name
-            user.last_name = profile.last_name
-            user.phone = profile.phone
-            session.flush()
+            session.execute(
+                text("SELECT erpgo_admin_update_profile(:id, :email, :first, :last, :phone)"),
+                {
+                    "id": user_id,
+                    "email": profile.email,
+                    "first": profile.first_name,
+                    "last": profile.last_name,
+                    "phone": profile.phone,
+                },
+            )
+            session.expire_all()
             return _user_row(session, user_id)
 
         return self._write(work)
@@ -176,18 +183,11 @@ class UserAdminService(Service):
                     "reactivate it first.",
                     field="roles",
                 )
-            removed = [by_name[n].id for n in held - wanted]
-            if removed:
-                session.execute(
-                    delete(UserRole).where(
-                        UserRole.user_id == user_id, UserRole.role_id.in_(removed)
-                    )
-                )
-            for name in sorted(wanted - held):
-                session.add(
-                    UserRole(user_id=user_id, role_id=by_name[name].id, assigned_by=acting.id)
-                )
-            session.flush()
+            session.execute(
+                text("SELECT erpgo_admin_set_roles(:id, :roles, :by)"),
+                {"id": user_id, "roles": [by_name[n].id for n in sorted(wanted)], "by": acting.id},
+            )
+            session.expire_all()
             _check_an_administrator_remains(
                 session, f"{user.username} is the last active administrator", field="roles"
             )
@@ -204,8 +204,7 @@ class UserAdminService(Service):
         def work(session: Session) -> UserRow:
             _lock_administrators(session)
             user = _lock_user(session, user_id)
-            user.is_active = False
-            session.flush()
+            _set_active(session, user_id, False)
             _check_an_administrator_remains(
                 session, f"{user.username} is the last active administrator"
             )
@@ -217,8 +216,8 @@ class UserAdminService(Service):
         require(acting, perms.USERS_ADMIN)
 
         def work(session: Session) -> UserRow:
-            _lock_user(session, user_id).is_active = True
-            session.flush()
+            _lock_user(session, user_id)
+            _set_active(session, user_id, True)
             return _user_row(session, user_id)
 
         return self._write(work)
@@ -228,10 +227,9 @@ class UserAdminService(Service):
         require(acting, perms.USERS_ADMIN)
 
         def work(session: Session) -> UserRow:
-            user = _lock_user(session, user_id)
-            user.failed_login_count = 0
-            user.locked_until = None
-            session.flush()
+            _lock_user(session, user_id)
+            session.execute(text("SELECT erpgo_admin_unlock(:id)"), {"id": user_id})
+            session.expire_all()
             return _user_row(session, user_id)
 
         return self._write(work)
@@ -239,16 +237,17 @@ class UserAdminService(Service):
     def reset_password(self, acting: CurrentUser, user_id: uuid.UUID, new_password: str) -> UserRow:
         """Set a new password for someone who forgot theirs; this unlocks the account too."""
         require(acting, perms.USERS_ADMIN)
-        password_hash = self._auth.hasher.hash(
-            validation.check_password(new_password, "new_password")
-        )
+        validation.check_password(new_password, "new_password")
 
         def work(session: Session) -> UserRow:
             user = _lock_user(session, user_id)
-            user.password_hash = password_hash
-            user.failed_login_count = 0
-            user.locked_until = None
-            session.flush()
+            login_role = session.scalar(text("SELECT erpgo_login_role(:u)"), {"u": user.username})
+            assert login_role is not None
+            verifier = scram_verifier(session.connection(), login_role, new_password)
+            session.execute(
+                text("SELECT erpgo_admin_set_password(:id, :v)"), {"id": user_id, "v": verifier}
+            )
+            session.expire_all()
             return _user_row(session, user_id)
 
         return self._write(work)
@@ -262,25 +261,15 @@ class UserAdminService(Service):
             raise ValidationError(
                 "The new password must differ from the current one.", field="new_password"
             )
-        old_hash = self._read(
-            lambda session: session.scalar(select(User.password_hash).where(User.id == acting.id))
-        )
-        if old_hash is None:
-            raise NotFoundError("Your account does not exist any more.")
-        if not self._auth.verify(old_hash, old_password):
+        if not self._auth.check_password(acting.username, old_password):
             raise ValidationError("The current password is wrong.", field="old_password")
-        new_hash = self._auth.hasher.hash(new_password)
-
-        def work(session: Session) -> None:
-            user = _lock_user(session, acting.id)
-            if user.password_hash != old_hash:
-                raise ConflictError(
-                    "Your password was changed meanwhile (by an administrator?); "
-                    "sign in again with the new one."
-                )
-            user.password_hash = new_hash
-
-        self._write(work)
+        try:
+            self._auth.change_password(acting.username, old_password, new_password)
+        except AuthenticationError as exc:
+            raise ConflictError(
+                "Your password was changed meanwhile (by an administrator?); "
+                "sign in again with the new one."
+            ) from exc
 
     # Roles
 
@@ -304,10 +293,8 @@ class UserAdminService(Service):
         def work(session: Session) -> RoleRow:
             if session.scalar(select(Role.id).where(func.lower(Role.name) == name.lower())):
                 raise ConflictError("A role with this name exists already.", field="name")
-            role = Role(name=name, description=description, permissions=list(granted))
-            session.add(role)
-            session.flush()
-            return _role_row(session, role.id)
+            role_id = _save_role(session, None, name, description, list(granted), True)
+            return _role_row(session, role_id)
 
         return self._write(work)
 
@@ -345,9 +332,7 @@ class UserAdminService(Service):
                     "since you opened it; the current values are shown.",
                     current=current,
                 )
-            role.description = description
-            role.permissions = list(granted)
-            session.flush()
+            _save_role(session, role_id, None, description, list(granted), role.is_active)
             _check_an_administrator_remains(
                 session,
                 f"the role {role.name} is what the last administrators hold",
@@ -366,8 +351,7 @@ class UserAdminService(Service):
             role = _lock_role(session, role_id)
             if role.name == "admin":
                 raise ValidationError("The admin role cannot be deactivated.")
-            role.is_active = False
-            session.flush()
+            _save_role(session, role_id, None, role.description, role.permissions, False)
             _check_an_administrator_remains(
                 session, f"the role {role.name} is what the last administrators hold"
             )
@@ -379,25 +363,67 @@ class UserAdminService(Service):
         require(acting, perms.USERS_ADMIN)
 
         def work(session: Session) -> RoleRow:
-            _lock_role(session, role_id).is_active = True
-            session.flush()
+            role = _lock_role(session, role_id)
+            _save_role(session, role_id, None, role.description, role.permissions, True)
             return _role_row(session, role_id)
 
         return self._write(work)
 
 
 def _lock_user(session: Session, user_id: uuid.UUID) -> User:
-    user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+    # Through the database's function: people may read accounts, not lock them for a change.
+    session.execute(text("SELECT erpgo_lock_user(:id)"), {"id": user_id})
+    user = session.scalar(
+        select(User).where(User.id == user_id).execution_options(populate_existing=True)
+    )
     if user is None:
         raise NotFoundError("This account does not exist (any more).")
     return user
 
 
 def _lock_role(session: Session, role_id: uuid.UUID) -> Role:
-    role = session.scalar(select(Role).where(Role.id == role_id).with_for_update())
+    session.execute(text("SELECT erpgo_lock_role(:id)"), {"id": role_id})
+    role = session.scalar(
+        select(Role).where(Role.id == role_id).execution_options(populate_existing=True)
+    )
     if role is None:
         raise NotFoundError("This role does not exist (any more).")
     return role
+
+
+def _set_active(session: Session, user_id: uuid.UUID, active: bool) -> None:
+    """Deactivating also ends the person's open sessions (the database's function)."""
+    session.execute(
+        text("SELECT erpgo_admin_set_active(:id, :active)"), {"id": user_id, "active": active}
+    )
+    session.expire_all()
+
+
+def _save_role(
+    session: Session,
+    role_id: uuid.UUID | None,
+    name: str | None,
+    description: str | None,
+    permissions: object,
+    active: bool | None,
+) -> uuid.UUID:
+    """Write a role through the database's function, which keeps its group role's
+    memberships in step with its permissions."""
+    saved = session.scalar(
+        text(
+            "SELECT erpgo_admin_save_role(:id, :name, :description, :permissions, :active)"
+        ).bindparams(bindparam("permissions", type_=JSONB)),
+        {
+            "id": role_id,
+            "name": name,
+            "description": description,
+            "permissions": permissions if isinstance(permissions, list) else [],
+            "active": active is not False,
+        },
+    )
+    assert isinstance(saved, uuid.UUID)
+    session.expire_all()
+    return saved
 
 
 def _lock_administrators(session: Session) -> None:

@@ -19,7 +19,6 @@ from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.orders import OrderService
 from erpgo_desktop.services.stock import StockKey
-from tests.services.test_auth import FAST_HASHER
 from tests.services.test_orders_support import ADDRESS
 
 SMALL = DemoDataSize(products=60, customers=15, orders=80, warehouses=2)
@@ -55,7 +54,7 @@ def fill(url: URL) -> Filled:
     engine = make_engine(url)
     try:
         sessions = make_session_factory(engine)
-        auth = AuthService(sessions, hasher=FAST_HASHER)
+        auth = AuthService(sessions)
         admin = auth.create_user(
             NewUser("boss", "boss@example.com", "password1", "admin", "Boss"), acting=None
         )

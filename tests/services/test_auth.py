@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
@@ -22,13 +21,9 @@ from erpgo_desktop.errors import (
 )
 from erpgo_desktop.services.auth import AuthService, NewUser
 
-# Cheap hashing parameters keep the suite fast; production uses argon2's defaults.
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-
-
 @pytest.fixture
 def auth(engine: Engine) -> AuthService:
-    return AuthService(make_session_factory(engine), hasher=FAST_HASHER)
+    return AuthService(make_session_factory(engine))
 
 
 def make_admin(auth: AuthService) -> None:
@@ -52,11 +47,19 @@ def test_first_admin_then_login(auth: AuthService) -> None:
     assert user.can(perms.USERS_ADMIN) and user.can(perms.ORDERS_APPROVE)
 
 
-def test_password_is_stored_only_as_an_argon2_hash(auth: AuthService, engine: Engine) -> None:
+def test_the_password_is_the_login_roles_kept_as_a_scram_verifier(
+    auth: AuthService, engine: Engine
+) -> None:
     make_admin(auth)
     with engine.connect() as connection:
-        stored = connection.execute(text("SELECT password_hash FROM users")).scalar_one()
-    assert stored.startswith("$argon2id$") and "correct horse" not in stored
+        stored, login_role = connection.execute(
+            text("SELECT password_hash, login_role FROM users")
+        ).one()
+        verifier = connection.execute(
+            text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": login_role}
+        ).scalar_one()
+    assert "correct horse" not in stored and not stored.startswith("$argon2")
+    assert verifier.startswith("SCRAM-SHA-256$") and "correct horse" not in verifier
 
 
 def test_login_records_the_time(auth: AuthService, engine: Engine) -> None:
@@ -202,20 +205,15 @@ def test_a_success_starts_the_count_again(auth: AuthService, engine: Engine) -> 
     assert failed_logins(engine) == (4, None)
 
 
-def test_limit_and_duration_are_settings(engine: Engine) -> None:
-    auth = AuthService(
-        make_session_factory(engine),
-        hasher=FAST_HASHER,
-        max_failed_logins=2,
-        lockout=timedelta(hours=2),
-    )
+def test_the_lock_lasts_fifteen_minutes(auth: AuthService, engine: Engine) -> None:
     make_admin(auth)
-    refuse(auth, "wrong one", "Wrong username or password")
+    for _ in range(4):
+        refuse(auth, "wrong one", "Wrong username or password")
     refuse(auth, "wrong one", "locked until")
     _, locked_until = failed_logins(engine)
     with engine.connect() as connection:
         left = connection.execute(text("SELECT :t - now()"), {"t": locked_until}).scalar_one()
-    assert timedelta(minutes=119) < left <= timedelta(hours=2)
+    assert timedelta(minutes=14) < left <= timedelta(minutes=15)
 
 
 def test_unknown_usernames_lock_nothing(auth: AuthService, engine: Engine) -> None:

@@ -25,7 +25,6 @@ from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.orders import OrderService
 from erpgo_desktop.services.stock import StockKey
-from tests.services.test_auth import FAST_HASHER
 
 SALES_WORKSTATIONS = 16
 CLERK_WORKSTATIONS = 2
@@ -46,7 +45,7 @@ class World:
 
 
 def seed(engine: Engine) -> World:
-    auth = AuthService(make_session_factory(engine), hasher=FAST_HASHER)
+    auth = AuthService(make_session_factory(engine))
     sales = auth.create_user(NewUser("sam", "sam@example.com", "long enough", "sales", "Sam"),
                              acting=None)  # fmt: skip
     clerk = auth.create_user(

@@ -23,7 +23,6 @@ from erpgo_desktop.errors import ConflictError, ErpError, ValidationError
 from erpgo_desktop.services.auth import AuthService, NewUser
 from erpgo_desktop.services.base import CONSTRAINT_MESSAGES, REFERENCE_MESSAGES, Service
 from erpgo_desktop.services.users import UserAdminService, UserRow
-from tests.services.test_auth import FAST_HASHER
 
 MISSING = "00000000-0000-0000-0000-00000000dead"
 
@@ -327,7 +326,7 @@ def test_the_refused_transaction_leaves_nothing(raw: RawSql, engine: Engine) -> 
 def test_two_workstations_taking_one_username_at_once(engine: Engine) -> None:
     """Both pass the service's own check before either inserts; the unique constraint
     refuses the second, and it gets a ConflictError naming the field."""
-    auth = AuthService(make_session_factory(engine), hasher=FAST_HASHER)
+    auth = AuthService(make_session_factory(engine))
     admin = auth.create_first_admin(
         username="boss", email="boss@example.com", password="long enough", first_name="Ada"
     )

@@ -17,7 +17,6 @@ from erpgo_desktop.errors import NotFoundError, PermissionDeniedError, Validatio
 from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.inventory import InventoryService, LowStockRow
 from erpgo_desktop.services.stock import StockKey, StockLedger
-from tests.services.test_auth import FAST_HASHER
 
 #: Someone with no permissions at all (require() reads only the permissions).
 NOBODY = CurrentUser(uuid.uuid4(), "nobody", "Nobody", (), frozenset())
@@ -50,7 +49,7 @@ class World:
 
 
 def make_users(engine: Engine) -> tuple[CurrentUser, CurrentUser, CurrentUser]:
-    auth = AuthService(make_session_factory(engine), hasher=FAST_HASHER)
+    auth = AuthService(make_session_factory(engine))
 
     def user(name: str, role: str) -> CurrentUser:
         new = NewUser(name, f"{name}@example.com", "password-1", role, name.title())

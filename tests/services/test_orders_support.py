@@ -24,7 +24,6 @@ from erpgo_desktop.domain.orders import Address, OrderHeader
 from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.orders import OrderDetail, OrderService
 from erpgo_desktop.services.stock import StockKey, StockLedger
-from tests.services.test_auth import FAST_HASHER
 
 if TYPE_CHECKING:  # imported at run time, pytest would try to collect it as tests
     from tests.conftest import ThrowawayDatabases
@@ -272,7 +271,7 @@ def seed_warehouse(engine: Engine, code: str, *, active: bool = True) -> uuid.UU
 
 def make_world(engine: Engine) -> World:
     sessions = make_session_factory(engine)
-    auth = AuthService(sessions, hasher=FAST_HASHER)
+    auth = AuthService(sessions)
     users = {
         role: auth.create_user(
             NewUser(role.replace("_", "-"), f"{role}@example.com", "password1", role, role),

@@ -53,7 +53,6 @@ from erpgo_desktop.services.reports import ReportService
 from erpgo_desktop.services.stock import StockKey
 from erpgo_desktop.services.users import UserAdminService, UserProfile
 from erpgo_desktop.services.warehouses import WarehouseService
-from tests.services.test_auth import FAST_HASHER
 
 if TYPE_CHECKING:
     from tests.conftest import ThrowawayDatabases
@@ -595,7 +594,7 @@ class World:
 def world(pg_server: ThrowawayDatabases, template_database: str) -> Iterator[World]:
     engine = make_engine(pg_server.create_database(template=template_database))
     sessions = make_session_factory(engine)
-    auth = AuthService(sessions, hasher=FAST_HASHER)
+    auth = AuthService(sessions)
     bundle = Bundle(
         auth=auth,
         users=UserAdminService(sessions, auth),

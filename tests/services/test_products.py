@@ -30,7 +30,6 @@ from erpgo_desktop.services.catalog_admin import (
     ProductService,
 )
 from erpgo_desktop.services.stock import StockKey, StockLedger
-from tests.services.test_auth import FAST_HASHER
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class Staff:
 
 
 def make_staff(engine: Engine) -> Staff:
-    auth = AuthService(make_session_factory(engine), hasher=FAST_HASHER)
+    auth = AuthService(make_session_factory(engine))
 
     def user(name: str, role: str) -> CurrentUser:
         return auth.create_user(

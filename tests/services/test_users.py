@@ -23,14 +23,13 @@ from erpgo_desktop.errors import (
 )
 from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.users import RoleRow, UserAdminService, UserProfile, UserRow
-from tests.services.test_auth import FAST_HASHER
 
 PASSWORD = "long enough"
 
 
 @pytest.fixture
 def auth(engine: Engine) -> AuthService:
-    return AuthService(make_session_factory(engine), hasher=FAST_HASHER)
+    return AuthService(make_session_factory(engine))
 
 
 @pytest.fixture

@@ -27,13 +27,12 @@ from erpgo_desktop.services.warehouses import (
     WarehouseRow,
     WarehouseService,
 )
-from tests.services.test_auth import FAST_HASHER
 from tests.services.test_inventory import NOBODY, insert_product, reserve
 
 
 class Staff:
     def __init__(self, engine: Engine) -> None:
-        auth = AuthService(make_session_factory(engine), hasher=FAST_HASHER)
+        auth = AuthService(make_session_factory(engine))
 
         def user(name: str, role: str) -> CurrentUser:
             new = NewUser(name, f"{name}@example.com", "password-1", role, name.title())

@@ -15,7 +15,6 @@ from erpgo_desktop.services import Services, build_services
 from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.ui.conflict_dialog import ConflictDialog
 from erpgo_desktop.ui.forms import FormDialog, RecordDialog
-from tests.services.test_auth import FAST_HASHER
 
 #: Nothing listens here: a save through it fails the way a lost connection does.
 UNREACHABLE_URL = "postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2"
@@ -31,7 +30,7 @@ class Staff:
 
 
 def make_staff(engine: Engine) -> Staff:
-    auth = AuthService(make_session_factory(engine), hasher=FAST_HASHER)
+    auth = AuthService(make_session_factory(engine))
     users = {
         role: auth.create_user(
             NewUser(role.replace("_", "-"), f"{role}@example.com", "password1", role, role),
