@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from erpgo_desktop import __version__, config
 from erpgo_desktop.errors import ErpError
+from erpgo_desktop.services.auth import AuthService, CurrentUser, SignedIn
 from erpgo_desktop.services.setup import DatabaseReady, prepare_database
 from erpgo_desktop.ui.connection import ConnectionIndicator, ConnectionMonitor
 from erpgo_desktop.ui.connection_settings import (
@@ -46,8 +47,6 @@ from erpgo_desktop.ui.tasks import Progress, TaskRunner, show_failure
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
-
-    from erpgo_desktop.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,8 @@ def run_gui(location: config.DatabaseLocation, paths: config.AppPaths, *, demo: 
     quit_on_termination_signals(app)
 
     runner = TaskRunner(on_failure=lambda error: show_failure(None, error))
-    engine: Engine | None = None
+    #: The engines of the people who signed in, to dispose of at the end.
+    engines: list[Engine] = []
     try:
         while True:
             started = _start(runner, location, paths, demo=demo)
@@ -82,12 +82,11 @@ def run_gui(location: config.DatabaseLocation, paths: config.AppPaths, *, demo: 
                 return EXIT_FAILED
             # New settings saved: start again with them (an override still wins).
             location = config.resolve_database(None, paths)
-        engine = started.engine
-        return _sign_in_and_run(app, runner, started, icon, location, paths)
+        return _sign_in_and_run(app, runner, started, icon, location, paths, engines)
     finally:
         # Workers may still hold a connection (a page, a count): let them finish first.
         runner.wait()
-        if engine is not None:
+        for engine in engines:
             engine.dispose()
 
 
@@ -107,9 +106,9 @@ def quit_on_termination_signals(app: QApplication) -> None:
 
 @dataclass(frozen=True)
 class _Started:
-    engine: Engine
     ready: DatabaseReady
-    services: Services
+    #: Signing in, and the first administrator: asked as the sign-in role.
+    auth: AuthService
     has_user: bool
 
 
@@ -117,14 +116,23 @@ def _prepare(
     location: config.DatabaseLocation, paths: config.AppPaths, demo: bool, progress: Progress
 ) -> _Started:
     # Runs on a worker: everything slow about starting, none of it touching widgets.
-    from erpgo_desktop.services import build_services
-    from erpgo_desktop.services.backup import configured_pg_bin_dir
-
-    engine, ready = prepare_database(location, paths, demo=demo, progress=progress)
+    server_url, ready = prepare_database(location, paths, demo=demo, progress=progress)
     progress("Opening the database", 0, 0)
-    services = build_services(engine, pg_bin_dir=configured_pg_bin_dir(paths))
-    log.info("connected to %s", services.health.server_version())
-    return _Started(engine, ready, services, services.auth.has_any_user())
+    auth = AuthService.for_server(server_url)
+    return _Started(ready, auth, auth.has_any_user())
+
+
+class _SignIn:
+    """The sign-in dialog's authenticator: keeps the engine of the person who signed in."""
+
+    def __init__(self, auth: AuthService) -> None:
+        self._auth = auth
+        self.signed_in: SignedIn | None = None
+
+    def login(self, username: str, password: str) -> CurrentUser:
+        signed_in = self._auth.sign_in(username, password)
+        self.signed_in = signed_in
+        return signed_in.user
 
 
 def _start(
@@ -154,8 +162,12 @@ def _sign_in_and_run(
     icon: QIcon,
     location: config.DatabaseLocation,
     paths: config.AppPaths,
+    engines: list[Engine],
 ) -> int:
-    auth = started.services.auth
+    from erpgo_desktop.services import build_services
+    from erpgo_desktop.services.backup import configured_pg_bin_dir
+
+    auth = started.auth
     username = ""
     if not started.has_user:
         first = FirstAdminDialog(auth, runner)
@@ -165,8 +177,9 @@ def _sign_in_and_run(
             return EXIT_OK
         username = first.user.username
 
+    sign_in = _SignIn(auth)
     login = LoginDialog(
-        auth,
+        sign_in,
         runner,
         demo_login=started.ready.demo_login,
         username=username,
@@ -178,19 +191,22 @@ def _sign_in_and_run(
     )
     login.setWindowIcon(icon)
     log.info("showing the sign-in dialog")
-    if login.exec() != QDialog.DialogCode.Accepted or login.user is None:
+    if login.exec() != QDialog.DialogCode.Accepted or sign_in.signed_in is None:
         return EXIT_OK
-    log.info("signed in as %s", login.user.username)
+    signed_in = sign_in.signed_in
+    engines.append(signed_in.engine)
+    log.info("signed in as %s", signed_in.user.username)
 
-    services = started.services
-    changes = ChangeFeed(started.engine.url)
+    services = build_services(signed_in.engine, pg_bin_dir=configured_pg_bin_dir(paths))
+    log.info("connected to %s", services.health.server_version())
+    changes = ChangeFeed(signed_in.engine.url)
     monitor = ConnectionMonitor(services.health.ping)
     runner.task_failed.connect(monitor.notice_failure)
     indicator = ConnectionIndicator(monitor, server=started.ready.location_description)
     window = MainWindow(
         services=services,
         runner=runner,
-        user=login.user,
+        user=signed_in.user,
         location_description=started.ready.location_description,
         changes=changes,
         connection_indicator=indicator,

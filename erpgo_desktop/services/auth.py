@@ -98,6 +98,11 @@ class AuthService:
             raise ValueError("AuthService needs the server's URL")
         self._server_url: URL = url.set(username=None, password=None)
 
+    @classmethod
+    def for_server(cls, server_url: URL) -> AuthService:
+        """Signing in to a server nobody is connected to yet (no accounts made here)."""
+        return cls(sessionmaker(), server_url=server_url)
+
     @property
     def server_url(self) -> URL:
         return self._server_url

@@ -101,6 +101,25 @@ class SecuritySetup:
         return tuple(lines)
 
 
+def can_change_schema(connection: Connection) -> bool:
+    """Whether the connected user may run the migrations: a superuser, or one who may
+    create in schema public and acts as the owner of the app's tables."""
+    return bool(
+        connection.execute(
+            text(
+                """
+                SELECT rolsuper OR (
+                    has_schema_privilege('public', 'CREATE')
+                    AND coalesce(pg_has_role(
+                        (SELECT relowner FROM pg_class
+                         WHERE oid = to_regclass('public.alembic_version')), 'USAGE'), true))
+                FROM pg_roles WHERE rolname = current_user
+                """
+            )
+        ).scalar()
+    )
+
+
 def setup_security(engine_or_url: Engine | URL | str) -> SecuritySetup:
     """Make or put right the roles and grants of the connected database; one transaction."""
     if isinstance(engine_or_url, Engine):

@@ -16,7 +16,7 @@ from erpgo_desktop.db.engine import make_engine, make_session_factory
 from erpgo_desktop.db.models import Order, Product, User
 from erpgo_desktop.errors import ConfigurationError
 from erpgo_desktop.services.auth import AuthService, NewUser
-from erpgo_desktop.services.privileges import can_change_schema
+from erpgo_desktop.services.security import can_change_schema, setup_security
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +49,32 @@ def database_url(location: DatabaseLocation, paths: AppPaths) -> URL:
 
 def prepare_database(
     location: DatabaseLocation, paths: AppPaths, *, demo: bool, progress: Progress
-) -> tuple[Engine, DatabaseReady]:
+) -> tuple[URL, DatabaseReady]:
+    """Get the database ready for people to sign in to; returns its server's URL (no user).
+
+    The embedded server is this workstation's own: its superuser migrates it, sets up its
+    roles (services/security.py) and loads the demo, like an administrator on a shared
+    server would with `migrate`, `setup-roles` and `demo-data`. A shared server is left as
+    its administrator made it: people connect to it only as themselves.
+    """
     progress("Starting the database", 0, 0)
     url = database_url(location, paths)
+    if not location.is_embedded:
+        return url.set(username=None, password=None), DatabaseReady(location.describe(paths), None)
     engine = make_engine(url)
-    if not migrate.is_up_to_date(engine):
-        _check_may_migrate(engine)
-        progress("Updating the database schema", 0, 0)
-        migrate.upgrade(engine)
-    demo_login = ensure_demo(engine, url, progress) if demo else None
-    return engine, DatabaseReady(location.describe(paths), demo_login)
+    try:
+        if not migrate.is_up_to_date(engine):
+            _check_may_migrate(engine)
+            progress("Updating the database schema", 0, 0)
+            migrate.upgrade(engine)
+        progress("Setting up the database's roles", 0, 0)
+        setup_security(engine)
+        demo_login = ensure_demo(engine, url, progress) if demo else None
+    finally:
+        engine.dispose()
+    return url.set(username=None, password=None), DatabaseReady(
+        location.describe(paths), demo_login
+    )
 
 
 def _check_may_migrate(engine: Engine) -> None:
