@@ -157,6 +157,14 @@ def cmd_migrate(args: argparse.Namespace, location: DatabaseLocation, paths: App
         print(f"Schema already at revision {after}: {location.describe(paths)}")
     else:
         print(f"Schema upgraded from {before or 'empty'} to {after}: {location.describe(paths)}")
+    if location.is_embedded:
+        # This workstation's own server: its superuser is the administrator too.
+        from erpgo_desktop.services.security import setup_security
+
+        setup_security(engine)
+        print("Roles and grants set up (setup-roles).")
+    else:
+        print("Now run `erpgo-desktop setup-roles` as a superuser: it puts the roles right.")
     return EXIT_OK
 
 

@@ -15,7 +15,8 @@ from sqlalchemy.engine import URL
 from erpgo_desktop import cli
 from erpgo_desktop.config import CONFIG_DIR_ENV, DATA_DIR_ENV, DATABASE_URL_ENV
 from erpgo_desktop.db import migrate
-from erpgo_desktop.db.engine import make_engine
+from erpgo_desktop.db.engine import make_engine, make_session_factory
+from erpgo_desktop.services.auth import AuthService
 
 
 def url_text(url: URL) -> str:
@@ -71,9 +72,13 @@ def test_create_user_from_stdin(
     )  # fmt: skip
     assert status == 0
     assert "Created user clerk with role warehouse_clerk" in capsys.readouterr().out
-    with make_engine(database_url).connect() as connection:
-        stored = connection.execute(text("SELECT password_hash FROM users")).scalar_one()
-    assert stored.startswith("$argon2id$")
+    engine = make_engine(database_url)
+    try:
+        assert AuthService(make_session_factory(engine)).login("clerk", "a long secret").roles == (
+            "warehouse_clerk",
+        )
+    finally:
+        engine.dispose()
 
 
 def test_create_user_refuses_an_unknown_role(

@@ -46,6 +46,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+NO_ROLES_YET = (
+    "The database's roles are not set up yet: run `erpgo-desktop setup-roles` as a "
+    "superuser (after `migrate`)."
+)
+
 #: How the server refuses a sign-in. libpq hands psycopg no SQLSTATE for a refused
 #: connection, only the server's message: a wrong password (with SCRAM also for a role that
 #: does not exist), a role that may not log in (a deactivated account), and, under trust or

@@ -125,6 +125,20 @@ def translate(exc: DBAPIError) -> ErpError | None:
     orig = exc.orig
     diag = getattr(orig, "diag", None)
     constraint = getattr(diag, "constraint_name", None)
+    if isinstance(orig, pg_errors.InsufficientPrivilege):
+        # The database's own grants: a right taken away since the window learnt the
+        # person's permissions, or a path the services did not guard.
+        log.warning("the database refused a right: %s", orig)
+        return PermissionDeniedError(
+            "You may not do this: the database refused it "
+            f"({getattr(diag, 'message_primary', None) or 'permission denied'}). "
+            "If your roles changed since you signed in, sign in again to see what you may do."
+        )
+    if constraint == "order_status_transition":
+        return ValidationError(
+            getattr(diag, "message_primary", None) or "The order cannot go to that status.",
+            field="status",
+        )
     if isinstance(orig, pg_errors.UniqueViolation | pg_errors.CheckViolation):
         if constraint in CONSTRAINT_MESSAGES:
             field, message = CONSTRAINT_MESSAGES[constraint]
@@ -222,6 +236,7 @@ def read_reconnecting(sessions: sessionmaker[Session], work: Callable[[Session],
             return work(session)
     except DBAPIError as exc:
         if not is_connection_lost(exc):
+            _raise_refused_right(exc)
             raise
         log.info("reading again on a fresh connection after: %s", exc.orig)
     try:
@@ -229,9 +244,18 @@ def read_reconnecting(sessions: sessionmaker[Session], work: Callable[[Session],
             return work(session)
     except DBAPIError as exc:
         if not is_connection_lost(exc):
+            _raise_refused_right(exc)
             raise
         log.info("database connection lost: %s", exc.orig)
         raise ConnectionLostError() from exc
+
+
+def _raise_refused_right(exc: DBAPIError) -> None:
+    """A read the database's grants refused is a permission, not a bug."""
+    if isinstance(exc.orig, pg_errors.InsufficientPrivilege):
+        translated = translate(exc)
+        if translated is not None:
+            raise translated from exc
 
 
 class Service:

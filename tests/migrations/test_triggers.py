@@ -143,10 +143,18 @@ def test_status_change_records_the_previous_status(conn: Connection) -> None:
 
     # The trigger has the last word over a previous_status written alongside the status.
     conn.execute(
-        text("UPDATE orders SET status = 'SHIPPED', previous_status = 'DRAFT' WHERE id = :id"),
+        text("UPDATE orders SET status = 'PROCESSING', previous_status = 'DRAFT' WHERE id = :id"),
         {"id": order},
     )
-    assert _statuses(conn, order) == ("SHIPPED", "CONFIRMED")
+    assert _statuses(conn, order) == ("PROCESSING", "CONFIRMED")
+
+
+def test_an_order_goes_only_where_the_state_machine_allows(conn: Connection) -> None:
+    order = rows.order(conn)
+    with pytest.raises(IntegrityError) as caught, conn.begin_nested():
+        conn.execute(text("UPDATE orders SET status = 'SHIPPED' WHERE id = :id"), {"id": order})
+    assert caught.value.orig.diag.constraint_name == "order_status_transition"  # type: ignore[union-attr]
+    assert "cannot go from DRAFT to SHIPPED" in str(caught.value.orig)
 
 
 def test_draft_to_pending_needs_the_trigger(conn: Connection) -> None:

@@ -21,6 +21,7 @@ from erpgo_desktop.errors import (
 )
 from erpgo_desktop.services.auth import AuthService, NewUser
 
+
 @pytest.fixture
 def auth(engine: Engine) -> AuthService:
     return AuthService(make_session_factory(engine))

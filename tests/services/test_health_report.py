@@ -250,9 +250,11 @@ def test_another_role_s_statement_texts_are_hidden(statements_server: URL) -> No
     role = f"erpgo_health_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     identifier = sql.Identifier(role)
     with psycopg.connect(libpq(statements_server), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(identifier))
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'its own'").format(identifier))
         admin.execute("SELECT count(*) FROM probe WHERE id < 3")  # the superuser's
-    engine = make_engine(statements_server.set(username=role), poolclass=NullPool)
+    engine = make_engine(
+        statements_server.set(username=role, password="its own"), poolclass=NullPool
+    )
     try:
         report = HealthService(make_session_factory(engine)).report(statements=1000)
     finally:

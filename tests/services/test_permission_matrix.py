@@ -557,8 +557,6 @@ class World:
             INSERT INTO warehouses (id, code, name) VALUES
                 (:warehouse, 'W{n}A', 'Warehouse {n} A'),
                 (:other_warehouse, 'W{n}B', 'Warehouse {n} B');
-            INSERT INTO product_inventory (product_id, warehouse_id, quantity_available)
-                VALUES (:product, :warehouse, 50);
             INSERT INTO inventory_transactions
                 (product_id, warehouse_id, transaction_type, quantity, reason)
                 VALUES (:product, :warehouse, 'IN', 50, 'seed');

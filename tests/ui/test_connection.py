@@ -25,6 +25,7 @@ from erpgo_desktop.db.embedded import start_embedded_server
 from erpgo_desktop.db.engine import make_engine
 from erpgo_desktop.errors import CONNECTION_LOST_MESSAGE, ConnectionLostError, ValidationError
 from erpgo_desktop.services.notifications import Change
+from erpgo_desktop.services.security import setup_security
 from erpgo_desktop.ui.connection import (
     CONNECTED_MESSAGE,
     CONNECTED_TEXT,
@@ -204,6 +205,7 @@ def private_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Private
     server = PrivateServer(tmp_path_factory.mktemp("private-server") / "pgdata")
     engine = make_engine(server.url, poolclass=NullPool)
     migrate.upgrade(engine)
+    setup_security(engine)
     engine.dispose()
     yield server
     if server.running:
