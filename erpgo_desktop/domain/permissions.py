@@ -102,17 +102,36 @@ _STOCK_MOVES = (
     *_STOCK_NEW_ROWS,
     *_STOCK_TOUCH,
 )
-_RESERVING = (
-    TableGrant("stock_reservations", _WRITE),
-    *(TableGrant(t, ("UPDATE",), columns=("quantity_reserved",)) for t in _STOCK_TABLES),
-    *_STOCK_NEW_ROWS,
+_RESERVED = tuple(TableGrant(t, ("UPDATE",), columns=("quantity_reserved",)) for t in _STOCK_TABLES)
+_RESERVING = (TableGrant("stock_reservations", _WRITE), *_RESERVED, *_STOCK_NEW_ROWS, *_STOCK_TOUCH)
+#: Shipping and cancelling give reserved stock back (or out); only confirming takes more.
+_RELEASING = (
+    TableGrant("stock_reservations", ("SELECT", "UPDATE", "DELETE")),
+    *_RESERVED,
     *_STOCK_TOUCH,
 )
 #: A confirmed order's unpaid total is on its customer's balance until paid or cancelled.
 _BALANCE = TableGrant(
     "customers", ("UPDATE",), columns=("balance", "version", "updated_at", "updated_by")
 )
-_ORDER_FLOW = (TableGrant("orders", ("UPDATE",)), TableGrant("order_items", ("UPDATE",)))
+#: An order's columns by who may write them: its status moves with several permissions
+#: (the database's order_status_guard says which status needs which), the rest with one.
+_ORDER_BOOKKEEPING = ("status", "previous_status", "version", "updated_at", "updated_by",
+                      "internal_notes")  # fmt: skip
+_ORDER_APPROVAL = ("approved_by", "approved_at")
+_ORDER_PAYMENT = ("payment_status", "paid_amount", "refunded_amount")
+_ORDER_SHIPPING = ("shipping_date", "delivery_date", "tracking_number", "carrier",
+                   "shipped_by", "shipped_at")  # fmt: skip
+_LINE_BOOKKEEPING = ("status", "updated_at")
+
+
+def _order_update(*columns: str) -> TableGrant:
+    return TableGrant("orders", ("UPDATE",), columns=(*_ORDER_BOOKKEEPING, *columns))
+
+
+def _line_update(*columns: str) -> TableGrant:
+    return TableGrant("order_items", ("UPDATE",), columns=(*_LINE_BOOKKEEPING, *columns))
+
 
 #: Every signed-in person, whatever their roles: who is who, what roles grant.
 SIGNED_IN_GRANTS: tuple[TableGrant, ...] = (
@@ -150,15 +169,20 @@ DATABASE_GRANTS: dict[str, tuple[TableGrant, ...]] = {
         TableGrant("customers", _READ),
     ),
     ORDERS_CREATE: (
-        TableGrant("orders", _WRITE), TableGrant("order_items", _WRITE),
-        TableGrant("order_addresses", _WRITE),
+        TableGrant("orders", ("SELECT", "INSERT", "DELETE")),
+        TableGrant("orders", ("UPDATE",),
+                   except_columns=(*_ORDER_APPROVAL, *_ORDER_PAYMENT, *_ORDER_SHIPPING)),
+        TableGrant("order_items", _WRITE), TableGrant("order_addresses", _WRITE),
     ),
-    ORDERS_CONFIRM: (*_ORDER_FLOW, *_RESERVING, _BALANCE),
-    ORDERS_APPROVE: _ORDER_FLOW,
-    ORDERS_SHIP: (*_ORDER_FLOW, *_RESERVING, *_STOCK_MOVES),
-    ORDERS_CANCEL: (*_ORDER_FLOW, *_RESERVING, _BALANCE),
-    ORDERS_RETURN: (*_ORDER_FLOW, *_STOCK_MOVES),
-    ORDERS_PAYMENT: (*_ORDER_FLOW, _BALANCE),
+    ORDERS_CONFIRM: (_order_update(), _line_update(), *_RESERVING, _BALANCE),
+    ORDERS_APPROVE: (_order_update(*_ORDER_APPROVAL),),
+    ORDERS_SHIP: (
+        _order_update(*_ORDER_SHIPPING), _line_update("shipped_quantity"),
+        *_RELEASING, *_STOCK_MOVES,
+    ),
+    ORDERS_CANCEL: (_order_update(), _line_update(), *_RELEASING, _BALANCE),
+    ORDERS_RETURN: (_order_update(), _line_update("returned_quantity"), *_STOCK_MOVES),
+    ORDERS_PAYMENT: (_order_update(*_ORDER_PAYMENT), _BALANCE),
     INVENTORY_READ: (
         *(TableGrant(t, _READ) for t in _STOCK_TABLES),
         TableGrant("inventory_transactions", _READ), TableGrant("warehouses", _READ),

@@ -270,13 +270,13 @@ class AuthService:
         try:
             with self._sessions.begin() as session:
                 return work(session)
-        except IntegrityError as exc:
+        except DBAPIError as exc:
             # Another workstation took the name between our check and our insert. (Imported
             # here: the services' base module imports this one for CurrentUser.)
             from erpgo_desktop.services.base import translate
 
             translated = translate(exc)
-            if translated is None:  # pragma: no cover - translate answers every IntegrityError
+            if translated is None:
                 raise
             raise translated from exc
 

@@ -253,12 +253,15 @@ class CustomerService(Service):
         require(acting, perms.CUSTOMERS_WRITE)
         clean = rules.check_customer(draft)
 
+        check_credit_change(acting, Decimal("0.00"), clean.credit_limit)
+        allowed = writable_fields(acting)
+
         def work(session: Session) -> CustomerRow:
             _check_email_free(session, clean.email, exclude=None)
             new_id = session.execute(
                 insert(Customer)
                 .values(
-                    **_values(clean),
+                    **{k: v for k, v in _values(clean).items() if k in allowed},
                     customer_code=func.next_customer_code(),
                     balance=Decimal("0.00"),
                     updated_by=acting.id,
@@ -283,10 +286,14 @@ class CustomerService(Service):
 
         def work(session: Session) -> CustomerRow:
             customer = _locked(session, customer_id, expected_version)
+            check_credit_change(
+                acting, customer.credit_limit or Decimal("0.00"), clean.credit_limit
+            )
             if clean.email.lower() != customer.email.lower():
                 _check_email_free(session, clean.email, exclude=customer_id)
             for name, value in _values(clean).items():
-                setattr(customer, name, value)
+                if name in writable_fields(acting):
+                    setattr(customer, name, value)
             customer.updated_by = acting.id
             session.flush()
             return _customer(session, customer_id)
@@ -395,6 +402,22 @@ def _list_filters(query: CustomerQuery) -> list[Any]:
 
 def _values(clean: CustomerDraft) -> dict[str, Any]:
     return {f.name: getattr(clean, f.name) for f in fields(CustomerDraft)}
+
+
+def writable_fields(acting: CurrentUser) -> tuple[str, ...]:
+    """The customer fields `acting` may write: the credit limit only with credit override
+    (the database grants that column alone to it)."""
+    return tuple(
+        f.name
+        for f in fields(CustomerDraft)
+        if f.name != "credit_limit" or acting.can(perms.CUSTOMERS_CREDIT_OVERRIDE)
+    )
+
+
+def check_credit_change(acting: CurrentUser, before: Decimal, after: Decimal) -> None:
+    """Setting or lifting a credit limit (0 means none) is a credit override."""
+    if before != after:
+        require(acting, perms.CUSTOMERS_CREDIT_OVERRIDE)
 
 
 def _check_email_free(session: Session, email: str, *, exclude: uuid.UUID | None) -> None:

@@ -61,11 +61,18 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain.catalog import ProductDraft
 from erpgo_desktop.domain.customers import CustomerDraft
 from erpgo_desktop.domain.validation import check_email
-from erpgo_desktop.errors import ConflictError, ErpError, NotFoundError, ValidationError
+from erpgo_desktop.errors import (
+    ConflictError,
+    ErpError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from erpgo_desktop.imports import SheetRow
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
-from erpgo_desktop.services.stock import StockKey, StockLedger
+from erpgo_desktop.services.customers import check_credit_change, writable_fields
+from erpgo_desktop.services.stock import StockKey, StockLedger, share_rows
 
 __all__ = ["ImportResult", "ImportService", "LineError", "Progress"]
 
@@ -577,6 +584,7 @@ def _plan_customers(
     dry_run: bool,
 ) -> _Plan:
     plan = _Plan()
+    allowed = writable_fields(acting)
     line_of_email: dict[str, int] = {}
     line_of_code: dict[str, int] = {}
     rows: list[tuple[_Parsed, str | None, str | None]] = []
@@ -700,15 +708,20 @@ def _plan_customers(
         except ValidationError as error:
             plan.fail(row.line, error)
             continue
+        try:
+            check_credit_change(acting, base.credit_limit or Decimal("0.00"), clean.credit_limit)
+        except PermissionDeniedError as error:
+            plan.errors.append(LineError(row.line, "credit_limit", error.message))
+            continue
         if target is None:
             plan.created += 1
-            inserts.append({n: getattr(clean, n) for n in _CUSTOMER_FIELDS})
+            inserts.append({n: getattr(clean, n) for n in allowed})
         elif clean == base:
             plan.unchanged += 1
         else:
             plan.updated += 1
             updates.append(
-                {**{f"new_{n}": getattr(clean, n) for n in _CUSTOMER_FIELDS}, "row_id": target.id}
+                {**{f"new_{n}": getattr(clean, n) for n in allowed}, "row_id": target.id}
             )
 
     def write() -> None:
@@ -727,7 +740,7 @@ def _plan_customers(
                 update(_CUSTOMERS)
                 .where(_CUSTOMERS.c.id == bindparam("row_id"))
                 .values(
-                    **{n: bindparam(f"new_{n}") for n in _CUSTOMER_FIELDS},
+                    **{n: bindparam(f"new_{n}") for n in allowed},
                     version=_CUSTOMERS.c.version + 1,
                     updated_by=acting.id,
                 ),
@@ -783,12 +796,11 @@ def _plan_counts(session: Session, acting: CurrentUser, parsed: list[_Parsed]) -
     warehouses = {
         row.code: row
         for row in session.execute(
-            select(Warehouse.id, Warehouse.code)
-            .where(_texts(Warehouse.code, codes))
-            .order_by(Warehouse.id)
-            .with_for_update(read=True)  # as counting one row does: it stays until commit
+            select(Warehouse.id, Warehouse.code).where(_texts(Warehouse.code, codes))
         )
     }
+    # As counting one row does: the warehouses stay as read until commit.
+    share_rows(session, "warehouses", sorted(row.id for row in warehouses.values()))
     products = {
         row.sku: row
         for row in session.execute(

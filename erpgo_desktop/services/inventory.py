@@ -57,7 +57,7 @@ from erpgo_desktop.errors import NotFoundError, ValidationError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
 from erpgo_desktop.services.catalog import escape_like
-from erpgo_desktop.services.stock import StockKey, StockLedger, StockLevel
+from erpgo_desktop.services.stock import StockKey, StockLedger, StockLevel, share_rows
 
 MAX_PAGE_SIZE = 1_000
 MAX_SEARCH_LENGTH = 100  # the longest SKU
@@ -666,11 +666,9 @@ def _lock_warehouses(
     fields: Iterable[str] = ("warehouse",),
 ) -> dict[uuid.UUID, _WarehouseState]:
     """The warehouses, read FOR SHARE (in id order): they stay as read until commit."""
+    share_rows(session, "warehouses", ids)
     rows = session.execute(
-        select(Warehouse.id, Warehouse.code, Warehouse.is_active)
-        .where(Warehouse.id.in_(ids))
-        .order_by(Warehouse.id)
-        .with_for_update(read=True)
+        select(Warehouse.id, Warehouse.code, Warehouse.is_active).where(Warehouse.id.in_(ids))
     ).all()
     found = {row.id: _WarehouseState(row.code, bool(row.is_active)) for row in rows}
     for warehouse_id, field in zip(ids, fields, strict=False):

@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     tuple_,
     update,
 )
@@ -45,6 +46,15 @@ from erpgo_desktop.errors import ValidationError
 MAX_STOCK = 999_999_999
 LEDGER_KINDS = frozenset({"IN", "OUT", "ADJUST", "TRANSFER"})
 _NO_VARIANT = uuid.UUID(int=0)
+
+
+def share_rows(session: Session, table: str, ids: Iterable[uuid.UUID]) -> None:
+    """Hold rows as read until commit (FOR SHARE), through the database's function: the
+    lock itself takes a right to change the table, which a person reading it lacks."""
+    session.execute(
+        text("SELECT erpgo_share_rows(CAST(:table AS regclass), :ids)"),
+        {"table": f"public.{table}", "ids": list(ids)},
+    )
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ $$;
 CREATE FUNCTION erpgo_require(wanted TEXT) RETURNS VOID LANGUAGE plpgsql STABLE {DEFINER} AS $$
 BEGIN
     IF NOT erpgo_may(wanted) THEN
-        RAISE EXCEPTION 'permission denied: this needs the permission %', wanted
+        RAISE EXCEPTION 'permission denied: this needs the permission %', quote_literal(wanted)
             USING ERRCODE = 'insufficient_privilege';
     END IF;
 END $$;
@@ -198,21 +198,36 @@ BEGIN
         RAISE EXCEPTION 'An order cannot go from % to %.', OLD.status, NEW.status
             USING ERRCODE = 'check_violation', CONSTRAINT = 'order_status_transition';
     END IF;
-    needed := CASE NEW.status
-        WHEN 'PENDING' THEN ARRAY['orders.create', 'orders.confirm']
-        WHEN 'CONFIRMED' THEN ARRAY['orders.confirm']
-        WHEN 'ON_HOLD' THEN ARRAY['orders.confirm']
-        WHEN 'PROCESSING' THEN ARRAY['orders.ship', 'orders.confirm']
-        WHEN 'SHIPPED' THEN ARRAY['orders.ship']
-        WHEN 'PARTIALLY_SHIPPED' THEN ARRAY['orders.ship']
-        WHEN 'DELIVERED' THEN ARRAY['orders.ship']
-        WHEN 'CANCELLED' THEN ARRAY['orders.cancel']
-        WHEN 'RETURNED' THEN ARRAY['orders.return']
-        WHEN 'REFUNDED' THEN ARRAY['orders.payment']
+    needed := CASE
+        WHEN NEW.status = 'CANCELLED' THEN ARRAY['orders.cancel']
+        -- Holding and lifting a hold are the confirmer's.
+        WHEN NEW.status = 'ON_HOLD' OR OLD.status = 'ON_HOLD' THEN ARRAY['orders.confirm']
+        WHEN NEW.status = 'PENDING' THEN ARRAY['orders.create']
+        WHEN NEW.status = 'CONFIRMED' THEN ARRAY['orders.confirm']
+        WHEN NEW.status IN ('PROCESSING', 'SHIPPED', 'PARTIALLY_SHIPPED', 'DELIVERED')
+            THEN ARRAY['orders.ship']
+        WHEN NEW.status = 'RETURNED' THEN ARRAY['orders.return']
+        WHEN NEW.status = 'REFUNDED' THEN ARRAY['orders.payment']
     END;
     IF NOT EXISTS (SELECT FROM unnest(needed) AS permission WHERE erpgo_may(permission)) THEN
-        RAISE EXCEPTION 'permission denied: an order goes to % only with %', NEW.status,
-            array_to_string(needed, ' or ') USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION 'permission denied: an order goes from % to % only with %',
+            OLD.status, NEW.status,
+            (SELECT string_agg(quote_literal(permission), ' or ') FROM unnest(needed) permission)
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- Confirming for the first time takes the order's unpaid total onto its customer's
+    -- balance (the services add it after this): over a credit limit only with an override.
+    IF NEW.status = 'CONFIRMED' AND (OLD.status = 'PENDING'
+            OR (OLD.status = 'ON_HOLD' AND OLD.previous_status = 'PENDING'))
+            AND NOT erpgo_may('customers.credit_override')
+            AND EXISTS (SELECT FROM customers c WHERE c.id = NEW.customer_id
+                        AND c.credit_limit > 0
+                        AND coalesce(c.balance, 0) + NEW.total_amount
+                            - coalesce(NEW.paid_amount, 0) > c.credit_limit) THEN
+        RAISE EXCEPTION 'permission denied: confirming order % takes its customer over the '
+            'credit limit, which needs the permission ''customers.credit_override''',
+            NEW.order_number
+            USING ERRCODE = 'insufficient_privilege';
     END IF;
     RETURN NEW;
 END $$;
@@ -224,6 +239,20 @@ CREATE FUNCTION erpgo_role_name(wanted TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE
     SELECT CASE WHEN octet_length(wanted) <= 63 THEN wanted
         ELSE left(wanted, 54) || '~' || left(md5(wanted), 8) END
 $$;
+
+-- Holds rows as read (FOR SHARE) until the end of the transaction, for a person who may
+-- read them but not change them: a stock movement keeps its warehouse from being
+-- deactivated or deleted meanwhile. (FOR SHARE itself takes UPDATE on the table.)
+CREATE FUNCTION erpgo_share_rows(target REGCLASS, ids UUID[]) RETURNS VOID
+LANGUAGE plpgsql {DEFINER} AS $$
+BEGIN
+    IF NOT has_table_privilege(session_user, target, 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for table %', target
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    EXECUTE format('SELECT 1 FROM %s WHERE id = ANY($1) ORDER BY id FOR SHARE', target)
+        USING ids;
+END $$;
 
 -- Signing in ---------------------------------------------------------------------------
 CREATE FUNCTION erpgo_has_users() RETURNS BOOLEAN LANGUAGE sql STABLE {DEFINER} AS $$
@@ -566,6 +595,7 @@ DROP FUNCTION erpgo_sign_in();
 DROP FUNCTION erpgo_sign_in_failed(TEXT);
 DROP FUNCTION erpgo_sign_in_locked_until(TEXT);
 DROP FUNCTION erpgo_has_users();
+DROP FUNCTION erpgo_share_rows(REGCLASS, UUID[]);
 DROP TRIGGER order_status_guard ON orders;
 DROP FUNCTION order_status_guard();
 DROP TRIGGER ledger_kept_as_written ON inventory_transactions;

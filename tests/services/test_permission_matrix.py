@@ -12,6 +12,7 @@ All calls share one database (a fresh one for this module); each call seeds its 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import inspect
@@ -35,7 +36,7 @@ from erpgo_desktop.domain.catalog import CategoryDraft, ProductDraft, VariantDra
 from erpgo_desktop.domain.customers import CustomerDraft
 from erpgo_desktop.domain.inventory import WarehouseDraft
 from erpgo_desktop.domain.orders import Address, OrderHeader
-from erpgo_desktop.errors import PermissionDeniedError
+from erpgo_desktop.errors import ErpError, PermissionDeniedError
 from erpgo_desktop.imports import Sheet, read_csv
 from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.base import Service
@@ -53,6 +54,7 @@ from erpgo_desktop.services.reports import ReportService
 from erpgo_desktop.services.stock import StockKey
 from erpgo_desktop.services.users import UserAdminService, UserProfile
 from erpgo_desktop.services.warehouses import WarehouseService
+from tests.conftest import adopt_clone
 
 if TYPE_CHECKING:
     from tests.conftest import ThrowawayDatabases
@@ -90,6 +92,7 @@ class Seed:
 
     n: int
     admin: CurrentUser  # to load what an edit starts from, whoever makes the edit
+    admin_bundle: Bundle  # ... over the administrator's own connection
     category_id: uuid.UUID
     other_category_id: uuid.UUID  # empty
     product_id: uuid.UUID
@@ -140,32 +143,34 @@ class Action:
 
 
 def _users_row(b: Bundle, s: Seed) -> Any:
-    return b.users.get_user(s.admin, s.user_id)
+    return s.admin_bundle.users.get_user(s.admin, s.user_id)
 
 
 def _role_row(b: Bundle, s: Seed) -> Any:
-    (role,) = [r for r in b.users.list_roles(s.admin) if r.id == s.role_id]
+    (role,) = [r for r in s.admin_bundle.users.list_roles(s.admin) if r.id == s.role_id]
     return role
 
 
 def _warehouse_version(b: Bundle, s: Seed) -> int:
-    return b.warehouses.get(s.admin, s.other_warehouse_id).version
+    return s.admin_bundle.warehouses.get(s.admin, s.other_warehouse_id).version
 
 
 def _category_version(b: Bundle, s: Seed, category_id: uuid.UUID | None = None) -> int:
-    return b.categories.get_category(s.admin, category_id or s.other_category_id).version
+    return s.admin_bundle.categories.get_category(
+        s.admin, category_id or s.other_category_id
+    ).version
 
 
 def _product(b: Bundle, s: Seed) -> Any:
-    return b.products.get_product(s.admin, s.product_id)
+    return s.admin_bundle.products.get_product(s.admin, s.product_id)
 
 
 def _variant(b: Bundle, s: Seed) -> Any:
-    return b.variants.get_variant(s.admin, s.variant_id)
+    return s.admin_bundle.variants.get_variant(s.admin, s.variant_id)
 
 
 def _customer_version(b: Bundle, s: Seed) -> int:
-    return b.customers.get_customer(s.admin, s.customer_id).version
+    return s.admin_bundle.customers.get_customer(s.admin, s.customer_id).version
 
 
 ADDRESS = Address("Cy", "Customer", "1 Road", "Town", "1000", "NL")
@@ -356,7 +361,7 @@ ACTIONS: tuple[Action, ...] = (
                u, s.product_id, expected_version=_product(b, s).version)),
     Action(PR.delete_product, perms.PRODUCTS_WRITE, lambda b, u, s: b.products.delete_product(
         u, s.other_product_id,
-        expected_version=b.products.get_product(s.admin, s.other_product_id).version)),
+        expected_version=s.admin_bundle.products.get_product(s.admin, s.other_product_id).version)),
     Action(VA.list_variants, perms.PRODUCTS_READ,
            lambda b, u, s: b.variants.list_variants(u, s.product_id)),
     Action(VA.get_variant, perms.PRODUCTS_READ,
@@ -538,9 +543,15 @@ SEEDED = ("category", "other_category", "product", "other_product", "variant", "
 @dataclass
 class World:
     engine: Engine
-    bundle: Bundle
+    #: The services over each role's person's own database connection (their login role).
+    bundles: dict[str, Bundle]
     users: dict[str, CurrentUser]
     counter: Iterator[int]
+
+    @property
+    def bundle(self) -> Bundle:
+        """An administrator's, to prepare what an action starts from."""
+        return self.bundles["admin"]
 
     def seed(self) -> Seed:
         n = next(self.counter)
@@ -573,7 +584,7 @@ class World:
             for statement in statements.split(";"):
                 if statement.strip():
                     connection.execute(text(statement), ids)
-        return Seed(n, self.users["admin"], **{f"{k}_id": v for k, v in ids.items()})
+        return Seed(n, self.users["admin"], self.bundle, **{f"{k}_id": v for k, v in ids.items()})
 
     def fingerprint(self) -> dict[str, str]:
         """A digest of every table's rows."""
@@ -588,12 +599,10 @@ class World:
         return digests
 
 
-@pytest.fixture(scope="module")
-def world(pg_server: ThrowawayDatabases, template_database: str) -> Iterator[World]:
-    engine = make_engine(pg_server.create_database(template=template_database))
+def _bundle(engine: Engine) -> Bundle:
     sessions = make_session_factory(engine)
     auth = AuthService(sessions)
-    bundle = Bundle(
+    return Bundle(
         auth=auth,
         users=UserAdminService(sessions, auth),
         inventory=InventoryService(sessions),
@@ -610,34 +619,42 @@ def world(pg_server: ThrowawayDatabases, template_database: str) -> Iterator[Wor
         imports=ImportService(sessions),
         health=HealthService(sessions),
     )
+
+
+@pytest.fixture(scope="module")
+def world(pg_server: ThrowawayDatabases, template_database: str) -> Iterator[World]:
+    url = pg_server.create_database(template=template_database)
+    adopt_clone(pg_server.admin_url, url)
+    engine = make_engine(url)
+    auth = AuthService(make_session_factory(engine))
     auth.create_first_admin(
         username="admin", email="admin@example.com", password=PASSWORD, first_name="A"
     )
+    admin = auth.login("admin", PASSWORD)
     for role in ROLES[1:]:
         username = "no-role" if role == NO_ROLE else role.replace("_", "-")
         auth.create_user(
             NewUser(username, f"{username}@example.com", PASSWORD, "sales", "U"), acting=None
         )
-    with engine.begin() as connection:
-        connection.execute(
-            text("DELETE FROM user_roles WHERE user_id = "
-                 "(SELECT id FROM users WHERE username = 'no-role')")
+        user_id = auth.login(username, PASSWORD).id
+        # Through the administration's own path, so the login roles' memberships follow.
+        admin_users = UserAdminService(make_session_factory(engine), auth)
+        admin_users.set_roles(
+            admin, user_id, [] if role == NO_ROLE else [role],
+            expected=admin_users.get_user(admin, user_id),
         )  # fmt: skip
-        for role in perms.DEFAULT_ROLES:
-            if role not in ("admin", "sales"):
-                connection.execute(
-                    text("UPDATE user_roles SET role_id = (SELECT id FROM roles WHERE name = :r) "
-                         "WHERE user_id = (SELECT id FROM users WHERE username = :u)"),
-                    {"r": role, "u": role.replace("_", "-")},
-                )  # fmt: skip
-    users = {
-        role: auth.login("no-role" if role == NO_ROLE else role.replace("_", "-"), PASSWORD)
+    signed_in = {
+        role: auth.sign_in("no-role" if role == NO_ROLE else role.replace("_", "-"), PASSWORD)
         for role in ROLES
     }
+    users = {role: s.user for role, s in signed_in.items()}
     assert {role: u.roles for role, u in users.items()} == {
         role: () if role == NO_ROLE else (role,) for role in ROLES
     }
-    yield World(engine, bundle, users, itertools.count(1))
+    bundles = {role: _bundle(s.engine) for role, s in signed_in.items()}
+    yield World(engine, bundles, users, itertools.count(1))
+    for s in signed_in.values():
+        s.engine.dispose()
     engine.dispose()
 
 
@@ -652,15 +669,42 @@ def test_allowed_exactly_when_granted(world: World, action: Action, role: str) -
     if action.prepare is not None:
         seed = replace(seed, prepared=action.prepare(world.bundle, seed))
     user = world.users[role]
+    bundle = world.bundles[role]  # the person's own connection: the database's grants apply
     lacking = [p for p in action.permissions if not perms.allows(granted(role), p)]
     if not lacking:
-        action.call(world.bundle, user, seed)  # succeeds: any ErpError fails the test
+        action.call(bundle, user, seed)  # succeeds: any ErpError fails the test
         return
     before = world.fingerprint()
     with pytest.raises(PermissionDeniedError) as refused:
-        action.call(world.bundle, user, seed)
+        action.call(bundle, user, seed)
     assert any(repr(p) in refused.value.message for p in lacking), refused.value.message
     assert world.fingerprint() == before
+
+
+def _lacking(action: Action, role: str) -> list[str]:
+    return [p for p in action.permissions if not perms.allows(granted(role), p)]
+
+
+@pytest.mark.parametrize(
+    ("action", "role"),
+    [(a, r) for a in ACTIONS for r in ROLES if _lacking(a, r)],
+    ids=[f"{a.id}-{r}" for a in ACTIONS for r in ROLES if _lacking(a, r)],
+)
+def test_the_database_refuses_a_forged_user(world: World, action: Action, role: str) -> None:
+    """The services trusting a CurrentUser that claims every permission: for a role that
+    lacks the action's permission, the database itself refuses every change.
+
+    A read may go through: the database grants reading by table, and a report reads rows
+    (orders, stock) that other rights of the same person let them read anyway.
+    """
+    seed = world.seed()
+    if action.prepare is not None:
+        seed = replace(seed, prepared=action.prepare(world.bundle, seed))
+    forged = replace(world.users[role], permissions=frozenset({perms.ALL}))
+    before = world.fingerprint()
+    with contextlib.suppress(ErpError):
+        action.call(world.bundles[role], forged, seed)
+    assert world.fingerprint() == before, "the database let a change through"
 
 
 def public_service_methods() -> set[str]:
