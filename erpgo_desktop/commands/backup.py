@@ -89,6 +89,8 @@ def run_restore(args: argparse.Namespace, location: DatabaseLocation, paths: App
         )
         return EXIT_ERROR
     print("Every table has the same row count as the backup.")
+    if result.roles_note:
+        print(result.roles_note)
     if not up_to_date:
         print(
             f"The schema is at revision {result.schema_revision}, this program's is "

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from psycopg import errors as pg_errors
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -46,6 +47,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+NOT_SET_UP = (
+    "This database is not set up for signing in with personal accounts: ask the "
+    "administrator to run `erpgo-desktop migrate` and `erpgo-desktop setup-roles` (see the "
+    "README's section for administrators)."
+)
 NO_ROLES_YET = (
     "The database's roles are not set up yet: run `erpgo-desktop setup-roles` as a "
     "superuser (after `migrate`)."
@@ -131,6 +137,8 @@ class AuthService:
                 text("SELECT erpgo_login_role(:u), erpgo_sign_in_locked_until(:u)"),
                 {"u": username},
             ).one()
+        if login_role is None:
+            raise ConfigurationError(NO_ROLES_YET)
         if locked_until is not None:
             raise locked_error(locked_until)
         if not username or not password:
@@ -216,14 +224,19 @@ class AuthService:
             try:
                 with _refusals_named():
                     connection = engine.connect()
+            except DBAPIError as exc:
+                if "permission denied for database" not in str(exc.orig):
+                    raise
+                raise ConfigurationError(NOT_SET_UP) from exc
             except (_WrongPassword, AuthenticationError) as exc:
-                raise ConfigurationError(
-                    "This database is not set up for signing in with personal accounts: "
-                    "ask the administrator to run `erpgo-desktop setup-roles` (see the "
-                    "README's section for administrators)."
-                ) from exc
+                raise ConfigurationError(NOT_SET_UP) from exc
             with connection:
-                yield connection
+                try:
+                    yield connection
+                except DBAPIError as exc:
+                    if isinstance(exc.orig, pg_errors.UndefinedFunction | pg_errors.UndefinedTable):
+                        raise ConfigurationError(NOT_SET_UP) from exc
+                    raise
         finally:
             engine.dispose()
 

@@ -123,6 +123,10 @@ class RestoreResult:
     schema_revision: str | None
     seconds: float
     tool: str
+    #: What the administrator still has to do for people to sign in ("" when nothing): a
+    #: restored database needs its own roles and grants (services/security.py), which only
+    #: a superuser may make.
+    roles_note: str = ""
 
     @property
     def mismatches(self) -> tuple[TableCount, ...]:
@@ -752,7 +756,34 @@ class BackupService(Service):
             schema_revision=rows.schema_revision,
             seconds=time.perf_counter() - started,
             tool=str(tool),
+            roles_note=_set_up_roles(target, report),
         )
+
+
+def _set_up_roles(target: Engine, report: Progress) -> str:
+    """The restored database's roles and grants, when whoever restores may make them."""
+    from erpgo_desktop.db import migrate
+    from erpgo_desktop.services.security import setup_security
+
+    if not migrate.is_up_to_date(target):
+        return (
+            "Run `erpgo-desktop migrate`, then `erpgo-desktop setup-roles` as a superuser, "
+            "on the restored database before people sign in to it."
+        )
+    report("Setting up the database's roles", 0, 0)
+    try:
+        done = setup_security(target)
+    except ErpError as exc:
+        log.info("roles not set up after the restore: %s", exc)
+        return (
+            "People cannot sign in to the restored database yet: run `erpgo-desktop "
+            "setup-roles` on it as a superuser, which puts its roles and grants back."
+        )
+    if not done.new_logins:
+        return ""
+    return "Login roles were made for these people, each with a one-time password:\n" + "\n".join(
+        f"  {username}: {password}" for username, _, password in done.new_logins
+    )
 
 
 def _verify(

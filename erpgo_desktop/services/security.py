@@ -333,22 +333,24 @@ class _SecuritySetter:
         return [f"public.{q(name)}({arguments})" for name, arguments in rows]
 
     def _sync_users(self) -> tuple[tuple[str, str, str], ...]:
-        """Every user's login role; one made now gets a one-time password to pass on."""
+        """Every user's login role; one made now gets a one-time password to pass on.
+
+        A login role of the right name that exists already is the person's (a database
+        restored over itself on the same server keeps its people's passwords).
+        """
         c = self.connection
         made = []
         rows = c.execute(
-            text(
-                "SELECT id, username, login_role, login_role IS NOT NULL "
-                "AND EXISTS (SELECT FROM pg_roles WHERE rolname = login_role) "
-                "FROM users ORDER BY username"
-            )
+            text("SELECT id, username, erpgo_login_role(username) FROM users ORDER BY username")
         ).all()
-        for user_id, username, _login, exists in rows:
+        for user_id, username, login in rows:
+            exists = c.execute(
+                text("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = :r)"), {"r": login}
+            ).scalar()
             if exists:
                 c.execute(text("SELECT erpgo_sync_user(:id)"), {"id": user_id})
                 continue
             password = one_time_password()
-            login = c.execute(text("SELECT erpgo_login_role(:u)"), {"u": username}).scalar_one()
             c.execute(
                 text("SELECT erpgo_sync_user(:id, :verifier)"),
                 {"id": user_id, "verifier": self._verifier(login, password)},
