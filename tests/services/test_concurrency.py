@@ -44,6 +44,24 @@ class World:
     clerk: CurrentUser
 
 
+@dataclass(frozen=True)
+class Workstation:
+    """A person signed in at a workstation: their own login role, their own connections."""
+
+    user: CurrentUser
+    engine: Engine
+    orders: OrderService
+    inventory: InventoryService
+
+
+def sign_in(engine: Engine, username: str) -> Workstation:
+    signed_in = AuthService(make_session_factory(engine)).sign_in(username, "long enough")
+    sessions = make_session_factory(signed_in.engine)
+    return Workstation(
+        signed_in.user, signed_in.engine, OrderService(sessions), InventoryService(sessions)
+    )
+
+
 def seed(engine: Engine) -> World:
     auth = AuthService(make_session_factory(engine))
     sales = auth.create_user(NewUser("sam", "sam@example.com", "long enough", "sales", "Sam"),
@@ -51,6 +69,16 @@ def seed(engine: Engine) -> World:
     clerk = auth.create_user(
         NewUser("cleo", "cleo@example.com", "long enough", "warehouse_clerk", "Cleo"), acting=None
     )
+    for n in range(SALES_WORKSTATIONS):
+        auth.create_user(
+            NewUser(f"sales-{n}", f"sales-{n}@example.com", "long enough", "sales", "S"),
+            acting=None,
+        )
+    for n in range(CLERK_WORKSTATIONS):
+        auth.create_user(
+            NewUser(f"clerk-{n}", f"clerk-{n}@example.com", "long enough", "warehouse_clerk", "C"),
+            acting=None,
+        )
     with engine.begin() as connection:
         category = connection.execute(
             text("INSERT INTO product_categories (name) VALUES ('Tools') RETURNING id")
@@ -81,21 +109,23 @@ def seed(engine: Engine) -> World:
 
 
 def test_workstations_never_oversell_or_lose_updates(engine: Engine) -> None:
+    """Each workstation is a person of their own, connected as their own login role."""
     world = seed(engine)
-    orders = OrderService(make_session_factory(engine))
-    inventory = InventoryService(make_session_factory(engine))
+    sellers = [sign_in(engine, f"sales-{n}") for n in range(SALES_WORKSTATIONS)]
+    clerks_at = [sign_in(engine, f"clerk-{n}") for n in range(CLERK_WORKSTATIONS)]
     start = threading.Barrier(SALES_WORKSTATIONS + CLERK_WORKSTATIONS)
     # Each sales workstation asks for 2 units of every product: the stock covers only some.
     wanted = 2
 
-    def sell(_: int) -> str:
-        draft = orders.create_draft(world.sales, world.customer, OrderHeader(ADDRESS))
+    def sell(n: int) -> str:
+        orders, seller = sellers[n].orders, sellers[n].user
+        draft = orders.create_draft(seller, world.customer, OrderHeader(ADDRESS))
         for product in world.products:
-            draft = orders.add_line(world.sales, draft.id, draft.version, product, wanted)
-        pending = orders.submit(world.sales, draft.id, draft.version)
+            draft = orders.add_line(seller, draft.id, draft.version, product, wanted)
+        pending = orders.submit(seller, draft.id, draft.version)
         start.wait()
         try:
-            orders.confirm(world.sales, pending.id, pending.version, world.main)
+            orders.confirm(seller, pending.id, pending.version, world.main)
         except ValidationError as refusal:
             assert "Not enough stock" in refusal.message and "LAST-" in refusal.message, refusal
             return "refused"
@@ -109,18 +139,29 @@ def test_workstations_never_oversell_or_lose_updates(engine: Engine) -> None:
             there, back = (world.main, world.overflow) if turn % 2 == 0 else (
                 world.overflow, world.main)  # fmt: skip
             try:
-                inventory.transfer(world.clerk, StockKey(product, there), back, 1)
+                clerks_at[clerk_number].inventory.transfer(
+                    clerks_at[clerk_number].user, StockKey(product, there), back, 1
+                )
                 outcomes["moved"] += 1
             except ValidationError as refusal:
                 assert "Not enough stock" in refusal.message, refusal.message
                 outcomes["refused"] += 1
         return outcomes
 
-    with ThreadPoolExecutor(SALES_WORKSTATIONS + CLERK_WORKSTATIONS) as pool:
-        sales = [pool.submit(sell, n) for n in range(SALES_WORKSTATIONS)]
-        clerks = [pool.submit(shuffle, n) for n in range(CLERK_WORKSTATIONS)]
-        results = Counter(future.result() for future in sales)
-        transfers = sum((future.result() for future in clerks), Counter())
+    try:
+        with ThreadPoolExecutor(SALES_WORKSTATIONS + CLERK_WORKSTATIONS) as pool:
+            sales = [pool.submit(sell, n) for n in range(SALES_WORKSTATIONS)]
+            clerks = [pool.submit(shuffle, n) for n in range(CLERK_WORKSTATIONS)]
+            results = Counter(future.result() for future in sales)
+            transfers = sum((future.result() for future in clerks), Counter())
+    finally:
+        for workstation in (*sellers, *clerks_at):
+            workstation.engine.dispose()
+    with engine.connect() as connection:
+        people = connection.execute(
+            text("SELECT count(DISTINCT created_by) FROM orders")
+        ).scalar_one()
+    assert people == SALES_WORKSTATIONS  # every order was made by its own person
 
     assert results["confirmed"] + results["refused"] == SALES_WORKSTATIONS
     assert results["confirmed"] >= 1
