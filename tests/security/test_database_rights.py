@@ -8,9 +8,11 @@ the stock ledger or stock on hand, lifting a credit limit, jumping an order's st
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -23,8 +25,9 @@ from erpgo_desktop.cli import _ledger_problems
 from erpgo_desktop.db.engine import libpq_conninfo, make_session_factory
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain.orders import Address, OrderHeader
-from erpgo_desktop.errors import AuthenticationError
+from erpgo_desktop.errors import AuthenticationError, PermissionDeniedError
 from erpgo_desktop.services.auth import AuthService, NewUser
+from erpgo_desktop.services.customers import CustomerService
 from erpgo_desktop.services.orders import OrderService
 
 PASSWORD = "a long password"
@@ -210,3 +213,24 @@ def test_a_wrong_password_is_refused_by_the_server(world: World) -> None:
     with pytest.raises(AuthenticationError, match="Wrong username or password"):
         world.auth.login("sales", "wrong")
     assert world.auth.login("sales", PASSWORD).roles == ("sales",)
+
+
+def test_the_credit_limit_detour_is_refused_for_sales(world: World) -> None:
+    """Lifting a customer's limit (0 means none), confirming, and putting it back: the
+    first step is refused by the services, and by the database for a forged user."""
+    signed_in = world.auth.sign_in("sales", PASSWORD)
+    try:
+        customers = CustomerService(make_session_factory(signed_in.engine))
+        sales = signed_in.user
+        customer = customers.get_customer(sales, uuid.UUID(world.ids["customer"]))
+        lifted = dataclasses.replace(customer.to_draft(), credit_limit=Decimal("0.00"))
+        with pytest.raises(PermissionDeniedError, match=r"customers\.credit_override"):
+            customers.update_customer(sales, customer.id, lifted, expected_version=customer.version)
+        forged = dataclasses.replace(sales, permissions=frozenset({perms.ALL}))
+        with pytest.raises(PermissionDeniedError, match="database refused"):
+            customers.update_customer(
+                forged, customer.id, lifted, expected_version=customer.version
+            )
+        assert customers.get_customer(sales, customer.id).credit_limit == Decimal("100.00")
+    finally:
+        signed_in.engine.dispose()
