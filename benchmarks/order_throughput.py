@@ -34,10 +34,12 @@ from erpgo_desktop.domain.orders import Address, OrderHeader
 from erpgo_desktop.services.auth import AuthService, CurrentUser, NewUser
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.orders import NewLine, OrderService
+from erpgo_desktop.services.security import setup_security
 from erpgo_desktop.services.stock import StockKey
 
 LINES = 5
 PRODUCTS = 200
+PASSWORD = "long enough"
 ADDRESS = Address("Ann", "Buyer", "1 Main St", "Springfield", "12345", "USA")
 
 
@@ -56,9 +58,11 @@ class Seeded:
     def __init__(self, url: URL) -> None:
         engine = make_engine(url)
         migrate.upgrade(engine)
+        setup_security(engine)
         sessions = make_session_factory(engine)
-        self.user: CurrentUser = AuthService(sessions).create_user(
-            NewUser("bench", "bench@example.com", "long enough", "manager", "Bench"), acting=None
+        self.auth = AuthService(sessions)
+        self.user: CurrentUser = self.auth.create_user(
+            NewUser("bench", "bench@example.com", PASSWORD, "manager", "Bench"), acting=None
         )
         with psycopg.connect(libpq(url), autocommit=True) as conn:
             category = conn.execute(
@@ -89,9 +93,13 @@ class Seeded:
 
 
 def through_services(url: URL, seeded: Seeded, workers: int, orders: int) -> float:
-    engine = make_engine(url, poolclass=QueuePool, pool_size=workers, max_overflow=0)
+    signed_in = seeded.auth.sign_in("bench", PASSWORD)
+    signed_in.engine.dispose()
+    engine = make_engine(
+        signed_in.engine.url, poolclass=QueuePool, pool_size=workers, max_overflow=0
+    )
     service = OrderService(make_session_factory(engine))
-    user = seeded.user
+    user = signed_in.user
 
     def place(n: int) -> None:
         order = service.create_draft(user, seeded.customer, OrderHeader(ADDRESS))

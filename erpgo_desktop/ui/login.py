@@ -1,7 +1,8 @@
 """The sign-in dialog.
 
-Checking a password means computing an argon2 hash, which is slow on purpose; it runs on a
-worker through the task runner so that the dialog keeps painting and can be cancelled.
+Signing in connects to the server as the person's own login role, which takes a few
+round trips and a SCRAM exchange; it runs on a worker through the task runner so that the
+dialog keeps painting and can be cancelled.
 """
 
 from __future__ import annotations
