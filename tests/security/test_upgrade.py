@@ -15,9 +15,10 @@ from sqlalchemy.pool import NullPool
 
 from erpgo_desktop.db import migrate
 from erpgo_desktop.db.engine import libpq_conninfo, make_engine, make_session_factory
-from erpgo_desktop.errors import ConfigurationError
-from erpgo_desktop.services.auth import AuthService
+from erpgo_desktop.errors import AuthenticationError, ConfigurationError
+from erpgo_desktop.services.auth import AuthService, NewUser
 from erpgo_desktop.services.security import setup_security
+from tests.conftest import ThrowawayDatabases, adopt_clone
 
 BEFORE_RIGHTS = "0008"
 
@@ -84,3 +85,31 @@ def test_upgrade_gives_every_user_a_login_and_takes_the_shared_roles_rights(
         with old_engine.begin() as connection:
             connection.exec_driver_sql(f"DROP OWNED BY {shared_role}")
             connection.exec_driver_sql(f"DROP ROLE {shared_role}")
+
+
+def test_two_databases_on_one_server_keep_their_people_apart(
+    pg_server: ThrowawayDatabases, template_database: str
+) -> None:
+    """Role names are the server's: each database's people get names of their own."""
+    engines = []
+    try:
+        logins = []
+        for password in ("first password", "second password"):
+            url = pg_server.create_database(template=template_database)
+            adopt_clone(pg_server.admin_url, url)
+            engine = make_engine(url, poolclass=NullPool)
+            engines.append(engine)
+            auth = AuthService(make_session_factory(engine))
+            auth.create_user(
+                NewUser("ann", "ann@example.com", password, "sales", "Ann"), acting=None
+            )
+            with engine.connect() as connection:
+                logins.append(connection.execute(text("SELECT login_role FROM users")).scalar_one())
+            assert auth.login("ann", password).username == "ann"
+        assert logins[0] != logins[1]
+        first = AuthService(make_session_factory(engines[0]))
+        with pytest.raises(AuthenticationError):
+            first.login("ann", "second password")
+    finally:
+        for engine in engines:
+            engine.dispose()
