@@ -13,7 +13,6 @@ user or password in a URL is for the administrator's commands (`migrate`, `setup
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 import tomllib
@@ -30,8 +29,6 @@ from sqlalchemy.exc import ArgumentError
 
 from erpgo_desktop import APP_NAME
 from erpgo_desktop.errors import ConfigurationError, ValidationError
-
-log = logging.getLogger(__name__)
 
 DATABASE_URL_ENV = "ERPGO_DATABASE_URL"
 CONFIG_DIR_ENV = "ERPGO_CONFIG_DIR"
