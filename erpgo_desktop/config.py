@@ -5,14 +5,14 @@ The database URL comes from, in order: the `--database-url` option, the
 `ERPGO_DATABASE_URL` environment variable, the user's settings file, and otherwise the
 embedded PostgreSQL server whose data directory sits in the user's data directory.
 
-Passwords are never written to the settings file. A URL without one gets it from the
-operating system's keyring when there is one (in memory only); otherwise libpq looks in
-the user's password file (~/.pgpass).
+The settings file names only the server: host, port and database. People sign in as
+themselves (services/auth.py), so a workstation keeps nobody's user name or password; a
+user or password in a URL is for the administrator's commands (`migrate`, `setup-roles`,
+`backup`), which otherwise take libpq's (PGPASSWORD, ~/.pgpass).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 import tomllib
@@ -21,10 +21,6 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-import keyring
-import keyring.backends.fail
-import keyring.backends.null
-import keyring.errors
 import platformdirs
 import tomlkit
 import tomlkit.exceptions
@@ -34,16 +30,12 @@ from sqlalchemy.exc import ArgumentError
 from erpgo_desktop import APP_NAME
 from erpgo_desktop.errors import ConfigurationError, ValidationError
 
-log = logging.getLogger(__name__)
-
 DATABASE_URL_ENV = "ERPGO_DATABASE_URL"
 CONFIG_DIR_ENV = "ERPGO_CONFIG_DIR"
 DATA_DIR_ENV = "ERPGO_DATA_DIR"
 EMBEDDED_DATABASE_NAME = "erpgo"
 DATABASE_URL_KEY = "database_url"
 DEFAULT_PORT = 5432
-#: The keyring's "service" under which database passwords are kept.
-KEYRING_SERVICE = "erpgo-desktop"
 
 
 class UrlSource(Enum):
@@ -114,6 +106,15 @@ def normalize_url(raw: str | URL) -> URL:
     return url.set(drivername="postgresql+psycopg")
 
 
+def without_credentials(url: URL) -> URL:
+    """`url` without who connects: no user or password, in its user part or its query."""
+    # Built anew: URL.set(username=None) keeps the user (None means "unchanged").
+    query = {key: value for key, value in url.query.items() if key not in ("user", "password")}
+    return URL.create(
+        url.drivername, host=url.host, port=url.port, database=url.database, query=query
+    )
+
+
 def safe_url(url: str | URL) -> str:
     """The URL with any password masked, fit for logs and screens."""
     try:
@@ -142,14 +143,12 @@ def resolve_database(
     """Pick the database by the documented precedence."""
     env = os.environ if environ is None else environ
     if command_line_url:
-        url = with_stored_password(normalize_url(command_line_url))
-        return DatabaseLocation(UrlSource.COMMAND_LINE, url)
+        return DatabaseLocation(UrlSource.COMMAND_LINE, normalize_url(command_line_url))
     if env.get(DATABASE_URL_ENV):
-        url = with_stored_password(normalize_url(env[DATABASE_URL_ENV]))
-        return DatabaseLocation(UrlSource.ENVIRONMENT, url)
+        return DatabaseLocation(UrlSource.ENVIRONMENT, normalize_url(env[DATABASE_URL_ENV]))
     configured = _configured_url(paths)
     if configured is not None:
-        return DatabaseLocation(UrlSource.SETTINGS_FILE, with_stored_password(configured))
+        return DatabaseLocation(UrlSource.SETTINGS_FILE, configured)
     return DatabaseLocation(UrlSource.EMBEDDED, None)
 
 
@@ -223,38 +222,42 @@ def read_company(paths: AppPaths) -> CompanyInfo:
     )
 
 
-# --- the server chosen in the settings file, and its password in the keyring --------------
+# --- the server chosen in the settings file ------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ServerSettings:
     """Where the settings file points: the embedded database, or a PostgreSQL server.
 
-    Never holds a password. `options` are other connection parameters the URL carried
-    (sslmode=require, say): kept as they were, since there is no field for them.
+    Only where the server is, never who connects: people sign in as themselves, so a
+    workstation keeps no user name and no password. `options` are other connection
+    parameters the URL carried (sslmode=require, say): kept as they were, since there is
+    no field for them.
     """
 
     embedded: bool = True
     host: str = ""
     port: int = DEFAULT_PORT
     database: str = ""
-    user: str = ""
     options: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_url(cls, raw: str | URL) -> ServerSettings:
+        """The server of a URL; a user name or password in it is left behind."""
         url = normalize_url(raw)
         query = {key: value for key, value in url.query.items() if isinstance(value, str)}
         # A Unix socket's folder cannot sit in a URL's host part: it travels as ?host=.
         host = url.host or query.pop("host", "")
         port_text = query.pop("port", "")
         port = url.port or (int(port_text) if port_text.isdigit() else DEFAULT_PORT)
+        # Who connects is each person's own business: a user= in the query goes too.
+        for key in ("user", "password"):
+            query.pop(key, None)
         return cls(
             embedded=False,
             host=host,
             port=port,
             database=url.database or "",
-            user=url.username or "",
             options=tuple(sorted(query.items())),
         )
 
@@ -267,7 +270,6 @@ class ServerSettings:
             host=self.host.strip(),
             port=self.port,
             database=self.database.strip(),
-            user=self.user.strip(),
             options=self.options,
         )
         if not tidy.host:
@@ -278,16 +280,14 @@ class ServerSettings:
             raise ValidationError("A port is a number from 1 to 65535.", field="port")
         if not tidy.database:
             raise ValidationError("Enter the name of the database.", field="database")
-        if not tidy.user:
-            raise ValidationError("Enter the user name to connect as.", field="user")
         return tidy
 
     @property
     def is_socket(self) -> bool:
         return self.host.startswith("/")
 
-    def url(self, password: str | None = None) -> URL:
-        """The URL to connect with (psycopg driver); a password only ever in memory."""
+    def url(self) -> URL:
+        """The server's URL (psycopg driver), naming no user."""
         if self.embedded:
             raise ConfigurationError("The embedded database has no URL before it starts.")
         query = dict(self.options)
@@ -295,8 +295,6 @@ class ServerSettings:
             query.update(host=self.host, port=str(self.port))
         return URL.create(
             "postgresql+psycopg",
-            username=self.user or None,
-            password=password or None,
             host=None if self.is_socket else self.host,
             port=None if self.is_socket else self.port,
             database=self.database or None,
@@ -304,23 +302,8 @@ class ServerSettings:
         )
 
     def settings_url(self) -> str:
-        """The URL as written to the settings file: plain `postgresql`, no password."""
+        """The URL as written to the settings file: plain `postgresql`, no user."""
         return self.url().set(drivername="postgresql").render_as_string(hide_password=False)
-
-    @property
-    def keyring_username(self) -> str:
-        """The key of this server's password in the keyring: user@host:port/database."""
-        return f"{self.user}@{self.host}:{self.port}/{self.database}"
-
-    def pgpass_line(self, password: str = "PASSWORD") -> str:
-        """A line of the PostgreSQL password file for this server."""
-
-        def escaped(part: str) -> str:
-            return part.replace("\\", "\\\\").replace(":", "\\:")
-
-        host = "localhost" if self.is_socket else self.host
-        parts = (host, str(self.port), self.database, self.user, password)
-        return ":".join(escaped(part) for part in parts)
 
     def describe(self) -> str:
         if self.embedded:
@@ -328,10 +311,18 @@ class ServerSettings:
         return safe_url(self.settings_url())
 
 
-PGPASS_HINT = (
-    "the PostgreSQL password file instead: ~/.pgpass "
-    "(on Windows %APPDATA%\\postgresql\\pgpass.conf), one line host:port:database:user:password"
-)
+def unused_credentials(url: str | URL) -> str | None:
+    """What a URL says about who connects, which signing in does not use, in words ("user
+    clerk and a password"); None when it names nobody. Never the password itself."""
+    parsed = normalize_url(url)
+    query = parsed.query
+    user = parsed.username or query.get("user")
+    has_password = bool(parsed.password or query.get("password"))
+    if user and has_password:
+        return f"user {user} and a password"
+    if user:
+        return f"user {user}"
+    return "a password" if has_password else None
 
 
 def read_server_settings(paths: AppPaths) -> ServerSettings:
@@ -340,11 +331,11 @@ def read_server_settings(paths: AppPaths) -> ServerSettings:
     return ServerSettings() if url is None else ServerSettings.from_url(url)
 
 
-def password_in_settings_file(paths: AppPaths) -> str | None:
-    """A password someone wrote into the settings file's URL by hand, if any; saving the
-    connection settings takes it out of there."""
+def credentials_in_settings_file(paths: AppPaths) -> str | None:
+    """A user or password the settings file's URL names (`unused_credentials`); saving
+    the connection settings leaves them out."""
     url = _configured_url(paths)
-    return url.password if url is not None and url.password else None
+    return None if url is None else unused_credentials(url)
 
 
 def write_server_settings(paths: AppPaths, settings: ServerSettings) -> None:
@@ -385,74 +376,3 @@ def _replace_file(path: Path, content: str) -> None:
             raise
     except OSError as exc:
         raise ConfigurationError(f"Cannot write the settings file {path}: {exc}") from exc
-
-
-def keyring_available() -> bool:
-    """Whether the operating system offers a keyring to keep passwords in."""
-    try:
-        backend = keyring.get_keyring()
-    except Exception:  # a broken keyring configuration is the same as none at all
-        log.warning("the keyring cannot be loaded", exc_info=True)
-        return False
-    # The null backend accepts passwords and keeps none: as good as no keyring.
-    return not isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring)
-
-
-def stored_password(settings: ServerSettings) -> str | None:
-    """The password kept in the keyring for this server; None without one or without a
-    usable keyring (libpq then looks in ~/.pgpass)."""
-    if settings.embedded or not keyring_available():
-        return None
-    try:
-        return keyring.get_password(KEYRING_SERVICE, settings.keyring_username)
-    except Exception:  # backends raise what their platform raises (D-Bus, locked, denied)
-        log.warning("cannot read the password of %s from the keyring", settings.describe())
-        return None
-
-
-def store_password(settings: ServerSettings, password: str) -> None:
-    """Keep the password in the keyring; ConfigurationError when there is no usable one.
-
-    There is deliberately no fallback to a file of ours: the password file of PostgreSQL
-    itself is the place for it then.
-    """
-    if not keyring_available():
-        raise ConfigurationError(
-            f"There is no keyring on this computer to keep the password in. Use {PGPASS_HINT}.",
-            field="password",
-        )
-    try:
-        keyring.set_password(KEYRING_SERVICE, settings.keyring_username, password)
-    except Exception as exc:  # backends raise what their platform raises
-        log.warning("cannot store the password of %s in the keyring: %s", settings.describe(), exc)
-        raise ConfigurationError(
-            f"The keyring did not take the password ({type(exc).__name__}). Unlock the "
-            f"keyring and try again, or use {PGPASS_HINT}.",
-            field="password",
-        ) from exc
-
-
-def forget_password(settings: ServerSettings) -> None:
-    """Remove this server's password from the keyring, if it holds one."""
-    if settings.embedded or not keyring_available():
-        return
-    try:
-        if keyring.get_password(KEYRING_SERVICE, settings.keyring_username) is not None:
-            keyring.delete_password(KEYRING_SERVICE, settings.keyring_username)
-    except Exception as exc:  # backends raise what their platform raises
-        raise ConfigurationError(
-            f"The keyring did not let the password go ({type(exc).__name__}).",
-            field="password",
-        ) from exc
-
-
-def with_stored_password(url: URL) -> URL:
-    """`url` with the keyring's password for it when it has none of its own."""
-    if url.password:
-        return url
-    try:
-        settings = ServerSettings.from_url(url)
-    except ConfigurationError:
-        return url
-    password = stored_password(settings) if settings.host and settings.user else None
-    return url.set(password=password) if password else url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,33 @@ def test_an_unparseable_url_does_not_echo_its_password(paths: AppPaths) -> None:
     with pytest.raises(ConfigurationError) as caught:
         resolve_database("not a url :pw@", paths, {})
     assert ":pw@" not in caught.value.message
+
+
+def test_a_urls_user_and_password_are_not_used_to_sign_in_and_the_log_says_so(
+    paths: AppPaths, caplog: pytest.LogCaptureFixture
+) -> None:
+    """People sign in as themselves: the app is handed the server and database only."""
+    from erpgo_desktop.services.setup import prepare_database
+
+    location = resolve_database("postgresql://erpgo_app:s3cret-Pw@dbserver:5433/erpgo", paths, {})
+    with caplog.at_level(logging.INFO, logger="erpgo_desktop.services.setup"):
+        server, ready = prepare_database(
+            location, paths, demo=False, progress=lambda *_progress: None
+        )
+
+    assert (server.username, server.password) == (None, None)
+    assert (server.host, server.port, server.database) == ("dbserver", 5433, "erpgo")
+    said = caplog.text
+    assert "user erpgo_app and a password" in said and "not used to sign in" in said
+    assert "s3cret-Pw" not in said and "s3cret-Pw" not in ready.location_description
+
+
+def test_a_url_naming_nobody_logs_nothing_about_it(
+    paths: AppPaths, caplog: pytest.LogCaptureFixture
+) -> None:
+    from erpgo_desktop.services.setup import prepare_database
+
+    location = resolve_database("postgresql://dbserver/erpgo", paths, {})
+    with caplog.at_level(logging.INFO, logger="erpgo_desktop.services.setup"):
+        prepare_database(location, paths, demo=False, progress=lambda *_progress: None)
+    assert "not used to sign in" not in caplog.text

@@ -1,9 +1,10 @@
-"""The server chosen in the settings file, and its password in the keyring (never the file)."""
+"""The server chosen in the settings file: host, port and database, never who connects."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,24 +13,19 @@ from erpgo_desktop.config import (
     CONFIG_DIR_ENV,
     DATA_DIR_ENV,
     DATABASE_URL_ENV,
-    KEYRING_SERVICE,
     AppPaths,
     ServerSettings,
     UrlSource,
-    forget_password,
-    keyring_available,
-    password_in_settings_file,
+    credentials_in_settings_file,
     read_company,
     read_server_settings,
     resolve_database,
-    store_password,
-    stored_password,
+    unused_credentials,
     write_server_settings,
 )
 from erpgo_desktop.errors import ConfigurationError, ValidationError
-from tests.keyring_support import MemoryKeyring, memory_keyring, no_keyring
 
-SERVER = ServerSettings(embedded=False, host="dbserver", port=5433, database="erpgo", user="clerk")
+SERVER = ServerSettings(embedded=False, host="dbserver", port=5433, database="erpgo")
 HAND_WRITTEN = """\
 # Settings of ERPGo Desktop, kept by hand.
 theme = "dark"  # not ours, but kept
@@ -46,18 +42,6 @@ def paths(tmp_path: Path) -> AppPaths:
     return AppPaths.for_user({CONFIG_DIR_ENV: str(tmp_path / "cfg"), DATA_DIR_ENV: str(tmp_path)})
 
 
-@pytest.fixture
-def keys() -> Iterator[MemoryKeyring]:
-    with memory_keyring() as backend:
-        yield backend
-
-
-@pytest.fixture
-def without_keyring() -> Iterator[None]:
-    with no_keyring():
-        yield
-
-
 def write_settings(paths: AppPaths, content: str) -> None:
     paths.config_dir.mkdir(parents=True, exist_ok=True)
     paths.settings_file.write_text(content, encoding="utf-8")
@@ -65,18 +49,17 @@ def write_settings(paths: AppPaths, content: str) -> None:
 
 def test_no_settings_file_means_the_embedded_database(paths: AppPaths) -> None:
     assert read_server_settings(paths) == ServerSettings(embedded=True)
+    assert credentials_in_settings_file(paths) is None
 
 
-def test_a_server_round_trips_and_everything_else_in_the_file_stays(
-    paths: AppPaths, keys: MemoryKeyring
-) -> None:
+def test_a_server_round_trips_and_everything_else_in_the_file_stays(paths: AppPaths) -> None:
     write_settings(paths, HAND_WRITTEN)
 
     write_server_settings(paths, SERVER)
 
     assert read_server_settings(paths) == SERVER
     text = paths.settings_file.read_text(encoding="utf-8")
-    assert 'database_url = "postgresql://clerk@dbserver:5433/erpgo"' in text
+    assert 'database_url = "postgresql://dbserver:5433/erpgo"' in text
     for line in HAND_WRITTEN.splitlines():
         assert line in text  # comments, other keys and the [company] table, as written
     assert read_company(paths).name == "Northwind Trading B.V."
@@ -89,58 +72,55 @@ def test_writing_a_new_file_creates_its_folder(paths: AppPaths) -> None:
     assert [p.name for p in paths.config_dir.iterdir()] == ["settings.toml"]  # no temp left
 
 
-def test_the_password_goes_to_the_keyring_and_never_into_the_file(
-    paths: AppPaths, keys: MemoryKeyring
+def test_a_user_and_password_in_the_file_are_named_without_the_password_and_left_out(
+    paths: AppPaths,
 ) -> None:
-    write_settings(paths, HAND_WRITTEN)
-    store_password(SERVER, "s3cret-Pw")
-    write_server_settings(paths, SERVER)
+    write_settings(paths, 'database_url = "postgresql://erpgo_app:old-Pw9@dbserver:5433/erpgo"\n')
 
-    assert b"s3cret-Pw" not in paths.settings_file.read_bytes()
-    assert keys.passwords == {(KEYRING_SERVICE, "clerk@dbserver:5433/erpgo"): "s3cret-Pw"}
-    assert stored_password(SERVER) == "s3cret-Pw"
+    assert read_server_settings(paths) == SERVER  # the settings themselves name nobody
+    assert credentials_in_settings_file(paths) == "user erpgo_app and a password"
+
+    write_server_settings(paths, read_server_settings(paths))
+
+    content = paths.settings_file.read_text(encoding="utf-8")
+    assert "old-Pw9" not in content and "erpgo_app" not in content
+    assert content == 'database_url = "postgresql://dbserver:5433/erpgo"\n'
+    assert credentials_in_settings_file(paths) is None
 
 
-def test_a_url_from_the_settings_file_gets_its_password_from_the_keyring(
-    paths: AppPaths, keys: MemoryKeyring
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("postgresql://dbserver/erpgo", None),
+        ("postgresql://clerk@dbserver/erpgo", "user clerk"),
+        ("postgresql://:s3cret@dbserver/erpgo", "a password"),
+        ("postgresql://dbserver/erpgo?user=clerk&password=s3cret", "user clerk and a password"),
+    ],
+)
+def test_what_a_url_says_about_who_connects_is_named_never_its_password(
+    url: str, named: str | None
 ) -> None:
-    write_server_settings(paths, SERVER)
-    store_password(SERVER, "s3cret-Pw")
-
-    location = resolve_database(None, paths, {})
-
-    assert location.source is UrlSource.SETTINGS_FILE
-    assert location.url is not None and location.url.password == "s3cret-Pw"
-    assert "s3cret-Pw" not in location.describe(paths)
-    assert b"s3cret-Pw" not in paths.settings_file.read_bytes()
+    assert unused_credentials(url) == named
+    assert ServerSettings.from_url(url) == ServerSettings(False, "dbserver", 5432, "erpgo")
 
 
-def test_urls_from_the_environment_and_command_line_get_the_keyring_password_too(
-    paths: AppPaths, keys: MemoryKeyring
+def test_urls_given_to_the_program_keep_their_user_for_the_administrators_commands(
+    paths: AppPaths,
 ) -> None:
-    store_password(SERVER, "s3cret-Pw")
-    url = "postgresql://clerk@dbserver:5433/erpgo"
+    # `migrate` and `setup-roles` connect as the URL's user; signing in ignores it.
+    write_settings(paths, 'database_url = "postgresql://owner:pw@dbserver/erpgo"\n')
+    given = "postgresql://postgres:typed@dbserver/erpgo"
 
-    from_env = resolve_database(None, paths, {DATABASE_URL_ENV: url}).url
-    from_cli = resolve_database(url, paths, {}).url
+    from_file = resolve_database(None, paths, {}).url
+    from_env = resolve_database(None, paths, {DATABASE_URL_ENV: given}).url
+    from_cli = resolve_database(given, paths, {}).url
 
-    assert from_env is not None and from_env.password == "s3cret-Pw"
-    assert from_cli is not None and from_cli.password == "s3cret-Pw"
-
-
-def test_a_password_in_the_url_wins_over_the_keyring(paths: AppPaths, keys: MemoryKeyring) -> None:
-    store_password(SERVER, "from-keyring")
-    url = resolve_database("postgresql://clerk:typed@dbserver:5433/erpgo", paths, {}).url
-    assert url is not None and url.password == "typed"
-
-
-def test_the_default_port_finds_the_same_keyring_entry(
-    paths: AppPaths, keys: MemoryKeyring
-) -> None:
-    server = ServerSettings(embedded=False, host="dbserver", database="erpgo", user="clerk")
-    store_password(server, "pw-5432")
-    url = resolve_database("postgresql://clerk@dbserver/erpgo", paths, {}).url
-    assert url is not None and url.password == "pw-5432"
+    assert from_file is not None and (from_file.username, from_file.password) == ("owner", "pw")
+    assert from_env is not None and (from_env.username, from_env.password) == ("postgres", "typed")
+    assert from_cli is not None and from_cli.username == "postgres"
+    location = resolve_database(given, paths, {})
+    assert location.source is UrlSource.COMMAND_LINE
+    assert "typed" not in location.describe(paths)
 
 
 def test_choosing_the_embedded_database_removes_the_url_and_keeps_the_rest(
@@ -157,33 +137,25 @@ def test_choosing_the_embedded_database_removes_the_url_and_keeps_the_rest(
     assert resolve_database(None, paths, {}).is_embedded
 
 
-def test_a_hand_written_password_in_the_file_is_taken_out_on_saving(paths: AppPaths) -> None:
-    write_settings(paths, 'database_url = "postgresql://clerk:old-pw@dbserver:5433/erpgo"\n')
-    assert password_in_settings_file(paths) == "old-pw"
-    assert read_server_settings(paths) == SERVER  # the settings themselves hold no password
-
-    write_server_settings(paths, read_server_settings(paths))
-
-    assert b"old-pw" not in paths.settings_file.read_bytes()
-    assert password_in_settings_file(paths) is None
-
-
 def test_connection_options_and_unix_sockets_survive(paths: AppPaths) -> None:
     write_settings(
-        paths, 'database_url = "postgresql://clerk@/erpgo?host=/run/pg&sslmode=disable"\n'
+        paths, 'database_url = "postgresql://clerk@/erpgo?host=/run/pg&sslmode=require"\n'
     )
     settings = read_server_settings(paths)
-    assert (settings.host, settings.port, settings.options) == (
+    assert (settings.host, settings.port, settings.database, settings.options) == (
         "/run/pg",
         5432,
-        (("sslmode", "disable"),),
+        "erpgo",
+        (("sslmode", "require"),),
     )
 
     write_server_settings(paths, settings)
 
     assert read_server_settings(paths) == settings
-    url = settings.url("pw")
-    assert dict(url.query) == {"host": "/run/pg", "port": "5432", "sslmode": "disable"}
+    assert "clerk" not in paths.settings_file.read_text(encoding="utf-8")
+    url = settings.url()
+    assert url.username is None and url.password is None
+    assert dict(url.query) == {"host": "/run/pg", "port": "5432", "sslmode": "require"}
 
 
 def test_a_server_choice_is_checked_field_by_field(paths: AppPaths) -> None:
@@ -192,7 +164,6 @@ def test_a_server_choice_is_checked_field_by_field(paths: AppPaths) -> None:
         ({"host": "db server"}, "host"),
         ({"port": 0}, "port"),
         ({"database": ""}, "database"),
-        ({"user": ""}, "user"),
     ):
         bad = ServerSettings(**{**SERVER.__dict__, **changed})
         with pytest.raises(ValidationError) as caught:
@@ -208,55 +179,6 @@ def test_a_broken_settings_file_is_not_overwritten(paths: AppPaths) -> None:
     assert paths.settings_file.read_text(encoding="utf-8") == "database_url = \n"
 
 
-def test_without_a_keyring_reading_finds_nothing_and_saving_says_what_to_do(
-    paths: AppPaths, without_keyring: None
-) -> None:
-    assert not keyring_available()
-    write_server_settings(paths, SERVER)
-
-    location = resolve_database(None, paths, {})
-    assert location.url is not None and location.url.password is None  # libpq: ~/.pgpass
-    assert stored_password(SERVER) is None
-    forget_password(SERVER)  # nothing to forget, nothing to complain about
-
-    with pytest.raises(ConfigurationError, match="pgpass") as caught:
-        store_password(SERVER, "s3cret-Pw")
-    assert caught.value.field == "password"
-    assert b"s3cret-Pw" not in paths.settings_file.read_bytes()
-    assert [p.name for p in paths.config_dir.iterdir()] == ["settings.toml"]
-
-
-def test_a_keyring_that_refuses_is_a_clear_error_and_reading_it_is_quiet(
-    paths: AppPaths,
-) -> None:
-    class LockedKeyring(MemoryKeyring):
-        def get_password(self, service: str, username: str) -> str | None:
-            raise RuntimeError("the keyring is locked")
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            raise RuntimeError("the keyring is locked")
-
-    from tests.keyring_support import using_keyring
-
-    with using_keyring(LockedKeyring()):
-        assert stored_password(SERVER) is None
-        with pytest.raises(ConfigurationError, match="keyring did not take") as caught:
-            store_password(SERVER, "s3cret-Pw")
-    assert "s3cret-Pw" not in caught.value.message
-
-
-def test_forgetting_removes_only_that_servers_password(keys: MemoryKeyring) -> None:
-    other = ServerSettings(**{**SERVER.__dict__, "database": "other"})
-    store_password(SERVER, "one")
-    store_password(other, "two")
-
-    forget_password(SERVER)
-    forget_password(SERVER)  # twice is fine
-
-    assert stored_password(SERVER) is None
-    assert stored_password(other) == "two"
-
-
 def test_the_file_is_replaced_not_rewritten_in_place(paths: AppPaths) -> None:
     write_settings(paths, HAND_WRITTEN)
     before = os.stat(paths.settings_file).st_ino
@@ -265,6 +187,19 @@ def test_the_file_is_replaced_not_rewritten_in_place(paths: AppPaths) -> None:
     assert os.stat(paths.settings_file).st_ino != before
 
 
-def test_a_pgpass_line_escapes_its_separators() -> None:
-    server = ServerSettings(embedded=False, host="db", database="a:b", user="c\\d")
-    assert server.pgpass_line("p:w") == "db:5432:a\\:b:c\\\\d:p\\:w"
+def test_the_program_no_longer_touches_a_keyring() -> None:
+    """Workstations keep no password, so nothing of the program loads `keyring` (still
+    installed in older environments) or asks the desktop's secret store."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, erpgo_desktop.cli, erpgo_desktop.app, "
+            "erpgo_desktop.ui.connection_settings; print('keyring' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert loaded.stdout.strip() == "False"

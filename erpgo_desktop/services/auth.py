@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from erpgo_desktop.config import without_credentials
 from erpgo_desktop.db.engine import make_engine, make_session_factory
 from erpgo_desktop.db.models import Role, User, UserRole
 from erpgo_desktop.domain import permissions as perms
@@ -107,7 +108,7 @@ class AuthService:
         url = server_url or (bound.url if isinstance(bound, Engine) else None)
         if url is None:
             raise ValueError("AuthService needs the server's URL")
-        self._server_url: URL = url.set(username=None, password=None)
+        self._server_url: URL = without_credentials(url)
 
     @classmethod
     def for_server(cls, server_url: URL) -> AuthService:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL, Engine
 
-from erpgo_desktop.config import AppPaths, DatabaseLocation
+from erpgo_desktop.config import AppPaths, DatabaseLocation, unused_credentials, without_credentials
 from erpgo_desktop.db import migrate
 from erpgo_desktop.db.embedded import start_embedded_server
 from erpgo_desktop.db.engine import make_engine, make_session_factory
@@ -60,7 +60,15 @@ def prepare_database(
     progress("Starting the database", 0, 0)
     url = database_url(location, paths)
     if not location.is_embedded:
-        return url.set(username=None, password=None), DatabaseReady(location.describe(paths), None)
+        unused = unused_credentials(url)
+        if unused:
+            # Not an error: the same URL serves the administrator's commands, which connect as
+            # its user.
+            log.info(
+                "the database URL names %s: not used to sign in, people sign in as themselves",
+                unused,
+            )
+        return without_credentials(url), DatabaseReady(location.describe(paths), None)
     engine = make_engine(url)
     try:
         if not migrate.is_up_to_date(engine):
@@ -72,9 +80,7 @@ def prepare_database(
         demo_login = ensure_demo(engine, url, progress) if demo else None
     finally:
         engine.dispose()
-    return url.set(username=None, password=None), DatabaseReady(
-        location.describe(paths), demo_login
-    )
+    return without_credentials(url), DatabaseReady(location.describe(paths), demo_login)
 
 
 def _check_may_migrate(engine: Engine) -> None:

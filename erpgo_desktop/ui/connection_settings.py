@@ -1,10 +1,12 @@
-"""Connection settings: the embedded database or a PostgreSQL server, and its password.
+"""Connection settings: the embedded database, or a PostgreSQL server's host, port and
+database.
 
-The choice goes to the settings file (`config.write_server_settings`), which never holds a
-password: that goes to the operating system's keyring when there is one, and otherwise
-belongs in PostgreSQL's own password file (~/.pgpass), which the dialog then says.
-"Test connection" tries the server on a worker and says what it found, or why it failed.
-The program keeps using the database it started with: a change applies at the next start.
+No user name and no password: people sign in as themselves (services/auth.py), so this
+computer needs to know only where the server is. The choice goes to the settings file
+(`config.write_server_settings`). "Test connection" tries the server on a worker as the
+sign-in role, as the program does before anyone signs in, and says whether people can
+sign in there, or why not. The program keeps using the database it started with: a change
+applies at the next start.
 
 Open it from anywhere, signed in or not (the start-up failure, the sign-in dialog)::
 
@@ -16,12 +18,10 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable
-from html import escape
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QCheckBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -42,18 +42,13 @@ from erpgo_desktop.ui.widgets import error_label
 __all__ = ["ConnectionSettingsDialog", "open_connection_settings"]
 
 TAKES_EFFECT = "Changes take effect the next time ERPGo Desktop starts."
-NO_KEYRING = (
-    "This computer has no keyring to keep the password in; it is used for Test connection "
-    "only. To connect without typing it, keep it in {hint}, such as:<br><tt>{line}</tt>"
-)
-STORED_HINT = "Kept in the keyring; leave empty to keep it"
 _NOTE_STYLE = "QLabel { background: #fff3cd; color: #664d03; padding: 4px; }"
 _OK_STYLE = "QLabel { color: #1e7b34; }"
 _FAILED_STYLE = "QLabel { color: #c0392b; }"
 
 
 class ConnectionSettingsDialog(FormDialog):
-    """Where the database is; saving writes the settings file (and the keyring).
+    """Where the database is; saving writes the settings file.
 
     `location` is the database this run uses; when it came from the command line or the
     environment, the dialog says that it overrides the settings file.
@@ -71,11 +66,8 @@ class ConnectionSettingsDialog(FormDialog):
         # fails, and it writes only this computer's settings, never the database.
         super().__init__(runner, None, parent)  # type: ignore[arg-type]
         self.paths = paths
-        self.keyring_usable = config.keyring_available()
         #: What the settings file holds now (the embedded database when it cannot be read).
         self.initial = config.ServerSettings()
-        #: Whether the keyring holds a password for `initial` (found on a worker).
-        self.initial_password_stored = False
         #: The last Test connection's answer (tests read it).
         self.last_check: ConnectionCheck | None = None
         self._check_serial = 0
@@ -85,9 +77,9 @@ class ConnectionSettingsDialog(FormDialog):
         self.override_note = self._note(_override_text(location))
         self.override_note.setObjectName("override_note")
         self.add_top_widget(self.override_note)
-        self.file_password_note = self._note("")
-        self.file_password_note.setObjectName("file_password_note")
-        self.add_top_widget(self.file_password_note)
+        self.file_credentials_note = self._note("")
+        self.file_credentials_note.setObjectName("file_credentials_note")
+        self.add_top_widget(self.file_credentials_note)
 
         self.embedded_choice = QRadioButton("This &computer only (embedded database)")
         self.server_choice = QRadioButton("A &PostgreSQL server")
@@ -113,23 +105,14 @@ class ConnectionSettingsDialog(FormDialog):
         self.host.setPlaceholderText("dbserver.example.com")
         self.port = self.add_row(form, "port", "P&ort:", _port_spin(), compare=False)
         self.database = self.add_row(form, "database", "&Database:", QLineEdit(), compare=False)
-        self.user = self.add_row(form, "user", "&User:", QLineEdit(), compare=False)
-        self.password = self.add_row(form, "password", "Pass&word:", QLineEdit(), compare=False)
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.remember = self.add_row(
-            form,
-            "remember_password",
-            None,
-            QCheckBox("&Remember password in the keyring"),
-            compare=False,
+        sign_in = QLabel(
+            "People sign in with their own user name and password: no user or password is "
+            "kept on this computer."
         )
-        self.keyring_note = QLabel()
-        self.keyring_note.setObjectName("keyring_note")
-        self.keyring_note.setWordWrap(True)
-        self.keyring_note.setTextFormat(Qt.TextFormat.RichText)
-        self.keyring_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.keyring_note.setEnabled(False)  # greyed: an explanation, not an action
-        server_layout.addWidget(self.keyring_note)
+        sign_in.setObjectName("sign_in_note")
+        sign_in.setWordWrap(True)
+        sign_in.setEnabled(False)  # greyed: an explanation, not an action
+        server_layout.addWidget(sign_in)
 
         self.test_button = QPushButton("&Test connection")
         self.test_button.setObjectName("test_button")
@@ -152,7 +135,7 @@ class ConnectionSettingsDialog(FormDialog):
         self._set_tab_order()
         self.server_choice.toggled.connect(self._choice_changed)
         self.test_button.clicked.connect(self.test_connection)
-        for edit in (self.host, self.database, self.user):
+        for edit in (self.host, self.database):
             edit.textEdited.connect(self._key_edited)
         self.port.valueChanged.connect(self._key_edited)
         self.mark_clean()
@@ -177,10 +160,10 @@ class ConnectionSettingsDialog(FormDialog):
         return note
 
     def _fill_from_settings_file(self) -> None:
-        file_password: str | None = None
+        credentials: str | None = None
         try:
             self.initial = config.read_server_settings(self.paths)
-            file_password = config.password_in_settings_file(self.paths)
+            credentials = config.credentials_in_settings_file(self.paths)
         except ConfigurationError as error:
             self.show_banner(error.message)
         shown = self.initial
@@ -188,26 +171,14 @@ class ConnectionSettingsDialog(FormDialog):
         self.host.setText(shown.host)
         self.port.setValue(shown.port)
         self.database.setText(shown.database or config.EMBEDDED_DATABASE_NAME)
-        self.user.setText(shown.user)
-        self.remember.setChecked(self.keyring_usable)
-        self.remember.setEnabled(self.keyring_usable)
-        if file_password:
-            # Taken out of the file on saving; here, so that it can move to the keyring.
-            self.password.setText(file_password)
-            where = "moves to the keyring" if self.keyring_usable else "is removed from there"
-            self.file_password_note.setText(
-                "The settings file holds the password in plain text; saving these settings "
-                f"{where}."
+        if credentials:
+            # Written there by hand, or by an earlier version (the shared application role).
+            self.file_credentials_note.setText(
+                f"The settings file's database URL also says who connects ({credentials}). "
+                "Nobody connects that way any more: people sign in as themselves, and "
+                "saving these settings leaves that out of the file."
             )
-            self.file_password_note.show()
-        self._update_keyring_note()
-        if self.keyring_usable and not shown.embedded:
-            initial = shown
-            self.runner.run(
-                lambda: config.stored_password(initial) is not None,
-                self._stored_password_found,
-                lambda _error: None,  # without an answer the hint just stays away
-            )
+            self.file_credentials_note.show()
 
     def _set_tab_order(self) -> None:
         chain: list[QWidget] = [
@@ -216,9 +187,6 @@ class ConnectionSettingsDialog(FormDialog):
             self.host,
             self.port,
             self.database,
-            self.user,
-            self.password,
-            self.remember,
             self.test_button,
             self.save_button,
             self.cancel_button,
@@ -233,29 +201,8 @@ class ConnectionSettingsDialog(FormDialog):
         if not self.server_choice.isChecked():
             self._show_result(None)
 
-    def _stored_password_found(self, stored: bool) -> None:
-        if not alive(self):
-            return
-        self.initial_password_stored = stored
-        self._update_password_hint()
-
     def _key_edited(self, _value: object = None) -> None:
-        self._update_password_hint()
-        self._update_keyring_note()
         self._show_result(None)  # a test of other settings says nothing about these
-
-    def _update_password_hint(self) -> None:
-        same_server = self._typed_settings().keyring_username == self.initial.keyring_username
-        stored = self.initial_password_stored and same_server
-        self.password.setPlaceholderText(STORED_HINT if stored else "")
-
-    def _update_keyring_note(self) -> None:
-        if self.keyring_usable:
-            self.keyring_note.hide()
-            return
-        line = self._typed_settings().pgpass_line()
-        self.keyring_note.setText(NO_KEYRING.format(hint=config.PGPASS_HINT, line=escape(line)))
-        self.keyring_note.show()
 
     def _typed_settings(self) -> config.ServerSettings:
         return config.ServerSettings(
@@ -263,7 +210,6 @@ class ConnectionSettingsDialog(FormDialog):
             host=self.host.text().strip(),
             port=self.port.value(),
             database=self.database.text().strip(),
-            user=self.user.text().strip(),
             options=self.initial.options,
         )
 
@@ -279,7 +225,6 @@ class ConnectionSettingsDialog(FormDialog):
         except ValidationError as error:
             self.show_error(error)
             return
-        password = self.password.text() or None
         self._check_serial += 1
         serial = self._check_serial
         self.test_button.setEnabled(False)
@@ -287,7 +232,7 @@ class ConnectionSettingsDialog(FormDialog):
         self.test_result.setStyleSheet("")
         self.test_result.setText(f"Connecting to {settings.host}…")
         self.runner.run(
-            lambda: check_connection(settings, password),
+            lambda: check_connection(settings),
             lambda result: self._tested(serial, result),
             lambda error: self._test_failed(serial, error),
         )
@@ -328,17 +273,8 @@ class ConnectionSettingsDialog(FormDialog):
         typed = self._typed_settings()
         settings = config.ServerSettings() if typed.embedded else typed.check()
         paths = self.paths
-        password = self.password.text()
-        remember = self.remember.isChecked() and self.keyring_usable
-        keyring_usable = self.keyring_usable
 
         def save() -> config.ServerSettings:
-            # The keyring first: when it refuses, the settings file is left as it was.
-            if not settings.embedded and keyring_usable:
-                if remember and password:
-                    config.store_password(settings, password)
-                elif not remember:
-                    config.forget_password(settings)
             config.write_server_settings(paths, settings)
             return settings
 

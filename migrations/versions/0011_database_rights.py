@@ -18,10 +18,10 @@ revision adds what the database itself needs for that:
   moves without its ledger row, and ledger rows can be neither changed nor deleted.
 - Orders follow the state machine of the business rules, and each status is reached only
   with the permission it needs (order_status_guard).
-- Sign-in bookkeeping (lock after five wrong passwords, last sign-in), and user and role
-  administration, as SECURITY DEFINER functions: people may not touch users, roles or
-  memberships themselves. Passwords arrive as SCRAM verifiers made on the client, never
-  in clear text.
+- Sign-in bookkeeping (lock after five wrong passwords, last sign-in; the schema revision
+  for a workstation's connection test), and user and role administration, as SECURITY
+  DEFINER functions: people may not touch users, roles or memberships themselves.
+  Passwords arrive as SCRAM verifiers made on the client, never in clear text.
 - The trigger and helper functions that write tables the person may not write (stock
   totals, dashboard summaries, status history, document numbers) run as their owner.
 
@@ -257,6 +257,12 @@ END $$;
 -- Signing in ---------------------------------------------------------------------------
 CREATE FUNCTION erpgo_has_users() RETURNS BOOLEAN LANGUAGE sql STABLE {DEFINER} AS $$
     SELECT EXISTS (SELECT FROM users)
+$$;
+
+-- The schema's revision, for a workstation's connection test: it asks as the sign-in
+-- role, which may read no table.
+CREATE FUNCTION erpgo_schema_revision() RETURNS TEXT LANGUAGE sql STABLE {DEFINER} AS $$
+    SELECT version_num FROM alembic_version LIMIT 1
 $$;
 
 -- Until when an account is locked, or NULL (also for a name nobody has).
@@ -594,6 +600,7 @@ DROP FUNCTION erpgo_login_role(TEXT);
 DROP FUNCTION erpgo_sign_in();
 DROP FUNCTION erpgo_sign_in_failed(TEXT);
 DROP FUNCTION erpgo_sign_in_locked_until(TEXT);
+DROP FUNCTION erpgo_schema_revision();
 DROP FUNCTION erpgo_has_users();
 DROP FUNCTION erpgo_share_rows(REGCLASS, UUID[]);
 DROP TRIGGER order_status_guard ON orders;

@@ -1,8 +1,8 @@
-"""The connection settings dialog, by keyboard, against the real test server."""
+"""The connection settings dialog, by keyboard, against the real test server: where the
+server is, and nothing about who connects."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,21 +16,18 @@ from erpgo_desktop.config import (
     CONFIG_DIR_ENV,
     DATA_DIR_ENV,
     DATABASE_URL_ENV,
-    KEYRING_SERVICE,
     AppPaths,
     DatabaseLocation,
     ServerSettings,
     UrlSource,
 )
 from erpgo_desktop.ui.connection_settings import (
-    STORED_HINT,
     TAKES_EFFECT,
     ConnectionSettingsDialog,
     open_connection_settings,
 )
 from erpgo_desktop.ui.login import LoginDialog
 from erpgo_desktop.ui.tasks import TaskRunner
-from tests.keyring_support import MemoryKeyring, memory_keyring, no_keyring
 
 PASSWORD = "s3cret-Pw"
 COMPANY = '# ours\n[company]\nname = "Northwind"  # on documents\n'
@@ -40,18 +37,6 @@ COMPANY = '# ours\n[company]\nname = "Northwind"  # on documents\n'
 def paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
     monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
     return AppPaths.for_user({CONFIG_DIR_ENV: str(tmp_path / "cfg"), DATA_DIR_ENV: str(tmp_path)})
-
-
-@pytest.fixture
-def keys() -> Iterator[MemoryKeyring]:
-    with memory_keyring() as backend:
-        yield backend
-
-
-@pytest.fixture
-def without_keyring() -> Iterator[None]:
-    with no_keyring():
-        yield
 
 
 def write_settings(paths: AppPaths, content: str) -> None:
@@ -95,7 +80,7 @@ def alt(qtbot: QtBot, dialog: QDialog, key: Qt.Key) -> None:
 
 
 def fill_server_by_keyboard(
-    qtbot: QtBot, dialog: ConnectionSettingsDialog, server: ServerSettings, password: str
+    qtbot: QtBot, dialog: ConnectionSettingsDialog, server: ServerSettings
 ) -> None:
     alt(qtbot, dialog, Qt.Key.Key_P)  # A PostgreSQL server
     qtbot.waitUntil(dialog.server_box.isEnabled)
@@ -109,12 +94,6 @@ def fill_server_by_keyboard(
     qtbot.keyClick(focused(), Qt.Key.Key_Tab)
     assert focused() is dialog.database
     type_into(qtbot, server.database)
-    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
-    assert focused() is dialog.user
-    type_into(qtbot, server.user)
-    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
-    assert focused() is dialog.password
-    type_into(qtbot, password)
 
 
 def run_test_connection(qtbot: QtBot, dialog: ConnectionSettingsDialog) -> None:
@@ -123,50 +102,68 @@ def run_test_connection(qtbot: QtBot, dialog: ConnectionSettingsDialog) -> None:
     qtbot.waitUntil(lambda: dialog.last_check is not None and dialog.test_button.isEnabled())
 
 
-def test_a_server_typed_in_tests_well_and_is_saved_without_its_password(
-    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, keys: MemoryKeyring, database_url: URL
+def test_a_set_up_server_tests_well_and_only_where_it_is_is_saved(
+    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, database_url: URL
 ) -> None:
     write_settings(paths, COMPANY)
+    # The test server's URL names its superuser: the dialog has no place for it, and the
+    # test connects as the sign-in role all the same.
+    assert database_url.username
     server = ServerSettings.from_url(database_url)
     dialog = open_dialog(qtbot, paths, runner)
     assert dialog.embedded_choice.isChecked() and not dialog.server_box.isEnabled()
 
-    fill_server_by_keyboard(qtbot, dialog, server, PASSWORD)
-    assert dialog.remember.isChecked() and dialog.remember.isEnabled()
+    fill_server_by_keyboard(qtbot, dialog, server)
     run_test_connection(qtbot, dialog)
 
     assert dialog.last_check is not None and dialog.last_check.ok
-    assert "up to date" in dialog.test_result.text()
     assert dialog.test_result.text().startswith("✔ Connected to PostgreSQL")
+    assert f"The database {server.database} is ready" in dialog.test_result.text()
 
     with qtbot.waitSignal(dialog.saved) as saved:
-        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)  # Enter saves
+        qtbot.keyClick(dialog.database, Qt.Key.Key_Return)  # Enter saves
     assert saved.args == [server]
     qtbot.waitUntil(lambda: not dialog.isVisible())
     assert dialog.result() == QDialog.DialogCode.Accepted
 
     assert config.read_server_settings(paths) == server
     assert config.read_company(paths).name == "Northwind"
-    content = paths.settings_file.read_bytes()
-    assert PASSWORD.encode() not in content
-    assert b"# on documents" in content
-    assert keys.passwords == {(KEYRING_SERVICE, server.keyring_username): PASSWORD}
+    content = paths.settings_file.read_text(encoding="utf-8")
+    assert f'database_url = "{server.settings_url()}"' in content
+    assert f"{database_url.username}@" not in content
+    assert config.credentials_in_settings_file(paths) is None
+    assert "# on documents" in content
+
+
+def test_a_database_not_set_up_for_sign_in_says_what_the_administrator_runs(
+    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, empty_database_url: URL
+) -> None:
+    dialog = open_dialog(qtbot, paths, runner)
+    fill_server_by_keyboard(qtbot, dialog, ServerSettings.from_url(empty_database_url))
+
+    run_test_connection(qtbot, dialog)
+
+    text = dialog.test_result.text()
+    assert text.startswith("✘ Connected to PostgreSQL")
+    assert "not set up for personal sign-in yet" in text
+    assert "`erpgo-desktop setup-roles`" in text
+    assert dialog.isVisible() and not paths.settings_file.exists()
 
 
 def test_a_wrong_database_name_shows_why_inline_and_saves_nothing(
-    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, keys: MemoryKeyring, database_url: URL
+    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, database_url: URL
 ) -> None:
     server = ServerSettings.from_url(database_url)
     dialog = open_dialog(qtbot, paths, runner)
     fill_server_by_keyboard(
-        qtbot, dialog, ServerSettings(**{**server.__dict__, "database": "nope_db"}), PASSWORD
+        qtbot, dialog, ServerSettings(**{**server.__dict__, "database": "nope_db"})
     )
 
     run_test_connection(qtbot, dialog)
 
     assert dialog.test_result.text().startswith('✘ The server has no database named "nope_db".')
-    assert PASSWORD not in dialog.test_result.text() + dialog.test_result.toolTip()
-    assert dialog.isVisible() and not paths.settings_file.exists() and not keys.passwords
+    assert "nope_db" in dialog.test_result.toolTip()  # the server's own words
+    assert dialog.isVisible() and not paths.settings_file.exists()
 
     alt(qtbot, dialog, Qt.Key.Key_D)
     type_into(qtbot, "other")
@@ -174,16 +171,17 @@ def test_a_wrong_database_name_shows_why_inline_and_saves_nothing(
 
 
 def test_the_embedded_choice_removes_the_server_and_keeps_the_rest(
-    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, keys: MemoryKeyring
+    qtbot: QtBot, paths: AppPaths, runner: TaskRunner
 ) -> None:
-    write_settings(paths, 'database_url = "postgresql://clerk@dbserver:5433/erpgo"\n' + COMPANY)
+    write_settings(paths, 'database_url = "postgresql://dbserver:5433/erpgo"\n' + COMPANY)
     dialog = open_dialog(qtbot, paths, runner)
     assert dialog.server_choice.isChecked()
-    assert (dialog.host.text(), dialog.port.value(), dialog.user.text()) == (
+    assert (dialog.host.text(), dialog.port.value(), dialog.database.text()) == (
         "dbserver",
         5433,
-        "clerk",
+        "erpgo",
     )
+    assert not dialog.file_credentials_note.isVisibleTo(dialog)
     assert focused() is dialog.host
 
     alt(qtbot, dialog, Qt.Key.Key_C)  # This computer only
@@ -197,7 +195,7 @@ def test_the_embedded_choice_removes_the_server_and_keeps_the_rest(
 
 
 def test_empty_fields_are_refused_at_the_field(
-    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, keys: MemoryKeyring
+    qtbot: QtBot, paths: AppPaths, runner: TaskRunner
 ) -> None:
     dialog = open_dialog(qtbot, paths, runner)
     alt(qtbot, dialog, Qt.Key.Key_P)
@@ -214,115 +212,39 @@ def test_empty_fields_are_refused_at_the_field(
     assert runner.pending_count == 0
 
     type_into(qtbot, "dbserver")
-    alt(qtbot, dialog, Qt.Key.Key_U)
+    alt(qtbot, dialog, Qt.Key.Key_D)
+    type_into(qtbot, "")
     qtbot.keyClick(focused(), Qt.Key.Key_Return)
-    assert dialog.visible_errors() == {"user": "Enter the user name to connect as."}
+    assert dialog.visible_errors() == {"database": "Enter the name of the database."}
     assert dialog.isVisible() and not paths.settings_file.exists()
 
 
-def test_without_a_keyring_the_password_is_never_kept_and_pgpass_is_explained(
-    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, without_keyring: None, database_url: URL
-) -> None:
-    server = ServerSettings.from_url(database_url)
-    dialog = open_dialog(qtbot, paths, runner)
-    assert dialog.keyring_note.isVisibleTo(dialog)
-    assert "pgpass" in dialog.keyring_note.text()
-
-    fill_server_by_keyboard(qtbot, dialog, server, PASSWORD)
-    assert not dialog.remember.isEnabled() and not dialog.remember.isChecked()
-    assert f":{server.port}:{server.database}:{server.user}:PASSWORD" in dialog.keyring_note.text()
-    run_test_connection(qtbot, dialog)
-    assert dialog.last_check is not None and dialog.last_check.ok  # typed: used for the test
-
-    with qtbot.waitSignal(dialog.accepted):
-        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
-
-    assert config.read_server_settings(paths) == server
-    assert PASSWORD.encode() not in paths.settings_file.read_bytes()
-    assert [p.name for p in paths.config_dir.iterdir()] == ["settings.toml"]
-
-
-def test_a_keyring_that_refuses_keeps_the_dialog_and_the_file_as_they_were(
+def test_a_user_and_password_left_in_the_file_are_named_and_saved_away(
     qtbot: QtBot, paths: AppPaths, runner: TaskRunner
 ) -> None:
-    class LockedKeyring(MemoryKeyring):
-        def set_password(self, service: str, username: str, password: str) -> None:
-            raise RuntimeError("locked")
-
-    from tests.keyring_support import using_keyring
-
-    write_settings(paths, COMPANY)
-    with using_keyring(LockedKeyring()):
-        dialog = open_dialog(qtbot, paths, runner)
-        fill_server_by_keyboard(
-            qtbot, dialog, ServerSettings(False, "dbserver", 5432, "erpgo", "clerk"), PASSWORD
-        )
-        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
-        qtbot.waitUntil(lambda: bool(dialog.field_error("password").text()))
-
-    assert "keyring did not take the password" in dialog.field_error("password").text()
-    assert dialog.isVisible() and dialog.password.text() == PASSWORD
-    assert paths.settings_file.read_text(encoding="utf-8") == COMPANY
-
-
-def test_a_stored_password_is_hinted_and_kept_when_the_field_stays_empty(
-    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, keys: MemoryKeyring
-) -> None:
-    server = ServerSettings(False, "dbserver", 5432, "erpgo", "clerk")
-    config.write_server_settings(paths, server)
-    config.store_password(server, PASSWORD)
-
+    write_settings(
+        paths, f'database_url = "postgresql://erpgo_app:{PASSWORD}@dbserver/erpgo"\n' + COMPANY
+    )
     dialog = open_dialog(qtbot, paths, runner)
-    qtbot.waitUntil(lambda: dialog.password.placeholderText() == STORED_HINT)
-
-    alt(qtbot, dialog, Qt.Key.Key_H)
-    type_into(qtbot, "elsewhere")
-    assert dialog.password.placeholderText() == ""  # that password is for another server
-    type_into(qtbot, "dbserver")
-    assert dialog.password.placeholderText() == STORED_HINT
-
-    with qtbot.waitSignal(dialog.accepted):
-        qtbot.keyClick(focused(), Qt.Key.Key_Return)
-    assert config.stored_password(server) == PASSWORD
-
-
-def test_unticking_remember_forgets_the_stored_password(
-    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, keys: MemoryKeyring
-) -> None:
-    server = ServerSettings(False, "dbserver", 5432, "erpgo", "clerk")
-    config.write_server_settings(paths, server)
-    config.store_password(server, PASSWORD)
-    dialog = open_dialog(qtbot, paths, runner)
-
-    alt(qtbot, dialog, Qt.Key.Key_R)
-    qtbot.waitUntil(lambda: not dialog.remember.isChecked())
-    with qtbot.waitSignal(dialog.accepted):
-        qtbot.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-
-    assert keys.passwords == {}
-
-
-def test_a_password_written_into_the_file_moves_to_the_keyring(
-    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, keys: MemoryKeyring
-) -> None:
-    write_settings(paths, f'database_url = "postgresql://clerk:{PASSWORD}@dbserver/erpgo"\n')
-    dialog = open_dialog(qtbot, paths, runner)
-    assert dialog.file_password_note.isVisibleTo(dialog)
-    assert "moves to the keyring" in dialog.file_password_note.text()
-    assert dialog.password.text() == PASSWORD
+    note = dialog.file_credentials_note.text()
+    assert dialog.file_credentials_note.isVisibleTo(dialog)
+    assert "user erpgo_app and a password" in note and "sign in as themselves" in note
+    assert PASSWORD not in note
+    assert all(PASSWORD not in edit.text() for edit in dialog.findChildren(QLineEdit))
 
     with qtbot.waitSignal(dialog.accepted):
         qtbot.keyClick(focused(), Qt.Key.Key_Return)
 
-    assert PASSWORD.encode() not in paths.settings_file.read_bytes()
-    assert keys.passwords == {(KEYRING_SERVICE, "clerk@dbserver:5432/erpgo"): PASSWORD}
+    content = paths.settings_file.read_text(encoding="utf-8")
+    assert content.startswith('database_url = "postgresql://dbserver:5432/erpgo"\n')
+    assert PASSWORD not in content and "erpgo_app" not in content
+    assert "# on documents" in content
 
 
 def test_an_override_from_the_command_line_or_environment_is_stated(
     qtbot: QtBot,
     paths: AppPaths,
     runner: TaskRunner,
-    without_keyring: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     location = config.resolve_database("postgresql://boss:pw@cli-host/erpgo", paths, {})
@@ -340,33 +262,33 @@ def test_an_override_from_the_command_line_or_environment_is_stated(
     assert embedded.findChild(QWidget, "takes_effect").text() == TAKES_EFFECT  # type: ignore[union-attr]
 
 
-def test_the_tab_order_follows_the_form(
-    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, keys: MemoryKeyring
+def test_the_tab_order_follows_the_form_which_asks_for_no_user_or_password(
+    qtbot: QtBot, paths: AppPaths, runner: TaskRunner
 ) -> None:
     dialog = open_dialog(qtbot, paths, runner)
     alt(qtbot, dialog, Qt.Key.Key_P)
     qtbot.waitUntil(dialog.server_box.isEnabled)
     alt(qtbot, dialog, Qt.Key.Key_H)
     order = [focused()]
-    for _ in range(7):
+    for _ in range(5):
         qtbot.keyClick(focused(), Qt.Key.Key_Tab)
         order.append(focused())
     assert order == [
         dialog.host,
         dialog.port,
         dialog.database,
-        dialog.user,
-        dialog.password,
-        dialog.remember,
         dialog.test_button,
         dialog.save_button,
+        dialog.cancel_button,
     ]
-    assert isinstance(dialog.password, QLineEdit)
-    assert dialog.password.echoMode() == QLineEdit.EchoMode.Password
+    assert dialog.field_names == ("embedded", "server", "host", "port", "database")
+    assert not any(
+        edit.echoMode() == QLineEdit.EchoMode.Password for edit in dialog.findChildren(QLineEdit)
+    )
 
 
 def test_escape_closes_without_writing_anything(
-    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, keys: MemoryKeyring
+    qtbot: QtBot, paths: AppPaths, runner: TaskRunner
 ) -> None:
     write_settings(paths, COMPANY)
     dialog = open_dialog(qtbot, paths, runner)
@@ -376,7 +298,7 @@ def test_escape_closes_without_writing_anything(
 
 
 def test_open_connection_settings_opens_a_dialog_that_goes_away_when_closed(
-    qtbot: QtBot, paths: AppPaths, runner: TaskRunner, keys: MemoryKeyring
+    qtbot: QtBot, paths: AppPaths, runner: TaskRunner
 ) -> None:
     dialog = open_connection_settings(paths, runner)
     qtbot.waitExposed(dialog)
