@@ -119,6 +119,7 @@ def _prepare(
     server_url, ready = prepare_database(location, paths, demo=demo, progress=progress)
     progress("Opening the database", 0, 0)
     auth = AuthService.for_server(server_url)
+    auth.check_schema()
     return _Started(ready, auth, auth.has_any_user())
 
 

@@ -119,6 +119,21 @@ class AuthService:
     def server_url(self) -> URL:
         return self._server_url
 
+    def check_schema(self) -> None:
+        """Refuse, in words, a database whose schema this program does not match."""
+        from erpgo_desktop.db import migrate
+
+        with _connection_errors_as_lost(), self._gate() as connection:
+            current = connection.execute(text("SELECT erpgo_schema_revision()")).scalar()
+        head = migrate.head_revision()
+        if current != head:
+            raise ConfigurationError(
+                f"The database's schema is at revision {current}, and this version of ERPGo "
+                f"Desktop needs {head}: ask your administrator to run `erpgo-desktop migrate` "
+                "and `erpgo-desktop setup-roles` (or, if the database is newer, install the "
+                "newer version of the program)."
+            )
+
     def has_any_user(self) -> bool:
         with _connection_errors_as_lost(), self._gate() as connection:
             return bool(connection.execute(text("SELECT erpgo_has_users()")).scalar())
