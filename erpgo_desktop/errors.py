@@ -45,9 +45,7 @@ class AuthenticationError(ErpError):
     """Wrong username or password, or the account may not log in."""
 
 
-ACCOUNT_DISABLED_MESSAGE = (
-    "Your account was deactivated by an administrator; you are signed out."
-)
+ACCOUNT_DISABLED_MESSAGE = "Your account was deactivated by an administrator; you are signed out."
 
 
 class AccountDisabledError(AuthenticationError):
