@@ -54,7 +54,8 @@ class People:
         return signed_in
 
     def open_services(self, signed_in: SignedIn) -> Services:
-        self.engines.append(signed_in.engine)
+        if signed_in.engine not in self.engines:  # signed in through the sign-in dialog
+            self.engines.append(signed_in.engine)
         return build_services(signed_in.engine)
 
     def user(self, username: str) -> CurrentUser:
@@ -191,8 +192,9 @@ def test_the_next_action_is_refused_and_done_after_reactivation(
     admin = people.sign_in("boss")
     administration = build_services(admin.engine).users
     mia = people.user("mia")
-    window = shown(qtbot, workstation.start(people.sign_in("mia")))
-    login_role = people.engines[-1].url.username
+    signed_in = people.sign_in("mia")
+    window = shown(qtbot, workstation.start(signed_in))
+    login_role = signed_in.engine.url.username
     dialog = window.open_customer(None)
     assert isinstance(dialog, CustomerDialog)
     qtbot.waitUntil(dialog.isVisible)
