@@ -3,7 +3,9 @@
 Start-up is a short sequence of modal steps before the main window: get the database
 ready (off the GUI thread, with a progress dialog: starting the embedded server and
 migrating take seconds), create the first administrator if there is no account yet,
-sign in, then the main window.
+sign in, then the main window. From there `ui.session.Workstation` looks after who is
+signed in: when the database ends a person's session (their account was deactivated), it
+returns to the sign-in dialog and opens the next person's window.
 """
 
 from __future__ import annotations
@@ -32,17 +34,16 @@ from PySide6.QtWidgets import (
 
 from erpgo_desktop import __version__, config
 from erpgo_desktop.errors import ErpError
-from erpgo_desktop.services.auth import AuthService, CurrentUser, SignedIn
+from erpgo_desktop.services.auth import AuthService, SignedIn
 from erpgo_desktop.services.setup import DatabaseReady, prepare_database
-from erpgo_desktop.ui.connection import ConnectionIndicator, ConnectionMonitor
 from erpgo_desktop.ui.connection_settings import (
     ConnectionSettingsDialog,
     open_connection_settings,
 )
 from erpgo_desktop.ui.first_admin import FirstAdminDialog
-from erpgo_desktop.ui.live import ChangeFeed
 from erpgo_desktop.ui.login import LoginDialog
-from erpgo_desktop.ui.main_window import SETTINGS_ORGANIZATION, MainWindow
+from erpgo_desktop.ui.main_window import SETTINGS_ORGANIZATION
+from erpgo_desktop.ui.session import SignIn, Workstation
 from erpgo_desktop.ui.tasks import Progress, TaskRunner, show_failure
 
 if TYPE_CHECKING:
@@ -123,19 +124,6 @@ def _prepare(
     return _Started(ready, auth, auth.has_any_user())
 
 
-class _SignIn:
-    """The sign-in dialog's authenticator: keeps the engine of the person who signed in."""
-
-    def __init__(self, auth: AuthService) -> None:
-        self._auth = auth
-        self.signed_in: SignedIn | None = None
-
-    def login(self, username: str, password: str) -> CurrentUser:
-        signed_in = self._auth.sign_in(username, password)
-        self.signed_in = signed_in
-        return signed_in.user
-
-
 def _start(
     runner: TaskRunner, location: config.DatabaseLocation, paths: config.AppPaths, *, demo: bool
 ) -> _Started | BaseException:
@@ -165,7 +153,7 @@ def _sign_in_and_run(
     paths: config.AppPaths,
     engines: list[Engine],
 ) -> int:
-    from erpgo_desktop.services import build_services
+    from erpgo_desktop.services import Services, build_services
     from erpgo_desktop.services.backup import configured_pg_bin_dir
 
     auth = started.auth
@@ -178,7 +166,7 @@ def _sign_in_and_run(
             return EXIT_OK
         username = first.user.username
 
-    sign_in = _SignIn(auth)
+    sign_in = SignIn(auth)
     login = LoginDialog(
         sign_in,
         runner,
@@ -194,36 +182,34 @@ def _sign_in_and_run(
     log.info("showing the sign-in dialog")
     if login.exec() != QDialog.DialogCode.Accepted or sign_in.signed_in is None:
         return EXIT_OK
-    signed_in = sign_in.signed_in
-    engines.append(signed_in.engine)
-    log.info("signed in as %s", signed_in.user.username)
+    pg_bin_dir = configured_pg_bin_dir(paths)
 
-    services = build_services(signed_in.engine, pg_bin_dir=configured_pg_bin_dir(paths))
-    log.info("connected to %s", services.health.server_version())
-    changes = ChangeFeed(signed_in.engine.url)
-    monitor = ConnectionMonitor(services.health.ping)
-    runner.task_failed.connect(monitor.notice_failure)
-    indicator = ConnectionIndicator(monitor, server=started.ready.location_description)
-    window = MainWindow(
-        services=services,
-        runner=runner,
-        user=signed_in.user,
+    def open_services(signed_in: SignedIn) -> Services:
+        engines.append(signed_in.engine)
+        return build_services(signed_in.engine, pg_bin_dir=pg_bin_dir)
+
+    # The workstation also signs the next person in when the database ends a session.
+    workstation = Workstation(
+        runner,
+        auth,
+        open_services,
         location_description=started.ready.location_description,
-        changes=changes,
-        connection_indicator=indicator,
         icon=icon,
         paths=paths,
         location=location,
+        on_connection_settings=lambda parent: open_connection_settings(
+            paths, runner, parent, location=location
+        ),
     )
-    changes.start()
-    monitor.start()
-    window.show()
+    workstation.quit_requested.connect(app.quit)
+    workstation.start(sign_in.signed_in)
+    if workstation.services is not None:
+        log.info("connected to %s", workstation.services.health.server_version())
     try:
         return app.exec()
     finally:
-        # Before the engine goes: the feed's thread and the monitor's pings use the server.
-        changes.stop()
-        monitor.stop()
+        # Before the engines go: the feed's thread and the monitor's pings use the server.
+        workstation.stop()
 
 
 class StartupDialog(QDialog):

@@ -45,6 +45,26 @@ class AuthenticationError(ErpError):
     """Wrong username or password, or the account may not log in."""
 
 
+ACCOUNT_DISABLED_MESSAGE = "Your account was deactivated by an administrator; you are signed out."
+
+
+class AccountDisabledError(AuthenticationError):
+    """The server ended this person's session and refuses them a new one: an administrator
+    deactivated the account while they were signed in.
+
+    Unlike a lost connection, trying again cannot help; signing in again can (as someone
+    else, or once the account is reactivated). Distinct from the AuthenticationError a
+    sign-in of a disabled account gets: this one means "you were signed out".
+    """
+
+    def __init__(
+        self, message: str = ACCOUNT_DISABLED_MESSAGE, *, login_role: str | None = None
+    ) -> None:
+        super().__init__(message)
+        #: The login role the server refused, as it named it (None when it did not).
+        self.login_role = login_role
+
+
 class ConfigurationError(ErpError):
     """The database location or the settings file cannot be used."""
 

@@ -60,10 +60,10 @@ NO_ROLES_YET = (
 
 #: How the server refuses a sign-in. libpq hands psycopg no SQLSTATE for a refused
 #: connection, only the server's message: a wrong password (with SCRAM also for a role that
-#: does not exist), a role that may not log in (a deactivated account), and, under trust or
-#: peer authentication, a role that does not exist.
+#: does not exist) and, under trust or peer authentication, a role that does not exist. A
+#: role that may not log in (a deactivated account) is recognised by
+#: services.base.account_disabled, which also tells a signed-in person so.
 _WRONG_PASSWORD = "password authentication failed"
-_NOT_PERMITTED = "is not permitted to log in"
 _NO_SUCH_ROLE = re.compile(r'role ".*" does not exist')
 
 
@@ -396,13 +396,18 @@ class _WrongPassword(Exception):
 
 @contextmanager
 def _refusals_named() -> Iterator[None]:
+    # Imported here: services.base imports this module for CurrentUser.
+    from erpgo_desktop.services.base import account_disabled
+
     try:
         yield
     except DBAPIError as exc:
         message = str(exc.orig)
         if _WRONG_PASSWORD in message or _NO_SUCH_ROLE.search(message):
             raise _WrongPassword() from exc
-        if _NOT_PERMITTED in message:
+        if account_disabled(exc) is not None:
+            # A plain AuthenticationError, not AccountDisabledError: nobody was signed out,
+            # a sign-in was refused.
             raise AuthenticationError("This account is disabled; ask an administrator.") from exc
         raise
 

@@ -5,6 +5,7 @@ database refusals turned into messages for people.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
@@ -17,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.errors import (
+    AccountDisabledError,
     ConflictError,
     ConnectionLostError,
     ErpError,
@@ -221,9 +223,40 @@ def is_connection_lost(exc: BaseException) -> bool:
     return False
 
 
+#: How the server refuses to connect a login role that may no longer log in (a deactivated
+#: account). libpq hands psycopg no SQLSTATE for a refused connection, only the server's
+#: message, in the server's language (English unless lc_messages says otherwise).
+_NOT_PERMITTED = re.compile(r'role "(?P<role>.+?)" is not permitted to log in')
+
+
+def account_disabled(exc: BaseException) -> AccountDisabledError | None:
+    """AccountDisabledError when `exc` is the server refusing to connect a login role that
+    may not log in any more; None for anything else.
+
+    Deactivating an account ends its sessions at once (pg_terminate_backend), which the
+    person's program sees as an ended connection (57P01, the same as a server restart).
+    Only the refusal of the next connection, which the pool makes by itself, says why.
+    """
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if not isinstance(orig, psycopg.OperationalError):
+        return None
+    refused = _NOT_PERMITTED.search(str(orig))
+    if refused is None:
+        return None
+    return AccountDisabledError(login_role=refused.group("role"))
+
+
+def _raise_if_signed_out(exc: DBAPIError) -> None:
+    disabled = account_disabled(exc)
+    if disabled is not None:
+        log.warning("the server refuses this account's connections: %s", exc.orig)
+        raise disabled from exc
+
+
 def read_reconnecting(sessions: sessionmaker[Session], work: Callable[[Session], T]) -> T:
     """Run the read-only `work` in a session of its own; a lost connection becomes
-    ConnectionLostError.
+    ConnectionLostError, a connection the server refuses to this account
+    AccountDisabledError.
 
     A pooled connection can break between its check at checkout (pool_pre_ping) and its
     use, typically when the server restarts under a workstation that stayed open. The
@@ -235,6 +268,7 @@ def read_reconnecting(sessions: sessionmaker[Session], work: Callable[[Session],
         with sessions() as session:
             return work(session)
     except DBAPIError as exc:
+        _raise_if_signed_out(exc)
         if not is_connection_lost(exc):
             _raise_refused_right(exc)
             raise
@@ -243,6 +277,7 @@ def read_reconnecting(sessions: sessionmaker[Session], work: Callable[[Session],
         with sessions() as session:
             return work(session)
     except DBAPIError as exc:
+        _raise_if_signed_out(exc)
         if not is_connection_lost(exc):
             _raise_refused_right(exc)
             raise
@@ -280,6 +315,7 @@ class Service:
                 if isinstance(exc.orig, _RETRYABLE) and attempt < RETRIES:
                     log.info("retrying after %s (attempt %d)", type(exc.orig).__name__, attempt)
                     continue
+                _raise_if_signed_out(exc)
                 if is_connection_lost(exc):
                     # Not run again: had the commit itself gone through before the line
                     # broke, a second run would do the work twice. The user decides.

@@ -16,7 +16,10 @@ lose the LISTEN on return). It is meant for one background thread:
     listener.stop()  # from any thread; run() returns within `wait` seconds
 
 A lost connection is retried with growing pauses; once listening again it reports
-`Change.reload_everything()`, since changes made in between were not heard.
+`Change.reload_everything()`, since changes made in between were not heard. When the
+server refuses the login role itself (the account was deactivated, which also ended the
+listening session), retrying cannot help: `changes()` and `run()` raise
+`AccountDisabledError`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from sqlalchemy.engine import URL, make_url
 
 from erpgo_desktop import APP_NAME
 from erpgo_desktop.db.engine import libpq_conninfo
+from erpgo_desktop.services.base import account_disabled
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +118,8 @@ class ChangeListener:
             on_change(change)
 
     def changes(self) -> Iterator[Change]:
-        """The changes, as they are committed, until `stop()`."""
+        """The changes, as they are committed, until `stop()`; AccountDisabledError when
+        the server no longer lets this login role connect."""
         failures = 0
         connected_before = False
         listening = False
@@ -132,6 +137,11 @@ class ChangeListener:
                 if listening:
                     listening = False
                     self._on_listening(False)
+                disabled = account_disabled(exc)
+                if disabled is not None:
+                    log.warning("change notifications end: the server refuses this account: %s",
+                                exc)  # fmt: skip
+                    raise disabled from exc
                 pause = self._backoff[min(failures, len(self._backoff) - 1)]
                 failures += 1
                 log.warning("change notifications interrupted (%s); retrying in %.1f s", exc,

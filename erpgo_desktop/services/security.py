@@ -6,8 +6,8 @@ owner when it has CREATEROLE and may grant pg_signal_backend: on the embedded se
 every start, on a shared server as `erpgo-desktop setup-roles` after each `migrate`. It
 may run any number of times. The roles, for a database whose roles use the prefix `p`:
 
-- `p:definer` (NOLOGIN, CREATEROLE, member of pg_signal_backend) owns the SECURITY DEFINER
-  functions of revision 0011 and the triggers that write what people may not;
+- `p:definer` (NOLOGIN, CREATEROLE, with pg_signal_backend's privileges) owns the SECURITY
+  DEFINER functions of revision 0011 and the triggers that write what people may not;
 - `p:person` (NOLOGIN): every signed-in person; who is who and what roles grant;
 - `p:<permission>` (NOLOGIN), such as `p:orders.confirm`: that permission's grants, from
   `domain.permissions.DATABASE_GRANTS`, the table the services check too;
@@ -177,8 +177,7 @@ class _SecuritySetter:
         copied = stored is not None and stored.database_oid != database_oid
         person_role = stored.person_role if stored else f"{prefix}:person"
         definer_role = stored.definer_role if stored else f"{prefix}:definer"
-        self._ensure_role(definer_role, "NOLOGIN NOINHERIT CREATEROLE")
-        self._run(f"GRANT pg_signal_backend TO {self.quote(definer_role)}")
+        self._ensure_definer(definer_role)
         self._ensure_role(person_role, "NOLOGIN NOINHERIT")
         self._ensure_role(SIGNIN_ROLE, "LOGIN NOINHERIT")
         self._run(
@@ -221,6 +220,25 @@ class _SecuritySetter:
             new_logins=new_logins,
             revoked_from=revoked,
         )
+
+    def _ensure_definer(self, definer_role: str) -> None:
+        """The definer, able to end a deactivated person's sessions (erpgo_end_sessions).
+
+        pg_terminate_backend asks for the privileges of pg_signal_backend, not just
+        membership, and a NOINHERIT role's memberships give none: without inheriting it,
+        deactivating anyone signed in failed with "permission denied to terminate process".
+        From PostgreSQL 16 on, that one membership inherits and the definer's others stay
+        as they are; before 16 inheritance is the role's own, so the definer inherits (the
+        roles it is a member of grant nothing it does not hold already).
+        """
+        definer = self.quote(definer_role)
+        version = int(self.connection.execute(text("SHOW server_version_num")).scalar_one())
+        if version >= 160000:
+            self._ensure_role(definer_role, "NOLOGIN NOINHERIT CREATEROLE")
+            self._run(f"GRANT pg_signal_backend TO {definer} WITH INHERIT TRUE")
+        else:
+            self._ensure_role(definer_role, "NOLOGIN INHERIT CREATEROLE")
+            self._run(f"GRANT pg_signal_backend TO {definer}")
 
     def _permission_roles(self, prefix: str) -> dict[str, str]:
         c = self.connection

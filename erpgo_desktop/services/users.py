@@ -196,7 +196,8 @@ class UserAdminService(Service):
         return self._write(work)
 
     def deactivate_user(self, acting: CurrentUser, user_id: uuid.UUID) -> UserRow:
-        """The account can no longer sign in; everything it did stays."""
+        """The account can no longer sign in, and its open sessions end at once; everything
+        it did stays."""
         require(acting, perms.USERS_ADMIN)
         if user_id == acting.id:
             raise ValidationError("You cannot deactivate your own account.")
@@ -210,7 +211,11 @@ class UserAdminService(Service):
             )
             return _user_row(session, user_id)
 
-        return self._write(work)
+        row = self._write(work)
+        # The login role may log in until that commit, but its sessions were ended before
+        # it: one that connected in between (a pool reconnects by itself) is ended now.
+        self._write(lambda session: _set_active(session, user_id, False))
+        return row
 
     def reactivate_user(self, acting: CurrentUser, user_id: uuid.UUID) -> UserRow:
         require(acting, perms.USERS_ADMIN)

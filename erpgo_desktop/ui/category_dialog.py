@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QPlainTextEdit, Q
 from erpgo_desktop.domain import catalog as rules
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.errors import ValidationError
+from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.catalog_admin import CategoryDraft, CategoryRow, CategoryService
 from erpgo_desktop.ui.forms import RecordDialog, int_spin, set_active_after_save
@@ -125,6 +126,9 @@ class CategoryDialog(RecordDialog):
             self.parent_picker.addItem(f"{indent}{category.name}{suffix}", str(category.id))
         if own is not None:
             self.apply_row(own)
+
+    def use_services(self, services: Services) -> None:
+        self._categories = services.categories
 
     def fill(self, row: CategoryRow) -> None:
         self.name.setText(row.name)

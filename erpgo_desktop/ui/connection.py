@@ -6,7 +6,9 @@ seconds, more often while it is away, and at once when a task failed with
 A ping that gets no answer within a few seconds counts as "unreachable" without waiting
 for the network to give up. Nothing else needs to happen to reconnect: the services'
 connection pool replaces broken connections by itself, and `ChangeFeed` listens again
-(and asks for a full refresh) on its own; the monitor only tells the user.
+(and asks for a full refresh) on its own; the monitor only tells the user. A ping refused
+because the person's account was deactivated is no outage: the monitor emits
+`account_disabled(error)` and stops (ui/session.py signs the person out).
 
     monitor = ConnectionMonitor(services.health.ping, parent=window)
     runner.task_failed.connect(monitor.notice_failure)
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QLabel, QWidget
 
-from erpgo_desktop.errors import ConnectionLostError, ErpError
+from erpgo_desktop.errors import AccountDisabledError, ConnectionLostError, ErpError
 from erpgo_desktop.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,9 @@ class ConnectionMonitor(QObject):
     #: (online, a sentence for the user) whenever the state changes; the first answer after
     #: start() is always reported.
     state_changed = Signal(bool, str)
+    #: A ping was refused because the person's account was deactivated (the
+    #: AccountDisabledError); the monitor stops: the server answers, but not to them.
+    account_disabled = Signal(object)
 
     def __init__(
         self,
@@ -128,6 +133,11 @@ class ConnectionMonitor(QObject):
 
     def _ping_failed(self, error: BaseException) -> None:
         if not self._finished():
+            return
+        if isinstance(error, AccountDisabledError):
+            self._running = False
+            self._next.stop()
+            self.account_disabled.emit(error)
             return
         # Not an ErpError: logged with its traceback by the runner. Not a lost connection,
         # but the server cannot be worked with either (say, too many connections).

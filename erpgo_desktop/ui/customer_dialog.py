@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPlainTex
 
 from erpgo_desktop.domain import customers as rules
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.customers import CustomerDraft, CustomerRow, CustomerService
 from erpgo_desktop.ui.forms import RecordDialog, format_decimal, money_edit, read_decimal
@@ -94,6 +95,9 @@ class CustomerDialog(RecordDialog):
     def _type_changed(self) -> None:
         business = self.type.currentData() == "BUSINESS"
         self.company.setPlaceholderText("required for a business" if business else "optional")
+
+    def use_services(self, services: Services) -> None:
+        self._customers = services.customers
 
     def fill(self, row: CustomerRow) -> None:
         self.code.setText(row.customer_code or "—")

@@ -60,6 +60,11 @@ What the base does with the outcome:
 `mark_changed_elsewhere()` (or `notice_change(table, ids)`, which filters on
 `record_table` and `record_id`) shows "Someone else changed this record at HH:MM; saving
 will show both versions".
+
+A dialog that implements `use_services(services)` (take its service(s) from another
+sign-in's `Services`) outlives a sign-out: when the database ends the person's session
+(ui/session.py), it is `suspend()`ed, hidden with what was typed, and `resume(services,
+acting)`d under whoever signs in next. A dialog without it is closed at sign-out.
 """
 
 from __future__ import annotations
@@ -96,6 +101,7 @@ from PySide6.QtWidgets import (
 
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.errors import ConflictError, ErpError, ValidationError
+from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label
@@ -337,6 +343,8 @@ class FormDialog(QDialog):
         self._clean: dict[str, object] | None = None
         #: The "Discard your changes?" box while it is open (tests answer it).
         self.discard_prompt: QMessageBox | None = None
+        #: Windows opened from here that were hidden at a sign-out, to show again after.
+        self._suspended: list[QDialog] = []
 
         self.banner = error_label()
         self.banner.setObjectName("banner")
@@ -622,6 +630,49 @@ class FormDialog(QDialog):
         """A save over a newer version; a form without versions just says so."""
         self.show_banner(error.message)
 
+    # -- signed out and in again ---------------------------------------------------------
+
+    def use_services(self, services: Services) -> None:
+        """Take the service(s) this dialog works with from `services`, the next sign-in's.
+        Implementing it lets the dialog wait for that sign-in instead of being closed."""
+        raise NotImplementedError
+
+    @property
+    def keeps_over_sign_out(self) -> bool:
+        """Whether the dialog can wait, hidden, for the next sign-in (`use_services`)."""
+        return type(self).use_services is not FormDialog.use_services
+
+    def suspend(self) -> None:
+        """Signed out: hide until the next sign-in, with the windows opened from here (a
+        conflict, a question, a sub-form); a sub-form that cannot wait is closed."""
+        self._suspended = []
+        for child in self.findChildren(QDialog, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if not child.isVisible():
+                continue
+            if isinstance(child, FormDialog):
+                if not child.keeps_over_sign_out:
+                    child.done(QDialog.DialogCode.Rejected)
+                    continue
+                child.suspend()
+            child.hide()
+            self._suspended.append(child)
+        self.hide()
+
+    def resume(self, services: Services, acting: CurrentUser) -> None:
+        """Go on as `acting` through `services` (call once the dialog is shown again):
+        what was typed stays; the next load, lookup or save is theirs."""
+        self.acting = acting
+        self.use_services(services)
+        # What the last save or lookup said was about the session that ended.
+        self.clear_errors()
+        suspended, self._suspended = self._suspended, []
+        for child in suspended:
+            if not alive(child):  # closed meanwhile (a late answer to a save)
+                continue
+            child.show()
+            if isinstance(child, FormDialog):
+                child.resume(services, acting)
+
 
 def _reveal(widget: QWidget) -> None:
     """Bring forward the tab pages that hold `widget`, so that it can take the focus."""
@@ -752,6 +803,11 @@ class RecordDialog(FormDialog):
             return
         if ids is None or self._record_id in set(ids):
             self.mark_changed_elsewhere()
+
+    @property
+    def keeps_over_sign_out(self) -> bool:
+        # A record that never loaded holds nothing typed: nothing to wait for.
+        return super().keeps_over_sign_out and (not self.editing or self.row is not None)
 
     @property
     def can_overwrite(self) -> bool:

@@ -156,6 +156,10 @@ class ItemField(QLineEdit):
         self.textEdited.connect(self._text_edited)
         self.textChanged.connect(lambda _text: self.changed.emit())
 
+    def rebind(self, lookup: ItemLookupService, acting: CurrentUser) -> None:
+        """Look up through `lookup` as `acting` from now on (the next sign-in's)."""
+        self._lookup, self._acting = lookup, acting
+
     # -- the value ---------------------------------------------------------------------
 
     @property

@@ -12,6 +12,7 @@ reconnect's `Change.reload_everything()` replaces everything pending).
     feed = ChangeFeed(engine.url, parent=window)
     feed.changed.connect(products_model.apply_change)
     feed.listening_changed.connect(...)   # False while the server is away
+    feed.account_disabled.connect(...)    # the person's account may no longer connect
     feed.start()
     ...
     feed.stop()                           # on close; returns within a quarter second
@@ -32,6 +33,7 @@ from typing import cast
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from erpgo_desktop.errors import AccountDisabledError
 from erpgo_desktop.services.notifications import ALL_TABLES, Change, ChangeListener
 
 log = logging.getLogger(__name__)
@@ -109,11 +111,15 @@ class ChangeFeed(QObject):
     changed = Signal(object)
     #: True once the LISTEN is in place, False when the connection is lost or on stop().
     listening_changed = Signal(bool)
+    #: The server ended the listening session and refuses a new one to this person (an
+    #: AccountDisabledError): the feed has stopped for good.
+    account_disabled = Signal(object)
 
     # From the listening thread, with the run they belong to: after stop() or a restart,
     # what an older run still had queued is dropped.
     _heard = Signal(int, object)
     _listening_heard = Signal(int, bool)
+    _refused = Signal(int, object)
 
     def __init__(
         self,
@@ -139,6 +145,7 @@ class ChangeFeed(QObject):
         self._window.timeout.connect(self._flush)
         self._heard.connect(self._on_heard, Qt.ConnectionType.QueuedConnection)
         self._listening_heard.connect(self._on_listening, Qt.ConnectionType.QueuedConnection)
+        self._refused.connect(self._on_refused, Qt.ConnectionType.QueuedConnection)
 
     @property
     def running(self) -> bool:
@@ -154,7 +161,7 @@ class ChangeFeed(QObject):
             return
         self._run += 1
         run = self._run
-        heard, listening = self._heard, self._listening_heard
+        heard, listening, refused = self._heard, self._listening_heard, self._refused
 
         # Both run on the listening thread: only signals, never the feed's state.
         # RuntimeError: the feed's Qt object was deleted without stop(); nobody to tell.
@@ -166,12 +173,18 @@ class ChangeFeed(QObject):
             with contextlib.suppress(RuntimeError):
                 listening.emit(run, now)
 
-        self._listener = ChangeListener(
+        listener = self._listener = ChangeListener(
             cast(str, self._url), wait=self._wait, backoff=self._backoff, on_listening=on_listening
         )
-        self._thread = threading.Thread(
-            target=self._listener.run, args=(on_change,), name="erpgo-changes", daemon=True
-        )
+
+        def listen() -> None:
+            try:
+                listener.run(on_change)
+            except AccountDisabledError as error:
+                with contextlib.suppress(RuntimeError):
+                    refused.emit(run, error)
+
+        self._thread = threading.Thread(target=listen, name="erpgo-changes", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
@@ -212,6 +225,18 @@ class ChangeFeed(QObject):
         self._window.start()
         for change in changes:
             self.changed.emit(change)
+
+    @Slot(int, object)
+    def _on_refused(self, run: int, error: AccountDisabledError) -> None:
+        if run != self._run:
+            return
+        # The thread has ended by itself: nothing for stop() to wait for.
+        self._listener = self._thread = None
+        self._run += 1
+        self._window.stop()
+        self._batch.clear()
+        self._set_listening(False)
+        self.account_disabled.emit(error)
 
     @Slot(int, bool)
     def _on_listening(self, run: int, now: bool) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, SignalInstance
+from PySide6.QtCore import QByteArray, QMetaObject, QObject, QSettings, Qt, SignalInstance
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -43,6 +43,7 @@ from erpgo_desktop.ui.customer_dialog import CustomerDialog
 from erpgo_desktop.ui.customers_tab import CustomersTab
 from erpgo_desktop.ui.dashboard_tab import DashboardTab
 from erpgo_desktop.ui.exporting import export_table
+from erpgo_desktop.ui.forms import FormDialog, alive
 from erpgo_desktop.ui.health_panel import HealthDialog
 from erpgo_desktop.ui.import_dialog import ImportDialog
 from erpgo_desktop.ui.order_dialog import OrderDialog
@@ -101,6 +102,23 @@ class _Area:
     delete_record: Callable[[uuid.UUID], object] | None = None
 
 
+@dataclass
+class _Watched:
+    """What the window connected to one of its open dialogs."""
+
+    #: The table whose tabs a save of the dialog refreshes.
+    refreshes: str | None
+    connections: list[QMetaObject.Connection]
+
+
+@dataclass(frozen=True)
+class KeptDialog:
+    """A dialog waiting, hidden, for the next sign-in (`MainWindow.release_dialogs`)."""
+
+    dialog: FormDialog
+    refreshes: str | None
+
+
 class MainWindow(QMainWindow):
     def __init__(
         self,
@@ -132,6 +150,7 @@ class MainWindow(QMainWindow):
         self._settings = settings if settings is not None else QSettings()
         self._settings_group = f"users/{user.username}"
         self._open_dialogs: list[QDialog] = []
+        self._watched: dict[QDialog, _Watched] = {}
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -499,12 +518,12 @@ class MainWindow(QMainWindow):
 
     # -- dialogs -------------------------------------------------------------------------
 
-    def show_dialog(self, dialog: QDialog) -> QDialog:
+    def show_dialog(self, dialog: QDialog, *, refreshes: str | None = None) -> QDialog:
         """Open a dialog window-modally without blocking, and pass it changes made
-        elsewhere while it is open."""
-        self._open_dialogs.append(dialog)
+        elsewhere while it is open; `refreshes`: the table whose tabs its saves refresh
+        at once (a FormDialog's `saved`)."""
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
+        self._watch(dialog, refreshes)
         dialog.open()
         return dialog
 
@@ -512,8 +531,7 @@ class MainWindow(QMainWindow):
         """Show a window of its own (users, health) beside the main window, not modal;
         closing the main window closes it."""
         if dialog not in self._open_dialogs:
-            self._open_dialogs.append(dialog)
-            dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
+            self._watch(dialog, None)
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
@@ -539,9 +557,57 @@ class MainWindow(QMainWindow):
         if self.paths is not None:
             open_connection_settings(self.paths, self.runner, self, location=self.location)
 
+    def _watch(self, dialog: QDialog, refreshes: str | None) -> None:
+        # The connections are kept: a dialog that outlives this window (a sign-out) must
+        # not call into it once it is gone.
+        self._open_dialogs.append(dialog)
+        connections = [dialog.finished.connect(lambda _result: self._forget_dialog(dialog))]
+        if refreshes is not None and isinstance(dialog, FormDialog):
+            table = refreshes
+            connections.append(dialog.saved.connect(lambda _row: self._refresh_areas(table)))
+        self._watched[dialog] = _Watched(refreshes, connections)
+
     def _forget_dialog(self, dialog: QDialog) -> None:
         if dialog in self._open_dialogs:
             self._open_dialogs.remove(dialog)
+        self._watched.pop(dialog, None)
+
+    def release_dialogs(self) -> list[KeptDialog]:
+        """Signed out: the open dialogs that can wait for the next sign-in, hidden with what
+        was typed and no longer this window's; the others are closed without asking."""
+        kept: list[KeptDialog] = []
+        for dialog in list(self._open_dialogs):
+            watched = self._watched.pop(dialog)
+            self._open_dialogs.remove(dialog)
+            for connection in watched.connections:
+                QObject.disconnect(connection)
+            if isinstance(dialog, FormDialog) and dialog.keeps_over_sign_out:
+                dialog.suspend()
+                # Its own window now: it must not go when this window does.
+                dialog.setParent(None, dialog.windowFlags())
+                kept.append(KeptDialog(dialog, watched.refreshes))
+            else:
+                dialog.done(QDialog.DialogCode.Rejected)
+        return kept
+
+    def adopt_dialogs(self, kept: list[KeptDialog]) -> None:
+        """Show again the dialogs a sign-out left waiting, now this window's and working
+        for its person through its services."""
+        for entry in kept:
+            dialog = entry.dialog
+            if not alive(dialog):  # closed meanwhile (a save that went through after all)
+                continue
+            dialog.setParent(self, dialog.windowFlags())
+            self._watch(dialog, entry.refreshes)
+            dialog.open()
+            dialog.resume(self.services, self.user)
+
+    def close_signed_out(self) -> None:
+        """Close at once, asking nothing: the person's session has ended. Call
+        `release_dialogs` first for what should wait for the next sign-in."""
+        for dialog in list(self._open_dialogs):
+            dialog.done(QDialog.DialogCode.Rejected)
+        self.close()
 
     @property
     def open_dialogs(self) -> tuple[QDialog, ...]:
@@ -549,15 +615,13 @@ class MainWindow(QMainWindow):
 
     def open_product(self, product_id: uuid.UUID | None) -> QDialog:
         dialog = ProductDialog(self.services, self.runner, self.user, product_id, parent=self)
-        dialog.saved.connect(lambda _row: self._refresh_areas("products"))
-        return self.show_dialog(dialog)
+        return self.show_dialog(dialog, refreshes="products")
 
     def open_category(self, category_id: uuid.UUID | None) -> QDialog:
         dialog = CategoryDialog(
             self.services.categories, self.runner, self.user, category_id, parent=self
         )
-        dialog.saved.connect(lambda _row: self._refresh_areas("products"))
-        return self.show_dialog(dialog)
+        return self.show_dialog(dialog, refreshes="products")
 
     def deactivate_product(self, product_id: uuid.UUID) -> None:
         products, user = self.services.products, self.user
@@ -612,13 +676,11 @@ class MainWindow(QMainWindow):
 
     def open_order(self, order_id: uuid.UUID | None) -> QDialog:
         dialog = OrderDialog(self.services, self.runner, self.user, order_id, parent=self)
-        dialog.saved.connect(lambda _row: self._refresh_areas("orders"))
-        return self.show_dialog(dialog)
+        return self.show_dialog(dialog, refreshes="orders")
 
     def open_warehouse(self, warehouse_id: uuid.UUID | None) -> QDialog:
         dialog = WarehouseDialog(self.services, self.runner, self.user, warehouse_id, parent=self)
-        dialog.saved.connect(lambda _row: self._refresh_areas("warehouses"))
-        return self.show_dialog(dialog)
+        return self.show_dialog(dialog, refreshes="warehouses")
 
     def open_list(self, what: str, detail: object) -> None:
         """Show what a dashboard panel stands for: a list filtered, or one record."""
@@ -680,15 +742,13 @@ class MainWindow(QMainWindow):
         dialog = dialog_class(
             self.services, self.runner, self.user, warehouse_id=warehouse_id, parent=self
         )
-        dialog.saved.connect(lambda _row: self._refresh_areas("product_inventory"))
-        return self.show_dialog(dialog)
+        return self.show_dialog(dialog, refreshes="product_inventory")
 
     def open_customer(self, customer_id: uuid.UUID | None) -> QDialog:
         dialog = CustomerDialog(
             self.services.customers, self.runner, self.user, customer_id, parent=self
         )
-        dialog.saved.connect(lambda _row: self._refresh_areas("customers"))
-        return self.show_dialog(dialog)
+        return self.show_dialog(dialog, refreshes="customers")
 
     def _refresh_areas(self, table: str) -> None:
         """Our own save shows at once, without waiting for the notification's round trip."""

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QSpinBox,
 from erpgo_desktop.domain import orders as rules
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.errors import ValidationError
+from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.inventory import StockOverview
 from erpgo_desktop.services.orders import OrderDetail, OrderLineRow, OrderService
@@ -78,6 +79,9 @@ class OrderActionDialog(FormDialog):
             return current
 
         return work
+
+    def use_services(self, services: Services) -> None:
+        self.orders = services.orders
 
     def _save_failed(self, error: BaseException) -> None:
         if self._steps:

@@ -972,6 +972,11 @@ class OrderDialog(RecordDialog):
 
     # --- filling the form ---------------------------------------------------------------
 
+    def use_services(self, services: Services) -> None:
+        self.services = services
+        # The actions and the editable fields follow the permissions of whoever it is now.
+        self._update_all()
+
     def fill(self, row: OrderDetail) -> None:
         self.customer_edit.setText(
             f"{row.customer_code} · {row.customer_name}" if row.customer_code else row.customer_name

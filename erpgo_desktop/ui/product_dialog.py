@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from erpgo_desktop.domain import catalog as rules
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.errors import ValidationError
+from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.catalog_admin import (
     CategoryRow,
@@ -251,6 +252,9 @@ class VariantDialog(RecordDialog):
         # Variant notifications carry the product's id (what the product screens reload).
         if self.editing and table == self.record_table and (ids is None or self.product_id in ids):
             self.mark_changed_elsewhere()
+
+    def use_services(self, services: Services) -> None:
+        self._variants = services.variants
 
     def fill(self, row: VariantRow) -> None:
         self.sku.setText(row.sku)
@@ -483,6 +487,9 @@ class ProductDialog(RecordDialog):
                 # The id as text: findData() compares plain values reliably.
                 self.category.addItem(category.path.lstrip("/") + suffix, str(category.id))
         self.category.setCurrentIndex(-1)
+
+    def use_services(self, services: Services) -> None:
+        self._services = services
 
     def fill(self, row: ProductDetail) -> None:
         self.sku.setText(row.sku)

@@ -145,6 +145,12 @@ class StockDialog(FormDialog):
         self.mark_clean()
         self._load_warehouses()
 
+    def use_services(self, services: Services) -> None:
+        self.services = services
+        self.item_field.rebind(services.lookup, self.acting)
+        if not self.ready:  # the list was refused with the session that ended
+            self._load_warehouses()
+
     # -- building ------------------------------------------------------------------------
 
     def build_fields(self, form: QFormLayout) -> None:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from erpgo_desktop.errors import ErpError
+from erpgo_desktop.errors import AccountDisabledError, ErpError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,13 @@ def user_message(error: BaseException) -> str:
 
 
 def show_failure(parent: QWidget | None, error: BaseException) -> None:
-    """The default failure callback: a message box over `parent`."""
+    """The default failure callback: a message box over `parent`.
+
+    Not for an AccountDisabledError: the person is signed out, and ui/session.py says so
+    once, however many tasks were refused.
+    """
+    if isinstance(error, AccountDisabledError):
+        return
     QMessageBox.warning(parent, "ERPGo Desktop", user_message(error))
 
 

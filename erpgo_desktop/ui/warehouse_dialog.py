@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QPlainTextEdit, Q
 
 from erpgo_desktop.domain import inventory as rules
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.users import UserAdminService, UserRow
 from erpgo_desktop.services.warehouses import WarehouseDraft, WarehouseRow, WarehouseService
@@ -123,6 +124,9 @@ class WarehouseDialog(RecordDialog):
         self.manager.setEnabled(self.can_pick_manager)
         if current is not None:
             self.apply_row(current)
+
+    def use_services(self, services: Services) -> None:
+        self._warehouses = services.warehouses
 
     def fill(self, row: WarehouseRow) -> None:
         self.code.setText(row.code)
