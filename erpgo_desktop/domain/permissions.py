@@ -165,8 +165,10 @@ DATABASE_GRANTS: dict[str, tuple[TableGrant, ...]] = {
         TableGrant("orders", _READ), TableGrant("order_items", _READ),
         TableGrant("order_addresses", _READ), TableGrant("order_status_history", _READ),
         TableGrant("stock_reservations", _READ),
-        # An order names its customer, whoever reads it.
-        TableGrant("customers", _READ),
+        # An order names its customer, its lines' products and the warehouses holding its
+        # stock, whoever reads it.
+        TableGrant("customers", _READ), TableGrant("products", _READ),
+        TableGrant("product_variants", _READ), TableGrant("warehouses", _READ),
     ),
     ORDERS_CREATE: (
         TableGrant("orders", ("SELECT", "INSERT", "DELETE")),
