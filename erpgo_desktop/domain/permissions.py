@@ -155,11 +155,13 @@ DATABASE_GRANTS: dict[str, tuple[TableGrant, ...]] = {
     ),
     CUSTOMERS_READ: (TableGrant("customers", _READ),),
     CUSTOMERS_WRITE: (
-        TableGrant("customers", ("SELECT", "DELETE")),
-        TableGrant("customers", ("INSERT", "UPDATE"), except_columns=("credit_limit",)),
+        # A new customer's limit is chosen when the account is opened; changing it later,
+        # lifting it to 0 (none) above all, is a credit override.
+        TableGrant("customers", ("SELECT", "INSERT", "DELETE")),
+        TableGrant("customers", ("UPDATE",), except_columns=("credit_limit",)),
     ),
     CUSTOMERS_CREDIT_OVERRIDE: (
-        TableGrant("customers", ("INSERT", "UPDATE"), columns=("credit_limit",)),
+        TableGrant("customers", ("UPDATE",), columns=("credit_limit",)),
     ),
     ORDERS_READ: (
         TableGrant("orders", _READ), TableGrant("order_items", _READ),

@@ -708,14 +708,17 @@ def _plan_customers(
         except ValidationError as error:
             plan.fail(row.line, error)
             continue
-        try:
-            check_credit_change(acting, base.credit_limit or Decimal("0.00"), clean.credit_limit)
-        except PermissionDeniedError as error:
-            plan.errors.append(LineError(row.line, "credit_limit", error.message))
-            continue
+        if target is not None:
+            try:
+                check_credit_change(
+                    acting, base.credit_limit or Decimal("0.00"), clean.credit_limit
+                )
+            except PermissionDeniedError as error:
+                plan.errors.append(LineError(row.line, "credit_limit", error.message))
+                continue
         if target is None:
             plan.created += 1
-            inserts.append({n: getattr(clean, n) for n in allowed})
+            inserts.append({n: getattr(clean, n) for n in _CUSTOMER_FIELDS})
         elif clean == base:
             plan.unchanged += 1
         else:

@@ -171,8 +171,13 @@ def test_credit_limit_and_status_are_edited_the_balance_is_not(
             text("UPDATE customers SET balance = 120.50 WHERE id = :id"), {"id": created.id}
         )
 
+    # A credit limit is changed only with credit override (docs/rights.md): not by sales.
+    with pytest.raises(PermissionDeniedError, match=r"customers\.credit_override"):
+        customers.update_customer(
+            staff.sales, created.id, ann(credit_limit=Decimal("100.00")), expected_version=1
+        )
     changed = customers.update_customer(
-        staff.sales,
+        staff.manager,
         created.id,
         ann(credit_limit=Decimal("100.00"), status="suspended", tax_exempt=True),
         expected_version=1,
