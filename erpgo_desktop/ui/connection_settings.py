@@ -235,6 +235,7 @@ class ConnectionSettingsDialog(FormDialog):
             lambda: check_connection(settings),
             lambda result: self._tested(serial, result),
             lambda error: self._test_failed(serial, error),
+            owner=self,
         )
 
     def _tested(self, serial: int, result: ConnectionCheck) -> None:

@@ -724,6 +724,7 @@ class DashboardTab(QWidget):
             lambda: warehouses.list_warehouses(acting, include_inactive=False),
             done,
             lambda _error: None,  # the combo keeps "All warehouses"; the panels still work
+            owner=self,
         )
 
     def warehouse_index(self, warehouse_id: uuid.UUID | None) -> int:
@@ -795,6 +796,7 @@ class DashboardTab(QWidget):
                 work[task],
                 self._on_answer(task, generation, show[task], filters),
                 self._on_failure(task, generation),
+                owner=self,
             )
         self.status_changed.emit()
 

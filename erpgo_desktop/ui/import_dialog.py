@@ -202,6 +202,7 @@ class ImportDialog(QDialog):
             lambda: read_file(path),
             lambda sheet: self._loaded(path, sheet),
             self._load_failed,
+            owner=self,
         )
 
     def _loaded(self, path: Path, sheet: Sheet) -> None:
@@ -338,6 +339,7 @@ class ImportDialog(QDialog):
             lambda result: self._finished(result, state),
             self._failed,
             self._progressed,
+            owner=self,
         )
 
     def _method(self) -> Callable[..., ImportResult]:

@@ -254,6 +254,7 @@ class ItemField(QLineEdit):
             lambda: lookup.find_by_code(acting, code),
             lambda items: self._found(generation, code, items),
             lambda error: self._lookup_error(generation, error),
+            owner=self,
         )
 
     def _found(self, generation: int, code: str, items: tuple[SellableItem, ...]) -> None:
@@ -325,6 +326,7 @@ class ItemField(QLineEdit):
             lambda: lookup.suggest(acting, text, SUGGESTION_COUNT),
             lambda items: self._suggested(generation, items),
             lambda error: self._suggest_failed(generation, error),
+            owner=self,
         )
 
     def _suggested(self, generation: int, items: tuple[SellableItem, ...]) -> None:

@@ -382,6 +382,7 @@ class PagedTableModel(QAbstractTableModel):
             read,
             lambda result: self._refreshed(generation, *result),
             lambda error: self._refresh_failed(generation, error),
+            owner=self,
         )
         self._request_count()
 
@@ -481,6 +482,7 @@ class PagedTableModel(QAbstractTableModel):
             read,
             lambda page: self._page_loaded(generation, page),
             lambda error: self._load_failed(generation, error),
+            owner=self,
         )
         self._emit_status()
 
@@ -571,6 +573,7 @@ class PagedTableModel(QAbstractTableModel):
             lambda: source.count(query),
             lambda count: self._count_loaded(generation, count),
             lambda error: self._load_failed(generation, error),
+            owner=self,
         )
 
     def _count_loaded(self, generation: int, count: Count) -> None:
@@ -699,6 +702,7 @@ class PagedTableModel(QAbstractTableModel):
             read,
             lambda page: self._block_loaded(generation, epoch, block, page),
             lambda error: self._block_failed(generation, epoch, block, error),
+            owner=self,
         )
         self._emit_status()
 
@@ -785,6 +789,7 @@ class PagedTableModel(QAbstractTableModel):
             read,
             lambda result: self._sparse_refreshed(generation, *result),
             lambda error: self._refresh_failed(generation, error),
+            owner=self,
         )
         self._emit_status()
 

@@ -159,6 +159,7 @@ class AsyncCompleter(QObject):
             lambda: search(text),
             lambda rows: self._arrived(generation, text, rows),
             lambda error: self._failed(generation, error),
+            owner=self,
         )
 
     def show(self, rows: Sequence[Any], text: str, *, highlight_first: bool = False) -> None:

@@ -759,7 +759,7 @@ class MainWindow(QMainWindow):
         work: Callable[[], Any],
         on_success: Callable[[Any], None],
     ) -> None:
-        self.runner.run(work, on_success, lambda error: show_failure(self, error))
+        self.runner.run(work, on_success, lambda error: show_failure(self, error), owner=self)
 
     # -- changes made elsewhere ----------------------------------------------------------
 

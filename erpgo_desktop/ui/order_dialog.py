@@ -654,7 +654,9 @@ class OrderDialog(RecordDialog):
                     return None
                 return orders.get_order(acting, page.rows[0].id).shipping_address
 
-            self.runner.run(last_address, lambda a: self._last_address(customer_id, a), _ignore)
+            self.runner.run(
+                last_address, lambda a: self._last_address(customer_id, a), _ignore, owner=self
+            )
 
     def _focus_entry(self) -> None:
         if _alive(self) and self.entry.isEnabled():

@@ -496,7 +496,9 @@ class DocumentActions(QObject):
             self._pending -= 1
             self._fail(error)
 
-        self.runner.run(lambda: fetch_document(documents, acting, kind, order_id), done, failed)
+        self.runner.run(
+            lambda: fetch_document(documents, acting, kind, order_id), done, failed, owner=self
+        )
 
     def _fail(self, error: BaseException) -> None:
         self.failed.emit(error)

@@ -705,7 +705,10 @@ class ProductDialog(RecordDialog):
                 self.select_variant(select)
 
         self.runner.run(
-            lambda: variants.list_variants(acting, product_id), shown, self._variant_list_failed
+            lambda: variants.list_variants(acting, product_id),
+            shown,
+            self._variant_list_failed,
+            owner=self,
         )
 
     def _variant_list_failed(self, error: BaseException) -> None:

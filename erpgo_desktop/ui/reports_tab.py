@@ -447,7 +447,7 @@ class ReportsTab(QWidget):
 
         # Without inventory.read the report still runs over every warehouse.
         ignore: Callable[[BaseException], None] = lambda _error: None  # noqa: E731
-        self._runner.run(lambda: warehouses.list_warehouses(acting), fill, ignore)
+        self._runner.run(lambda: warehouses.list_warehouses(acting), fill, ignore, owner=self)
 
     def _watch(self, job: ExportJob) -> None:
         self.export_job = job

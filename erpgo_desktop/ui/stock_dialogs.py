@@ -259,6 +259,7 @@ class StockDialog(FormDialog):
             lambda: inventory.stock_overview(acting, product_id),
             lambda overview: self._levels_loaded(generation, overview),
             lambda error: self._levels_failed(generation, error),
+            owner=self,
         )
 
     def _levels_loaded(self, generation: int, overview: StockOverview) -> None:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
+from shiboken6 import isValid
 
 from erpgo_desktop.errors import AccountDisabledError, ErpError
 
@@ -58,6 +59,17 @@ class _Pending:
     on_success: Callable[[Any], None]
     on_failure: FailureHandler
     on_progress: Progress | None
+    # The widget the callbacks update. Once Qt has deleted it (a window closed at sign-out,
+    # a dialog dismissed while it loaded) its outcome has nobody left to tell.
+    owner: QObject | None
+
+    def is_orphaned(self) -> bool:
+        return self.owner is not None and not isValid(self.owner)
+
+
+def _owner_of(callback: Callable[..., Any]) -> QObject | None:
+    bound_to = getattr(callback, "__self__", None)
+    return bound_to if isinstance(bound_to, QObject) else None
 
 
 class TaskRunner(QObject):
@@ -103,9 +115,15 @@ class TaskRunner(QObject):
         work: Callable[[], T],
         on_success: Callable[[T], None],
         on_failure: FailureHandler | None = None,
+        *,
+        owner: QObject | None = None,
     ) -> int:
-        """Start `work` on a worker; returns an id for the task."""
-        return self.run_with_progress(lambda _progress: work(), on_success, on_failure)
+        """Start `work` on a worker; returns an id for the task.
+
+        The outcome is dropped if `owner` (by default the object `on_success` is a method
+        of) has been deleted by the time it arrives.
+        """
+        return self.run_with_progress(lambda _progress: work(), on_success, on_failure, owner=owner)
 
     def run_with_progress(
         self,
@@ -113,11 +131,16 @@ class TaskRunner(QObject):
         on_success: Callable[[T], None],
         on_failure: FailureHandler | None = None,
         on_progress: Progress | None = None,
+        *,
+        owner: QObject | None = None,
     ) -> int:
         """Like `run`, but `work` gets a progress function that it may call from the worker."""
         task_id = next(self._ids)
         self._pending[task_id] = _Pending(
-            on_success, on_failure or self._default_failure, on_progress
+            on_success,
+            on_failure or self._default_failure,
+            on_progress,
+            owner if owner is not None else _owner_of(on_success),
         )
         self._pool.start(lambda: self._work(task_id, work))
         return task_id
@@ -147,6 +170,10 @@ class TaskRunner(QObject):
         pending = self._pending.pop(task_id, None)
         if pending is None:
             return
+        if pending.is_orphaned():
+            if not succeeded:
+                log.info("task %d failed after its window closed: %s", task_id, payload)
+            return
         if succeeded:
             pending.on_success(payload)
         else:
@@ -157,5 +184,7 @@ class TaskRunner(QObject):
     @Slot(int, str, int, int)
     def _deliver_progress(self, task_id: int, message: str, done: int, total: int) -> None:
         pending = self._pending.get(task_id)
-        if pending is not None and pending.on_progress is not None:
+        if pending is None or pending.is_orphaned():
+            return
+        if pending.on_progress is not None:
             pending.on_progress(message, done, total)

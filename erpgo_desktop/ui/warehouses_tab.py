@@ -569,6 +569,7 @@ class WarehousesTab(QWidget):
             lambda: lookup.find_by_code(acting, sku),
             lambda items: self._open(kind, warehouse_id, matching(items)),
             lambda _error: self._open(kind, warehouse_id, None),
+            owner=self,
         )
 
     def _open(

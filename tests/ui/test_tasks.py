@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QThread
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from erpgo_desktop.errors import ValidationError
@@ -109,3 +110,21 @@ def test_progress_reaches_the_gui_thread_in_order(qtbot: QtBot, runner: TaskRunn
         ("Migrating", 2, 2, True),
     ]
     assert finished == ["ready"]
+
+
+def test_an_outcome_for_a_deleted_widget_is_dropped(qtbot: QtBot, runner: TaskRunner) -> None:
+    """A window closed while its work ran (sign-out, a dismissed dialog) gets no callback."""
+    release = threading.Event()
+    delivered: list[str] = []
+    closing = QWidget()
+    kept = QWidget()
+    qtbot.addWidget(kept)
+
+    runner.run(release.wait, lambda _: delivered.append("closed"), owner=closing)
+    runner.run(release.wait, lambda _: delivered.append("kept"), owner=kept)
+    with qtbot.waitSignal(closing.destroyed):
+        closing.deleteLater()
+    release.set()
+
+    qtbot.waitUntil(lambda: runner.pending_count == 0)
+    assert delivered == ["kept"]
