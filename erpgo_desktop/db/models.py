@@ -13,12 +13,14 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    CHAR,
     BigInteger,
     CheckConstraint,
     Column,
     Computed,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Numeric,
     String,
@@ -837,3 +839,37 @@ dashboard_stock_value_pending = _pending(DashboardStockValue)
 dashboard_order_day_pending = _pending(DashboardOrderDay)
 dashboard_product_day_pending = _pending(DashboardProductDay)
 dashboard_customer_day_pending = _pending(DashboardCustomerDay)
+
+
+# Revision 0012 -----------------------------------------------------------------------
+class ChangeLog(Base):
+    """One record's change, written by the history triggers; nobody writes it directly."""
+
+    __tablename__ = "change_log"
+    __table_args__ = (
+        CheckConstraint("action IN ('I', 'U', 'D')", name="change_log_action_check"),
+        Index("idx_change_log_subject", "subject_id", "id"),
+        Index("idx_change_log_changed_at", "changed_at", postgresql_using="brin"),
+        Index("idx_change_log_person", "person_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    changed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=text("now()"))
+    table_name: Mapped[str] = mapped_column(String(63))
+    record_id: Mapped[uuid.UUID]
+    # The record whose History page shows the change: an order line's order, say.
+    subject_id: Mapped[uuid.UUID]
+    action: Mapped[str] = mapped_column(CHAR(1))
+    # The person signed in as session_user; none for maintainers (db_role tells who).
+    person_id: Mapped[uuid.UUID | None]
+    db_role: Mapped[str] = mapped_column(String(63), server_default=text("SESSION_USER"))
+    changes: Mapped[Any] = mapped_column(JSONB)
+
+
+class TrackedTable(Base):
+    """Revision 0012: the tables whose changes are kept, and which need users.admin to read."""
+
+    __tablename__ = "erpgo_tracked_tables"
+
+    table_name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    administration: Mapped[bool] = mapped_column(server_default=FALSE)

@@ -141,6 +141,9 @@ SIGNED_IN_GRANTS: tuple[TableGrant, ...] = (
     TableGrant("alembic_version", _READ),
     TableGrant("erpgo_security", _READ),
     TableGrant("erpgo_permission_roles", _READ),
+    # Row security shows each person the changes of the tables they may read.
+    TableGrant("change_log", _READ),
+    TableGrant("erpgo_tracked_tables", _READ),
 )
 
 # fmt: off

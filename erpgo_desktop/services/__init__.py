@@ -16,6 +16,7 @@ from erpgo_desktop.services.customers import CustomerService
 from erpgo_desktop.services.dashboard import DashboardService
 from erpgo_desktop.services.documents import DocumentService
 from erpgo_desktop.services.health import HealthService
+from erpgo_desktop.services.history import HistoryService
 from erpgo_desktop.services.importing import ImportService
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.lookup import ItemLookupService
@@ -44,6 +45,7 @@ class Services:
     dashboard: DashboardService
     documents: DocumentService
     reports: ReportService
+    history: HistoryService
     imports: ImportService
     backup: BackupService
 
@@ -68,6 +70,7 @@ def build_services(engine: Engine, *, pg_bin_dir: Path | None = None) -> Service
         dashboard=DashboardService(sessions),
         documents=DocumentService(sessions),
         reports=ReportService(sessions),
+        history=HistoryService(sessions),
         imports=ImportService(sessions),
         backup=BackupService(engine, pg_bin_dir=pg_bin_dir),
     )

@@ -290,7 +290,7 @@ class ReportService(Service):
         """What moved in the period per product or variant and warehouse, from the ledger."""
         require(acting, perms.REPORTS_VIEW)
         term = check_search(search)
-        first, after_last = _period(start, end)
+        first, after_last = report_period(start, end)
         report = _movement_rows(first, after_last, warehouse_id, term).subquery("movements")
         return self._page(
             report, MOVEMENT_SORTS, sort, descending, ("sku", "item_id", "warehouse_id"),
@@ -313,7 +313,7 @@ class ReportService(Service):
         not cancelled)."""
         require(acting, perms.REPORTS_VIEW)
         term = check_search(search)
-        first, after_last = _period(start, end)
+        first, after_last = report_period(start, end)
         report = _product_sales_rows(first, after_last, term).subquery("product_sales")
         return self._page(
             report, PRODUCT_SALES_SORTS, sort, descending, ("sku", "item_id"),
@@ -335,7 +335,7 @@ class ReportService(Service):
         """Orders, net sales, totals and payments per customer, sold orders of the period."""
         require(acting, perms.REPORTS_VIEW)
         term = check_search(search)
-        first, after_last = _period(start, end)
+        first, after_last = report_period(start, end)
         report = _customer_sales_rows(first, after_last, term).subquery("customer_sales")
         return self._page(
             report, CUSTOMER_SALES_SORTS, sort, descending, ("customer_name", "customer_id"),
@@ -357,7 +357,7 @@ class ReportService(Service):
         """Sold orders of the period per shipping country and state."""
         require(acting, perms.REPORTS_VIEW)
         term = check_search(search)
-        first, after_last = _period(start, end)
+        first, after_last = report_period(start, end)
         report = _region_sales_rows(first, after_last, term).subquery("region_sales")
         return self._page(
             report, REGION_SALES_SORTS, sort, descending, ("country", "state"),
@@ -432,7 +432,7 @@ def _fields(values: Mapping[Any, Any], row_type: Any) -> dict[str, Any]:
     return {field.name: values[field.name] for field in dataclasses.fields(row_type)}
 
 
-def _period(start: date, end: date) -> tuple[Any, Any]:
+def report_period(start: date, end: date) -> tuple[Any, Any]:
     if start > end:
         raise ValidationError("The period ends before it starts.", field="end")
     if (end - start).days > MAX_PERIOD_DAYS:

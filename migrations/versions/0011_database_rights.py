@@ -29,7 +29,7 @@ Every SECURITY DEFINER function pins search_path and is owned, after `setup-role
 NOLOGIN role erpgo_security.definer_role.
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0009
 Create Date: 2026-12-03
 """
 
