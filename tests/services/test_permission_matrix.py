@@ -45,6 +45,7 @@ from erpgo_desktop.services.customers import CustomerQuery, CustomerService
 from erpgo_desktop.services.dashboard import DashboardService
 from erpgo_desktop.services.documents import CompanyInfo, DocumentService
 from erpgo_desktop.services.health import HealthService
+from erpgo_desktop.services.history import HistoryService
 from erpgo_desktop.services.importing import ImportResult, ImportService
 from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.lookup import ItemLookupService
@@ -84,6 +85,7 @@ class Bundle:
     dashboard: DashboardService
     imports: ImportService
     health: HealthService
+    history: HistoryService
 
 
 @dataclass(frozen=True)
@@ -472,6 +474,17 @@ ACTIONS: tuple[Action, ...] = (
            lambda b, u, s: b.reports.sales_by_region(u, REPORT_START, REPORT_END)),
     Action(ReportService.customer_balances, perms.REPORTS_VIEW,
            lambda b, u, s: b.reports.customer_balances(u)),
+    # The change history: the Changes report, and each record's History page
+    Action(HistoryService.changes, perms.REPORTS_VIEW,
+           lambda b, u, s: b.history.changes(u, REPORT_START, REPORT_END)),
+    Action(HistoryService.people, perms.REPORTS_VIEW, lambda b, u, s: b.history.people(u)),
+    Action(HistoryService.record_history, perms.PRODUCTS_READ,
+           lambda b, u, s: b.history.record_history(u, "products", s.product_id)),
+    Action(HistoryService.record_history, perms.CUSTOMERS_READ,
+           lambda b, u, s: b.history.record_history(u, "customers", s.customer_id),
+           variant="customers"),
+    Action(HistoryService.record_history, perms.USERS_ADMIN,
+           lambda b, u, s: b.history.record_history(u, "users", s.user_id), variant="users"),
     # Dashboard
     Action(DashboardService.stock_value, perms.REPORTS_VIEW,
            lambda b, u, s: b.dashboard.stock_value(u, s.warehouse_id)),
@@ -618,6 +631,7 @@ def _bundle(engine: Engine) -> Bundle:
         dashboard=DashboardService(sessions),
         imports=ImportService(sessions),
         health=HealthService(sessions),
+        history=HistoryService(sessions),
     )
 
 
