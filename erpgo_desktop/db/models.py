@@ -850,7 +850,6 @@ class ChangeLog(Base):
         CheckConstraint("action IN ('I', 'U', 'D')", name="change_log_action_check"),
         Index("idx_change_log_subject", "subject_id", "id"),
         Index("idx_change_log_changed_at", "changed_at", postgresql_using="brin"),
-        Index("idx_change_log_person", "person_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
@@ -860,8 +859,7 @@ class ChangeLog(Base):
     # The record whose History page shows the change: an order line's order, say.
     subject_id: Mapped[uuid.UUID]
     action: Mapped[str] = mapped_column(CHAR(1))
-    # The person signed in as session_user; none for maintainers (db_role tells who).
-    person_id: Mapped[uuid.UUID | None]
+    # session_user: the person's login role (users.login_role), or a maintainer's role.
     db_role: Mapped[str] = mapped_column(String(63), server_default=text("SESSION_USER"))
     changes: Mapped[Any] = mapped_column(JSONB)
 

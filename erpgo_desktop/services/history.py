@@ -169,7 +169,8 @@ class HistoryService(Service):
             raise ValidationError("A page cannot start before the first row.", field="offset")
         conditions = [ChangeLog.changed_at >= first, ChangeLog.changed_at < after_last]
         if person_id is not None:
-            conditions.append(ChangeLog.person_id == person_id)
+            login_role = select(User.login_role).where(User.id == person_id).scalar_subquery()
+            conditions.append(ChangeLog.db_role == login_role)
         if kind is not None:
             conditions.append(ChangeLog.table_name == kind)
         if term:
@@ -211,7 +212,6 @@ def _change_columns() -> Any:
         ChangeLog.table_name,
         ChangeLog.record_id,
         ChangeLog.action,
-        ChangeLog.person_id,
         ChangeLog.db_role,
         # As text: json.loads keeps 12.50 a Decimal, where the driver would make it a float.
         cast(ChangeLog.changes, Text),
@@ -219,7 +219,7 @@ def _change_columns() -> Any:
 
 
 def _rows(session: Session, found: Sequence[Any]) -> list[ChangeRow]:
-    changes = [json.loads(row[7], parse_float=Decimal) for row in found]
+    changes = [json.loads(row[6], parse_float=Decimal) for row in found]
     referenced = {
         value
         for change in changes
@@ -227,17 +227,17 @@ def _rows(session: Session, found: Sequence[Any]) -> list[ChangeRow]:
         if isinstance(value, str) and _is_uuid(value)
     }
     names = _names(session, referenced)
-    people = _people(session, {row[5] for row in found if row[5] is not None})
+    people = _people(session, {row[5] for row in found})
     records = _record_labels(session, [(row[2], row[3]) for row in found])
     rows = []
     for row, change in zip(found, changes, strict=True):
-        identifier, changed_at, table, record_id, action, person_id, db_role = row[:7]
+        identifier, changed_at, table, record_id, action, db_role = row[:6]
         label = records.get((table, record_id)) or _label_from_values(change, record_id)
         rows.append(
             ChangeRow(
                 id=identifier,
                 changed_at=changed_at,
-                person=people.get(person_id, db_role) if person_id else db_role,
+                person=people.get(db_role, db_role),
                 table=table,
                 record_id=record_id,
                 record=label,
@@ -315,10 +315,11 @@ def _names(session: Session, ids: set[str]) -> dict[str, str]:
     return names
 
 
-def _people(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not ids:
+def _people(session: Session, login_roles: set[str]) -> dict[str, str]:
+    """The people who signed in as these roles; a maintainer's role stays as it is."""
+    if not login_roles:
         return {}
-    statement = select(User.id, _user_name()).where(User.id.in_(ids))
+    statement = select(User.login_role, _user_name()).where(User.login_role.in_(login_roles))
     return {row[0]: row[1] for row in _readable(session, statement)}
 
 

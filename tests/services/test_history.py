@@ -198,7 +198,7 @@ def test_the_history_cannot_be_written_forged_or_read_beyond_ones_rights(
         for statement in (
             "INSERT INTO change_log (table_name, record_id, subject_id, action, changes) "
             "VALUES ('products', gen_random_uuid(), gen_random_uuid(), 'U', '{}')",
-            "UPDATE change_log SET person_id = NULL",
+            "UPDATE change_log SET db_role = current_user",
             "DELETE FROM change_log",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
