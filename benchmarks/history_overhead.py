@@ -70,9 +70,7 @@ def import_seconds(url: URL, seeded: Seeded, rows: int, run: int) -> tuple[float
 
 
 def slowdown(on: list[float], off: list[float], higher_is_faster: bool) -> str:
-    ratios = [
-        (b / a if higher_is_faster else a / b) - 1 for a, b in zip(on, off, strict=True)
-    ]
+    ratios = [(b / a if higher_is_faster else a / b) - 1 for a, b in zip(on, off, strict=True)]
     return (
         f"median {statistics.median(ratios):+.1%}, range {min(ratios):+.1%} to {max(ratios):+.1%}"
     )
