@@ -198,7 +198,7 @@ class StockLedger:
         for key, quantity in wanted:
             level = self._reserving(key, quantity)
             changed[key] = self._remember(replace(level, reserved=level.reserved + quantity))
-        self._write_quantities(changed.values(), "quantity_reserved")
+        self._write_reserved(changed.values())
 
     def release_many(self, held: Iterable[tuple[StockKey, int]]) -> None:
         """`release` each (key, quantity) in turn, written like `reserve_many`."""
@@ -206,7 +206,7 @@ class StockLedger:
         for key, quantity in held:
             level = self._releasing(key, quantity)
             changed[key] = self._remember(replace(level, reserved=level.reserved - quantity))
-        self._write_quantities(changed.values(), "quantity_reserved")
+        self._write_reserved(changed.values())
 
     def _reserving(self, key: StockKey, quantity: int) -> StockLevel:
         level = self.level(key)
@@ -228,24 +228,21 @@ class StockLedger:
         self._update(level.key, quantity_reserved=reserved)
         return self._remember(replace(level, reserved=reserved))
 
-    def _write_quantities(self, levels: Iterable[StockLevel], column: str) -> None:
-        """Write the levels' reserved quantities ("quantity_reserved"), one UPDATE per
-        stock table."""
-        on_hand = column == "quantity_available"
+    def _write_reserved(self, levels: Iterable[StockLevel]) -> None:
+        """Write the levels' reserved quantities, one UPDATE per stock table. (On hand is
+        never written: the ledger's trigger keeps it, revision 0011.)"""
         for variant in (False, True):
             batch = [level for level in levels if (level.key.variant_id is not None) is variant]
             if batch:
                 self._connection.execute(
-                    _SET_QUANTITY[(variant, column)],
+                    _SET_RESERVED[variant],
                     {
                         "owners": [
                             (level.key.variant_id if variant else level.key.product_id)
                             for level in batch
                         ],
                         "warehouses": [level.key.warehouse_id for level in batch],
-                        "quantities": [
-                            level.on_hand if on_hand else level.reserved for level in batch
-                        ],
+                        "quantities": [level.reserved for level in batch],
                         "user_id": self._user_id,
                     },
                 )
@@ -285,8 +282,8 @@ _PRODUCT_STOCK: Table = ProductInventory.__table__  # type: ignore[assignment]
 _VARIANT_STOCK: Table = VariantInventory.__table__  # type: ignore[assignment]
 
 
-def _set_quantity_statement(variant: bool, column: str) -> Any:
-    """One UPDATE setting on hand or reserved of several stock rows (given as arrays)."""
+def _set_reserved_statement(variant: bool) -> Any:
+    """One UPDATE setting the reserved quantity of several stock rows (given as arrays)."""
     table = _VARIANT_STOCK if variant else _PRODUCT_STOCK
     owner = table.c.variant_id if variant else table.c.product_id
     wanted = (
@@ -303,7 +300,7 @@ def _set_quantity_statement(variant: bool, column: str) -> Any:
         .where(owner == wanted.c.owner, table.c.warehouse_id == wanted.c.warehouse)
         .values(
             {
-                column: wanted.c.quantity,
+                "quantity_reserved": wanted.c.quantity,
                 "last_updated_at": func.now(),
                 "updated_by": bindparam("user_id"),
             }
@@ -361,11 +358,7 @@ def _lock_rows_statement(variant: bool) -> Any:
 
 
 # Built once (products' stock, variants' stock), so SQLAlchemy keys and compiles them once.
-_SET_QUANTITY = {
-    (variant, column): _set_quantity_statement(variant, column)
-    for variant in (False, True)
-    for column in ("quantity_reserved",)
-}
+_SET_RESERVED = {variant: _set_reserved_statement(variant) for variant in (False, True)}
 _CREATE_MISSING = {variant: _create_missing_statement(variant) for variant in (False, True)}
 _LOCK_ROWS = {variant: _lock_rows_statement(variant) for variant in (False, True)}
 
