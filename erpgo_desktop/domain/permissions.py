@@ -86,6 +86,9 @@ class TableGrant:
 
 
 _READ, _WRITE = ("SELECT",), ("SELECT", "INSERT", "UPDATE", "DELETE")
+#: A TableGrant's table meaning every table of the schema.
+EVERY_TABLE = "*"
+
 _STOCK_TABLES = ("product_inventory", "variant_inventory")
 #: Locking a stock row (SELECT ... FOR UPDATE) takes UPDATE on one of its columns; these
 #: say only when and by whom a row was last locked for a change.
@@ -217,6 +220,9 @@ DATABASE_GRANTS: dict[str, tuple[TableGrant, ...]] = {
     ),
     # Users, roles and memberships change only through the administration functions,
     # which check this permission themselves.
-    USERS_ADMIN: (),
+    # Administrators back up the whole database from the window: pg_dump runs as them and
+    # reads every table. users.password_hash holds no hash (the password is the login
+    # role's; setup-roles clears what earlier versions kept there).
+    USERS_ADMIN: (TableGrant(EVERY_TABLE, _READ),),
 }
 # fmt: on

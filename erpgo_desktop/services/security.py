@@ -25,11 +25,12 @@ application and login roles the first time this runs on it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 #: cannot), so every workstation knows it without being told.
 SIGNIN_ROLE = "erpgo_signin"
 SIGNIN_PASSWORD = "erpgo-sign-in"
+#: What users.password_hash holds (revision 0011 writes it for new users): the password
+#: is the login role's, checked by PostgreSQL.
+NO_PASSWORD_HASH = "scram: the login role's password"
 
 #: Functions nobody but the definer calls: they would corrupt the summaries or skip the
 #: checks of the functions that call them.
@@ -209,6 +213,7 @@ class _SecuritySetter:
         application_roles = tuple(
             c.execute(text("SELECT erpgo_sync_role(id) FROM roles ORDER BY name")).scalars()
         )
+        self._clear_old_password_hashes()
         new_logins = self._sync_users()
         return SecuritySetup(
             database=database,
@@ -285,7 +290,11 @@ class _SecuritySetter:
         self._run(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {q(person)}")
         self._apply(person, perms.SIGNED_IN_GRANTS, tables)
         for permission, role in permission_roles.items():
-            self._apply(role, perms.DATABASE_GRANTS[permission], tables)
+            grants = perms.DATABASE_GRANTS[permission]
+            self._apply(role, grants, tables)
+            if any(grant.table == perms.EVERY_TABLE for grant in grants):
+                # Reading everything, as pg_dump does, includes where the sequences stand.
+                self._run(f"GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO {q(role)}")
 
         for function in self._definer_functions():
             self._run(f"ALTER FUNCTION {function} OWNER TO {q(definer)}")
@@ -300,7 +309,7 @@ class _SecuritySetter:
         self, role: str, grants: Iterable[perms.TableGrant], tables: dict[str, list[str]]
     ) -> None:
         q = self.quote
-        for grant in grants:
+        for grant in _every_table_expanded(grants, tables):
             if grant.table not in tables:
                 raise ConfigurationError(f"The permission table names no table {grant.table}.")
             columns: Sequence[str] = grant.columns
@@ -310,6 +319,14 @@ class _SecuritySetter:
             for privilege in grant.privileges:
                 column_list = "" if privilege == "DELETE" else listed
                 self._run(f"GRANT {privilege}{column_list} ON public.{q(grant.table)} TO {q(role)}")
+
+    def _clear_old_password_hashes(self) -> None:
+        """Earlier versions kept argon2 hashes in users.password_hash: the password is the
+        login role's now, so they only wait to be stolen."""
+        self.connection.execute(
+            text("UPDATE users SET password_hash = :kept WHERE password_hash <> :kept"),
+            {"kept": NO_PASSWORD_HASH},
+        )
 
     def _tables(self) -> dict[str, list[str]]:
         rows = self.connection.execute(
@@ -394,6 +411,16 @@ class _SecuritySetter:
 
         driver = cast(Any, self.connection.connection.driver_connection)
         return sql.Literal(value).as_string(driver)
+
+
+def _every_table_expanded(
+    grants: Iterable[perms.TableGrant], tables: dict[str, list[str]]
+) -> Iterator[perms.TableGrant]:
+    for grant in grants:
+        if grant.table == perms.EVERY_TABLE:
+            yield from (dataclasses.replace(grant, table=table) for table in tables)
+        else:
+            yield grant
 
 
 def scram_verifier(connection: Connection, role: str, password: str) -> str:

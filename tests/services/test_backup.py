@@ -34,6 +34,7 @@ from tests.services.backup_support import (
     drop_database,
     figures,
     fill,
+    history_kept,
 )
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ def test_round_trip_into_a_new_database_keeps_every_count_and_sum(
     assert restored.rows > 1000
     before, after = figures(url), figures(url.set(database=new_name))
     assert after == before
+    assert history_kept(url, url.set(database=new_name))
     assert before["orders"][0] > 0 and before["inventory_transactions"][0] > 0
     with make_engine(url.set(database=new_name)).connect() as connection:
         revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -135,6 +137,7 @@ def test_restore_into_the_service_database_when_it_is_empty(
         target.dispose()
     assert restored.verified
     assert figures(empty_database_url) == figures(source[0])
+    assert history_kept(source[0], empty_database_url)
 
 
 def test_restore_refuses_a_database_with_tables_and_changes_nothing(
@@ -326,3 +329,26 @@ def test_databases_are_described_in_words_without_a_password() -> None:
     assert describe_database(embedded) == "database erpgo on the server at /home/a/pgdata"
     shared = make_url("postgresql+psycopg://erp:secret@dbserver/erpgo")
     assert describe_database(shared) == "database erpgo on dbserver:5432"
+
+
+def test_an_administrator_signed_in_as_themselves_backs_up_everything(
+    source: tuple[URL, Filled, Engine], tmp_path: Path
+) -> None:
+    """From the window, pg_dump runs as the administrator's own login role."""
+    from erpgo_desktop.db.engine import make_session_factory
+    from erpgo_desktop.services.auth import AuthService, NewUser
+
+    engine = source[2]
+    auth = AuthService(make_session_factory(engine))
+    auth.create_user(
+        NewUser("backer", "backer@example.com", "a long password", "admin", "Backer"),
+        acting=None,
+    )
+    signed_in = auth.sign_in("backer", "a long password")
+    try:
+        result = BackupService(signed_in.engine).backup(
+            tmp_path / "own.backup", acting=signed_in.user
+        )
+    finally:
+        signed_in.engine.dispose()
+    assert result.path.stat().st_size > 0
