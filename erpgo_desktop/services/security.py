@@ -52,8 +52,8 @@ SIGNIN_PASSWORD = "erpgo-sign-in"
 #: is the login role's, checked by PostgreSQL.
 NO_PASSWORD_HASH = "scram: the login role's password"
 
-#: Functions nobody but the definer calls: they would corrupt the summaries or skip the
-#: checks of the functions that call them.
+#: Functions nobody but the definer (or the schema's owner) calls: they would corrupt the
+#: summaries or skip the checks of the functions that call them.
 INTERNAL_FUNCTIONS = (
     "erpgo_sync_user(uuid, text)",
     "erpgo_sync_role(uuid)",
@@ -63,6 +63,8 @@ INTERNAL_FUNCTIONS = (
     "dashboard_order_lines(orders, integer)",
     "dashboard_product_stock_value(products, integer, boolean)",
     "dashboard_variant_value(product_variants, integer)",
+    # Migrations only: it replaces trigger functions.
+    "erpgo_track_changes(regclass, text, text[], boolean)",
 )
 
 _PREFIX_LENGTH = 12
