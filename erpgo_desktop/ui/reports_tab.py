@@ -310,6 +310,7 @@ class ReportsTab(QWidget):
         for edit in (self.start_edit, self.end_edit):
             edit.dateChanged.connect(lambda _day: self._date_timer.start())
         self.warehouse_combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self._sort_indicator_changed)
         self.report_combo.currentIndexChanged.connect(lambda _i: self._show_report())
         self._load_warehouses()
         self._show_report()
@@ -448,6 +449,22 @@ class ReportsTab(QWidget):
         # Without inventory.read the report still runs over every warehouse.
         ignore: Callable[[BaseException], None] = lambda _error: None  # noqa: E731
         self._runner.run(lambda: warehouses.list_warehouses(acting), fill, ignore, owner=self)
+
+    def _sort_indicator_changed(self, column: int, _order: Qt.SortOrder) -> None:
+        model = self.model
+        if not 0 <= column < len(model.columns) or model.columns[column].sort is not None:
+            return  # the view sorts the model, which reloads in that order
+        # A column the report cannot be sorted by: the model ignores the request; put the
+        # arrow back where the rows really are sorted.
+        query = model.query
+        sorted_column = model.column_of_sort(query.sort)
+        if sorted_column is None:
+            return
+        order = Qt.SortOrder.DescendingOrder if query.descending else Qt.SortOrder.AscendingOrder
+        header = self.table.horizontalHeader()
+        header.blockSignals(True)
+        header.setSortIndicator(sorted_column, order)
+        header.blockSignals(False)
 
     def _watch(self, job: ExportJob) -> None:
         self.export_job = job
