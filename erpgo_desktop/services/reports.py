@@ -17,7 +17,10 @@ cost of the report, whatever its depth. Figures:
 - sales by product, customer and region: orders dated in the period whose goods are sold
   (`SOLD_STATUSES`, and ON_HOLD orders held after confirmation); cancelled, returned and
   refunded orders, drafts and orders not yet confirmed do not count;
-- customer balances: every customer owing something (balance or unpaid sold orders).
+- customer balances: every customer owing something (balance or unpaid sold orders);
+- changes: every change kept in a period, which `HistoryService.changes` reads from the
+  change history (services/history.py); it is a `Report` so that the Reports tab shows and
+  exports it as it does the others.
 
 Dates are days of the workstation's calendar, both ends included (as the Orders list).
 """
@@ -103,6 +106,8 @@ class Report(enum.Enum):
     SALES_BY_CUSTOMER = "sales_by_customer"
     SALES_BY_REGION = "sales_by_region"
     CUSTOMER_BALANCES = "customer_balances"
+    #: Every change kept in a period: read by `HistoryService.changes` (services/history.py).
+    CHANGES = "changes"
 
 
 @dataclass(frozen=True)

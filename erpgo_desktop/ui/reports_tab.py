@@ -1,10 +1,16 @@
-"""The Reports tab: pick a report, its period and warehouse; a sortable table; Export.
+"""The Reports tab: pick a report and its filters; a sortable table; Export.
 
 Each report is a `PagedTableModel` over `ReportService` (services/reports.py): sorting by
 a header click and the search are done in PostgreSQL, pages are offsets of the sorted
 report, and the count is the report's total. The models are made when their report is
 first chosen and kept, each with its own sort. Export writes what the table shows
 (ui/exporting.py); XLSX gets numbers as numbers (`TypedColumn`).
+
+Each report names the filters it takes (`ReportSpec`): the period, the warehouse, and for
+Changes (the change history, `HistoryService.changes`) the person and the kind of record.
+The period is the frame of most reports and stays in the bar, greyed out where it does not
+apply; the other filters are shown only with a report that takes them, so that the bar
+fits a 1366-pixel screen whatever the report.
 
 Surface for the main window, as the list tabs: `reload`, `focus_search`,
 `apply_change(change)`, `status_text` with `status_changed`, and `model`/`table` for
@@ -33,8 +39,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from erpgo_desktop.domain.history import KINDS
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.history import HistoryService, Person
 from erpgo_desktop.services.listing import ListCount
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.services.reports import Report, ReportPage, ReportService
@@ -49,6 +57,8 @@ from erpgo_desktop.ui.widgets import error_label
 DATE_FORMAT = "yyyy-MM-dd"
 DEFAULT_PERIOD_DAYS = 30
 PAGE_SIZE = 500
+#: Characters the person and kind filters show without opening ("Role membership").
+MIN_FILTER_CHARACTERS = 15
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,9 @@ class ReportQuery:
     start: date | None = None
     end: date | None = None
     warehouse_id: uuid.UUID | None = None
+    person_id: uuid.UUID | None = None
+    #: A table of `domain.history.KINDS`; None: every kind of record.
+    kind: str | None = None
 
 
 def _text(name: str, title: str, **kwargs: Any) -> TypedColumn[Any]:
@@ -99,6 +112,10 @@ class ReportSpec:
     search_placeholder: str
     #: Tables whose changes alter the report.
     tables: tuple[str, ...]
+    #: The report takes a person (who made the change) and a kind of record (shown only
+    #: then, as the warehouse).
+    person: bool = False
+    kind: bool = False
 
 
 _ITEM = (_text("sku", "SKU", width=120), _text("name", "Name", stretch=True, tooltip=True))
@@ -155,15 +172,35 @@ SPECS: tuple[ReportSpec, ...] = (
          _money("unpaid_amount", "Unpaid"), _money("overdue_amount", "Overdue")),
         "balance", True, False, False, "Search customer (Ctrl+F)", ("customers", "orders"),
     ),
+    ReportSpec(
+        Report.CHANGES, "Changes",
+        (TypedColumn("When", lambda r: f"{r.changed_at.astimezone():%Y-%m-%d %H:%M}",
+                     sort="changed_at", value=lambda r: r.changed_at, width=130),
+         TypedColumn("Person", lambda r: r.person, tooltip=True, width=140),
+         TypedColumn("Kind", lambda r: r.kind, width=110),
+         TypedColumn("Record", lambda r: r.record, tooltip=True, width=170),
+         TypedColumn("Action", lambda r: r.action_label, width=80),
+         TypedColumn("Changes", lambda r: r.summary, tooltip=True, stretch=True)),
+        # Only by time: the history is kept in the order it happened, and read by it.
+        "changed_at", True, True, False, "Search the changed values (Ctrl+F)",
+        tuple(KINDS), person=True, kind=True,
+    ),
 )  # fmt: skip
 SPEC_OF = {spec.report: spec for spec in SPECS}
 
 
 class ReportSource:
-    """One report of the service as a list source for the signed-in user (workers)."""
+    """One report of the services as a list source for the signed-in user (workers)."""
 
-    def __init__(self, reports: ReportService, acting: CurrentUser, report: Report) -> None:
+    def __init__(
+        self,
+        reports: ReportService,
+        history: HistoryService,
+        acting: CurrentUser,
+        report: Report,
+    ) -> None:
         self._reports = reports
+        self._history = history
         self._acting = acting
         self._report = report
 
@@ -200,6 +237,10 @@ class ReportSource:
                 return reports.sales_by_region(acting, start, end, **options)
             case Report.CUSTOMER_BALANCES:
                 return reports.customer_balances(acting, **options)
+            case Report.CHANGES:
+                return self._history.changes(
+                    acting, start, end, person_id=query.person_id, kind=query.kind, **options
+                )
 
 
 def _date_edit(name: str, day: QDate) -> QDateEdit:
@@ -208,6 +249,23 @@ def _date_edit(name: str, day: QDate) -> QDateEdit:
     edit.setCalendarPopup(True)
     edit.setDisplayFormat(DATE_FORMAT)
     return edit
+
+
+def _filter_combo(name: str, everything: str) -> QComboBox:
+    combo = QComboBox()
+    combo.setObjectName(name)
+    combo.addItem(everything, None)
+    # As wide as a usual name, not the longest one (the list opens as wide as it needs):
+    # the filter bar has to fit a 1366-pixel screen.
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(MIN_FILTER_CHARACTERS)
+    return combo
+
+
+def _fit_list(combo: QComboBox) -> None:
+    """Open the list as wide as its longest item, which the closed box may cut short."""
+    view = combo.view()
+    view.setMinimumWidth(view.sizeHintForColumn(0) + view.verticalScrollBar().sizeHint().width())
 
 
 def _day(edit: QDateEdit) -> date:
@@ -265,6 +323,17 @@ class ReportsTab(QWidget):
         self.warehouse_label = QLabel("W&arehouse:")
         self.warehouse_label.setBuddy(self.warehouse_combo)
 
+        self.person_combo = _filter_combo("report_person", "Everyone")
+        self.person_label = QLabel("Perso&n:")
+        self.person_label.setBuddy(self.person_combo)
+        self.kind_combo = _filter_combo("report_kind", "All records")
+        for table, kind in KINDS.items():
+            self.kind_combo.addItem(kind, table)
+        _fit_list(self.kind_combo)
+        self.kind_label = QLabel("&Kind:")
+        self.kind_label.setBuddy(self.kind_combo)
+        self._people_asked = False
+
         self.search = QLineEdit()
         self.search.setObjectName("report_search")
         self.search.setClearButtonEnabled(True)
@@ -287,6 +356,7 @@ class ReportsTab(QWidget):
         widgets: list[QWidget] = [
             report_label, self.report_combo, self.start_label, self.start_edit,
             self.end_label, self.end_edit, self.warehouse_label, self.warehouse_combo,
+            self.person_label, self.person_combo, self.kind_label, self.kind_combo,
         ]  # fmt: skip
         for widget in widgets:
             top.addWidget(widget)
@@ -298,8 +368,8 @@ class ReportsTab(QWidget):
         layout.addWidget(self.table)
         self.setFocusProxy(self.table)
         previous: QWidget = self.report_combo
-        for widget in (self.start_edit, self.end_edit, self.warehouse_combo, self.search,
-                       self.export_button, self.table):  # fmt: skip
+        for widget in (self.start_edit, self.end_edit, self.warehouse_combo, self.person_combo,
+                       self.kind_combo, self.search, self.export_button, self.table):  # fmt: skip
             QWidget.setTabOrder(previous, widget)
             previous = widget
 
@@ -309,7 +379,9 @@ class ReportsTab(QWidget):
         self._date_timer.timeout.connect(self.apply_filters)
         for edit in (self.start_edit, self.end_edit):
             edit.dateChanged.connect(lambda _day: self._date_timer.start())
-        self.warehouse_combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        for combo in (self.warehouse_combo, self.person_combo, self.kind_combo):
+            combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self._sort_indicator_changed)
         self.report_combo.currentIndexChanged.connect(lambda _i: self._show_report())
         self._load_warehouses()
         self._show_report()
@@ -327,6 +399,8 @@ class ReportsTab(QWidget):
         return self._model_for(self.spec)
 
     def reload(self) -> None:
+        if self.spec.person and self.person_combo.count() == 1:
+            self._load_people()  # they could not be read before: try again with the report
         self.model.reload()
 
     def focus_search(self) -> None:
@@ -383,14 +457,18 @@ class ReportsTab(QWidget):
             self.end_edit.setFocus(Qt.FocusReason.OtherFocusReason)
             return
         self.date_error.hide()
-        model = self.model
+        spec, model = self.spec, self.model
+        # A filter the report does not take stays out of its query: changing it on another
+        # report must not read this one again.
         model.set_query(
             dataclasses.replace(
                 model.query,
                 search=self.search.text(),
                 start=start,
                 end=end,
-                warehouse_id=self.warehouse_combo.currentData(),
+                warehouse_id=self.warehouse_combo.currentData() if spec.warehouse else None,
+                person_id=self.person_combo.currentData() if spec.person else None,
+                kind=self.kind_combo.currentData() if spec.kind else None,
             )
         )
 
@@ -400,6 +478,14 @@ class ReportsTab(QWidget):
             widget.setEnabled(spec.period)
         self.warehouse_label.setEnabled(spec.warehouse)
         self.warehouse_combo.setEnabled(spec.warehouse)
+        self.warehouse_label.setVisible(spec.warehouse)
+        self.warehouse_combo.setVisible(spec.warehouse)
+        self.person_label.setVisible(spec.person)
+        self.person_combo.setVisible(spec.person)
+        self.kind_label.setVisible(spec.kind)
+        self.kind_combo.setVisible(spec.kind)
+        if spec.person and not self._people_asked:
+            self._load_people()
         self.search.setPlaceholderText(spec.search_placeholder)
         model = self._model_for(spec)
         self.table.setModel(model)
@@ -425,7 +511,8 @@ class ReportsTab(QWidget):
     def _model_for(self, spec: ReportSpec) -> PagedTableModel:
         model = self._models.get(spec.report)
         if model is None:
-            source = ReportSource(self._services.reports, self._acting, spec.report)
+            services = self._services
+            source = ReportSource(services.reports, services.history, self._acting, spec.report)
             query = ReportQuery(sort=spec.sort, descending=spec.descending)
             model = PagedTableModel(
                 source, self._runner, spec.columns, query, row_key=_row_key,
@@ -448,6 +535,38 @@ class ReportsTab(QWidget):
         # Without inventory.read the report still runs over every warehouse.
         ignore: Callable[[BaseException], None] = lambda _error: None  # noqa: E731
         self._runner.run(lambda: warehouses.list_warehouses(acting), fill, ignore, owner=self)
+
+    def _load_people(self) -> None:
+        """Fill the person filter, read on a worker when the report first needs it."""
+        self._people_asked = True
+        history, acting = self._services.history, self._acting
+
+        def fill(people: list[Person]) -> None:
+            if self.person_combo.count() > 1:
+                return  # an earlier answer (after F5 asked again) filled it already
+            for person in people:
+                self.person_combo.addItem(person.name, person.id)
+            _fit_list(self.person_combo)
+
+        # Unread, the report still runs for everyone; F5 asks again (`reload`).
+        ignore: Callable[[BaseException], None] = lambda _error: None  # noqa: E731
+        self._runner.run(lambda: history.people(acting), fill, ignore, owner=self)
+
+    def _sort_indicator_changed(self, column: int, _order: Qt.SortOrder) -> None:
+        model = self.model
+        if not 0 <= column < len(model.columns) or model.columns[column].sort is not None:
+            return  # the view sorts the model, which reloads in that order
+        # A column the report cannot be sorted by: the model ignores the request; put the
+        # arrow back where the rows really are sorted.
+        query = model.query
+        sorted_column = model.column_of_sort(query.sort)
+        if sorted_column is None:
+            return
+        order = Qt.SortOrder.DescendingOrder if query.descending else Qt.SortOrder.AscendingOrder
+        header = self.table.horizontalHeader()
+        header.blockSignals(True)
+        header.setSortIndicator(sorted_column, order)
+        header.blockSignals(False)
 
     def _watch(self, job: ExportJob) -> None:
         self.export_job = job
