@@ -136,8 +136,9 @@ def field_changes(
 
 
 def summary(action: str, fields: tuple[FieldChange, ...]) -> str:
-    """What a change did, in one line: a created or deleted record says so, an update lists
-    each changed field with its old and new value."""
+    """What a change did, in one line: an update lists each changed field with its old and
+    new value; a created or deleted record says so, with the values it had."""
+    listed = "; ".join(field.in_words for field in fields)
     if action == "U":
-        return "; ".join(field.in_words for field in fields)
-    return ACTIONS[action]
+        return listed
+    return f"{ACTIONS[action]}: {listed}" if listed else ACTIONS[action]

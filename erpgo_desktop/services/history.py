@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from erpgo_desktop.db.models import (
+    Base,
     ChangeLog,
     Customer,
     Order,
@@ -242,10 +243,20 @@ def _rows(session: Session, found: Sequence[Any]) -> list[ChangeRow]:
                 record_id=record_id,
                 record=label,
                 action=action,
-                fields=words.field_changes(action, change, names),
+                fields=_in_column_order(table, words.field_changes(action, change, names)),
             )
         )
     return rows
+
+
+def _in_column_order(table: str, fields: tuple[FieldChange, ...]) -> tuple[FieldChange, ...]:
+    """As the table lists its columns (JSON keeps keys in its own order): a new order line
+    reads product, quantity, price, as its dialog does."""
+    known = Base.metadata.tables.get(table)
+    if known is None:
+        return fields
+    position = {name: n for n, name in enumerate(known.columns.keys())}
+    return tuple(sorted(fields, key=lambda field: position.get(field.column, len(position))))
 
 
 def _values(change: Mapping[str, Any]) -> Iterable[Any]:
