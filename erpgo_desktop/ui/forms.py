@@ -40,7 +40,9 @@ implements `prepare_save` (check, then return the service call for a worker)::
             return lambda: customers.update_customer(
                 acting, record_id, draft, expected_version=version)
 
-    dialog = CustomerDialog(services.customers, runner, user, customer_id, parent=window)
+    dialog = CustomerDialog(
+        services.customers, runner, user, customer_id, parent=window, history=services.history
+    )
     dialog.saved.connect(refresh_the_list)  # the row the service returned
     dialog.open()                           # never exec(): the GUI thread keeps running
 
