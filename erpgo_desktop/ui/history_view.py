@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -51,6 +51,10 @@ LOADING = "Loading…"
 NO_CHANGES = "No changes yet."
 FAILED = "The history could not be read: {reason}"
 NOTHING_SELECTED = "Select a change to see each field's old and new value."
+#: How many lines of the selected change show below the table at once.
+DETAIL_LINES = 6
+#: Wide enough for a date, a name, a record and a change or two in words.
+PREFERRED_WIDTH = 680
 
 
 def record_text(row: ChangeRow) -> str:
@@ -140,18 +144,22 @@ class HistoryView(QWidget):
         )
         self.details.setTabChangesFocus(True)
         self.details.setPlaceholderText(NOTHING_SELECTED)
-        # Room for a few fields; a change of many scrolls.
-        lines = 6
+        # Room for whole lines only (a change of many fields scrolls by lines): the
+        # margin goes around the viewport, where no half line can show in it.
+        margin = int(self.details.document().documentMargin())
+        self.details.document().setDocumentMargin(0)
+        self.details.setViewportMargins(margin, margin, margin, margin)
         self.details.setFixedHeight(
-            self.details.fontMetrics().lineSpacing() * lines
-            + 2 * int(self.details.document().documentMargin())
+            self.details.fontMetrics().lineSpacing() * DETAIL_LINES
+            + 2 * margin
             + 2 * self.details.frameWidth()
         )
 
         state = QHBoxLayout()
         state.addWidget(self.status, 1)
         state.addWidget(self.retry_button)
-        layout = QVBoxLayout(self)
+        #: The page's layout: a page that holds the view beside more sets its margins.
+        self.page_layout = layout = QVBoxLayout(self)
         layout.addLayout(state)
         layout.addWidget(self.error)
         layout.addWidget(self.table, 1)
@@ -250,10 +258,12 @@ class HistoryView(QWidget):
                 item = QTableWidgetItem(text)
                 item.setToolTip(details)
                 table.setItem(index, column, item)
-        table.resizeColumnsToContents()
-        # A long record label should not push "What changed" out of sight.
+        # "What changed" takes the rest of the width, cut short with "…" where it is
+        # long (the details show it whole); a long name must not push it out of sight.
+        for column in (WHEN, WHO, RECORD):
+            table.resizeColumnToContents(column)
         for column in (WHO, RECORD):
-            table.setColumnWidth(column, min(table.columnWidth(column), 260))
+            table.setColumnWidth(column, min(table.columnWidth(column), 240))
         if self.rows:
             table.setCurrentCell(0, 0)
         self._show_details()
@@ -290,6 +300,10 @@ class HistoryView(QWidget):
         showing = self._record_id is not None
         self.table.setVisible(showing)
         self.details.setVisible(showing)
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), PREFERRED_WIDTH), hint.height())
 
     @property
     def state_text(self) -> str:

@@ -509,7 +509,7 @@ class OrderDialog(RecordDialog):
         page = QWidget()
         layout = QHBoxLayout(page)
         statuses = QVBoxLayout()
-        layout.addLayout(statuses, 2)
+        layout.addLayout(statuses, 1)
         title = QLabel("Status changes")
         title.setObjectName("status_history_title")
         statuses.addWidget(title)
@@ -523,7 +523,9 @@ class OrderDialog(RecordDialog):
         self.history_table.horizontalHeader().setStretchLastSection(True)
         statuses.addWidget(self.history_table, 1)
         self.changes_view = self.new_history_view(self.services.history)
-        layout.addWidget(self.changes_view, 3)
+        # In line with the status list beside it (the page has margins of its own).
+        self.changes_view.page_layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.changes_view, 2)
         page.setFocusProxy(self.history_table)
         return page
 
