@@ -26,7 +26,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Text, cast, func, literal, or_, select
+from sqlalchemy import Text, and_, cast, false, func, literal, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -124,7 +124,9 @@ class HistoryService(Service):
 
         def work(session: Session) -> list[ChangeRow]:
             belongs = ChangeLog.subject_id == record_id
-            if table == "orders":
+            if table == "product_variants":
+                belongs = _variant_changes(session, record_id)
+            elif table == "orders":
                 # An order's addresses are records of their own that the order points at.
                 addresses = select(Order.shipping_address_id, Order.billing_address_id).where(
                     Order.id == record_id
@@ -199,6 +201,30 @@ class HistoryService(Service):
             return [Person(row[0], row[1]) for row in session.execute(statement)]
 
         return self._read(work)
+
+
+def _variant_changes(session: Session, variant_id: uuid.UUID) -> Any:
+    """Which changes are a variant's: its own and its stock rows'. Both are kept under the
+    product (a product's History shows its variants), so the product narrows them down
+    by the index first, then the records pick out this variant's."""
+    product_id = session.scalar(
+        select(ProductVariant.product_id).where(ProductVariant.id == variant_id)
+    )
+    if product_id is None:
+        return false()  # no such variant (any more): it went with its product
+    stock_rows = [
+        found[0]
+        for found in _readable(
+            session, select(VariantInventory.id).where(VariantInventory.variant_id == variant_id)
+        )
+    ]
+    return and_(
+        ChangeLog.subject_id == product_id,
+        or_(
+            and_(ChangeLog.table_name == "product_variants", ChangeLog.record_id == variant_id),
+            and_(ChangeLog.table_name == "variant_inventory", ChangeLog.record_id.in_(stock_rows)),
+        ),
+    )
 
 
 def _user_name() -> Any:

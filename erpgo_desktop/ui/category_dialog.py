@@ -21,6 +21,7 @@ from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.catalog_admin import CategoryDraft, CategoryRow, CategoryService
+from erpgo_desktop.services.history import HistoryService
 from erpgo_desktop.ui.forms import RecordDialog, int_spin, set_active_after_save
 from erpgo_desktop.ui.tasks import TaskRunner
 
@@ -77,6 +78,8 @@ class CategoryDialog(RecordDialog):
         acting: CurrentUser,
         record_id: uuid.UUID | None = None,
         parent: QWidget | None = None,
+        *,
+        history: HistoryService,
     ) -> None:
         super().__init__(runner, acting, record_id, parent)
         self._categories = categories
@@ -84,7 +87,8 @@ class CategoryDialog(RecordDialog):
         self.excluded: set[uuid.UUID] = set()
         self.setWindowTitle("Edit category" if record_id else "New category")
         self.setMinimumWidth(440)
-        form = self.add_form()
+        self.tabs = self.add_tabs()
+        form = self.add_page(self.tabs, "Ca&tegory")
         self.name = self.add_row(form, "name", "&Name:", QLineEdit())
         self.name.setMaxLength(200)
         self.parent_picker = self.add_row(form, "parent_id", "&Parent:", QComboBox())
@@ -99,6 +103,7 @@ class CategoryDialog(RecordDialog):
         )
         self.is_active = self.add_row(form, "is_active", None, QCheckBox("&Active"))
         self.is_active.setChecked(True)
+        self.add_history_page(self.tabs, history)
         self.finish()
 
         def fetch() -> _Loaded:

@@ -20,6 +20,7 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.customers import CustomerDraft, CustomerRow, CustomerService
+from erpgo_desktop.services.history import HistoryService
 from erpgo_desktop.ui.forms import RecordDialog, format_decimal, money_edit, read_decimal
 from erpgo_desktop.ui.tasks import TaskRunner
 
@@ -50,13 +51,16 @@ class CustomerDialog(RecordDialog):
         acting: CurrentUser,
         record_id: uuid.UUID | None = None,
         parent: QWidget | None = None,
+        *,
+        history: HistoryService,
     ) -> None:
         super().__init__(runner, acting, record_id, parent)
         self._customers = customers
         self.setWindowTitle("Edit customer" if record_id else "New customer")
         self.setMinimumWidth(480)
 
-        form = self.add_form()
+        self.tabs = self.add_tabs()
+        form = self.add_page(self.tabs, "C&ustomer")
         self.code = QLabel("Given when the customer is saved")
         self.code.setObjectName("customer_code")
         form.addRow("Customer code:", self.code)
@@ -85,6 +89,7 @@ class CustomerDialog(RecordDialog):
         self.notes.setFixedHeight(80)
         self.type.currentIndexChanged.connect(self._type_changed)
         self._type_changed()
+        self.add_history_page(self.tabs, history)
 
         self.finish()
         if record_id is None:

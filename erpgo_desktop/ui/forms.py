@@ -40,7 +40,9 @@ implements `prepare_save` (check, then return the service call for a worker)::
             return lambda: customers.update_customer(
                 acting, record_id, draft, expected_version=version)
 
-    dialog = CustomerDialog(services.customers, runner, user, customer_id, parent=window)
+    dialog = CustomerDialog(
+        services.customers, runner, user, customer_id, parent=window, history=services.history
+    )
     dialog.saved.connect(refresh_the_list)  # the row the service returned
     dialog.open()                           # never exec(): the GUI thread keeps running
 
@@ -60,6 +62,18 @@ What the base does with the outcome:
 `mark_changed_elsewhere()` (or `notice_change(table, ids)`, which filters on
 `record_table` and `record_id`) shows "Someone else changed this record at HH:MM; saving
 will show both versions".
+
+Every record dialog has a History page (ui/history_view.py: who changed what and when,
+read from the database's change history on a worker when the page is first shown). A
+dialog of one form puts it on a page of its own beside it::
+
+        self.tabs = self.add_tabs()
+        form = self.add_page(self.tabs, "C&ustomer")     # the fields, as above
+        ...
+        self.add_history_page(self.tabs, history)       # "Histor&y"; Alt+Y opens it
+
+The page is read again after each save (and after a save that went partly through) and
+when someone else changes the record; it follows the record a new dialog creates.
 
 A dialog that implements `use_services(services)` (take its service(s) from another
 sign-in's `Services`) outlives a sign-out: when the database ends the person's session
@@ -103,6 +117,8 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.errors import ConflictError, ErpError, ValidationError
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.history import HistoryService
+from erpgo_desktop.ui.history_view import HistoryView
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label
 
@@ -716,6 +732,8 @@ class RecordDialog(FormDialog):
         )
         self.changed_banner.hide()
         self.add_top_widget(self.changed_banner)
+        #: The History page (`add_history_page`).
+        self.history_view: HistoryView | None = None
 
     @property
     def record_id(self) -> uuid.UUID | None:
@@ -724,6 +742,77 @@ class RecordDialog(FormDialog):
     @property
     def editing(self) -> bool:
         return self._record_id is not None
+
+    # -- pages and the History page --------------------------------------------------
+
+    def add_tabs(self) -> QTabWidget:
+        """Pages in the body: the form's, then the History page."""
+        tabs = QTabWidget()
+        self.body_layout.addWidget(tabs, 1)
+        return tabs
+
+    def add_page(self, tabs: QTabWidget, title: str) -> QFormLayout:
+        """A page of `tabs` titled `title` (with a mnemonic) holding a form to add rows to,
+        at the top of the page."""
+        page = QWidget()
+        # The form is the page's own layout, not one inside it: rows added after the page
+        # joined the tabs then count in the page's size, so the dialog opens big enough.
+        form = QFormLayout(page)
+        form.setFormAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        tabs.addTab(page, title)
+        return form
+
+    def add_history_page(
+        self,
+        tabs: QTabWidget,
+        history: HistoryService,
+        *,
+        table: str | None = None,
+        title: str = "Histor&y",
+    ) -> HistoryView:
+        """The record's History page, last of `tabs`; `table` is the one whose history it
+        shows (by default `record_table`)."""
+        view = self.new_history_view(history, table=table)
+        self.add_history_tab(tabs, view, title)
+        return view
+
+    def new_history_view(self, history: HistoryService, *, table: str | None = None) -> HistoryView:
+        """The record's history, for a page that shows more beside it (`add_history_tab`)."""
+        view = HistoryView(
+            history, self.runner, self.acting, table or self.record_table, self.record_id
+        )
+        self.history_view = view
+        return view
+
+    def add_history_tab(self, tabs: QTabWidget, page: QWidget, title: str = "Histor&y") -> None:
+        """`page` (the history view, or a page holding it) as the last of `tabs`."""
+        tabs.addTab(page, title)
+
+        def opened(index: int) -> None:
+            # Opened by its mnemonic, the page takes the keyboard (its focus proxy: the
+            # table); walked to with the arrows of the tab bar, the tab bar keeps it.
+            if tabs.widget(index) is page and not tabs.tabBar().hasFocus():
+                page.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+        tabs.currentChanged.connect(opened)
+
+    def refresh_history(self) -> None:
+        """The record changed (saved here or elsewhere): the History page reads it again,
+        at once if it is on screen. A new record is known by its row once saved."""
+        if self.history_view is None:
+            return
+        record_id = self._record_id or getattr(self.row, "id", None)
+        self.history_view.show_record(record_id)
+
+    def _save_succeeded(self, row: object) -> None:
+        super()._save_succeeded(row)
+        if alive(self):
+            self.refresh_history()
+
+    def resume(self, services: Services, acting: CurrentUser) -> None:
+        super().resume(services, acting)
+        if self.history_view is not None:
+            self.history_view.use_service(services.history, acting)
 
     # -- loading -------------------------------------------------------------------------
 
@@ -795,6 +884,7 @@ class RecordDialog(FormDialog):
         moment = (when or datetime.now()).astimezone()
         self.changed_banner.setText(CHANGED_ELSEWHERE.format(time=f"{moment:%H:%M}"))
         self.changed_banner.show()
+        self.refresh_history()
 
     def notice_change(self, table: str, ids: Iterable[uuid.UUID] | None) -> None:
         """A change notification: marks the dialog when it concerns this record (ids None:
@@ -847,6 +937,9 @@ class RecordDialog(FormDialog):
             # Part of the save went through: the next one goes over that version.
             self.row, self.version = saved, saved.version
         super()._save_failed(error)
+        if alive(self):
+            # What went through before the refusal is history already.
+            self.refresh_history()
 
     def reload_theirs(self, current: Any) -> None:
         """Drop what was typed; edit the current version instead."""

@@ -619,7 +619,12 @@ class MainWindow(QMainWindow):
 
     def open_category(self, category_id: uuid.UUID | None) -> QDialog:
         dialog = CategoryDialog(
-            self.services.categories, self.runner, self.user, category_id, parent=self
+            self.services.categories,
+            self.runner,
+            self.user,
+            category_id,
+            parent=self,
+            history=self.services.history,
         )
         return self.show_dialog(dialog, refreshes="products")
 
@@ -746,7 +751,12 @@ class MainWindow(QMainWindow):
 
     def open_customer(self, customer_id: uuid.UUID | None) -> QDialog:
         dialog = CustomerDialog(
-            self.services.customers, self.runner, self.user, customer_id, parent=self
+            self.services.customers,
+            self.runner,
+            self.user,
+            customer_id,
+            parent=self,
+            history=self.services.history,
         )
         return self.show_dialog(dialog, refreshes="customers")
 

@@ -347,7 +347,7 @@ class OrderDialog(RecordDialog):
         self.body_layout.addWidget(self.tabs, 1)
         self.tabs.addTab(self._build_lines(), "&Lines")
         self.tabs.addTab(self._build_addresses(), "Add&resses")
-        self.tabs.addTab(self._build_history(), "Histor&y")
+        self.add_history_tab(self.tabs, self._build_history())
 
         totals = QHBoxLayout()
         self.body_layout.addLayout(totals)
@@ -504,8 +504,15 @@ class OrderDialog(RecordDialog):
         return page
 
     def _build_history(self) -> QWidget:
+        """The order's way through its statuses beside every change of its fields, lines
+        and addresses (who, when, old and new value)."""
         page = QWidget()
-        layout = QVBoxLayout(page)
+        layout = QHBoxLayout(page)
+        statuses = QVBoxLayout()
+        layout.addLayout(statuses, 1)
+        title = QLabel("Status changes")
+        title.setObjectName("status_history_title")
+        statuses.addWidget(title)
         self.history_table = QTableWidget(0, 4)
         self.history_table.setObjectName("history")
         self.history_table.setHorizontalHeaderLabels(["From", "To", "By", "When"])
@@ -514,7 +521,12 @@ class OrderDialog(RecordDialog):
         self.history_table.setTabKeyNavigation(False)
         self.history_table.verticalHeader().setVisible(False)
         self.history_table.horizontalHeader().setStretchLastSection(True)
-        layout.addWidget(self.history_table)
+        statuses.addWidget(self.history_table, 1)
+        self.changes_view = self.new_history_view(self.services.history)
+        # In line with the status list beside it (the page has margins of its own).
+        self.changes_view.page_layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.changes_view, 2)
+        page.setFocusProxy(self.history_table)
         return page
 
     def _build_actions(self) -> None:
@@ -575,6 +587,9 @@ class OrderDialog(RecordDialog):
             *self.address_fields["billing"].values(),
             self.notes,
             self.history_table,
+            self.changes_view.table,
+            self.changes_view.details,
+            self.changes_view.retry_button,
             self.save_button,
             self.submit_button,
             self.confirm_button,
@@ -1470,6 +1485,7 @@ class OrderDialog(RecordDialog):
             self.apply_row(detail)
             self.mark_clean()
             self._update_totals()
+            self.refresh_history()
 
     def _action_saved(self, detail: object) -> None:
         """An action dialog wrote the order: show it, then what goes with it."""
@@ -1479,6 +1495,7 @@ class OrderDialog(RecordDialog):
         self.apply_row(detail)
         self.mark_clean()
         self._update_totals()
+        self.refresh_history()
         self.saved.emit(detail)
         services, acting, known = self.services, self.acting, frozenset(self._taxes)
         self.runner.run(

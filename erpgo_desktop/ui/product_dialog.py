@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -55,6 +54,7 @@ from erpgo_desktop.services.catalog_admin import (
     VariantRow,
     VariantService,
 )
+from erpgo_desktop.services.history import HistoryService
 from erpgo_desktop.ui.forms import (
     RecordDialog,
     alive,
@@ -78,6 +78,8 @@ class CatalogServices(Protocol):
     def categories(self) -> CategoryService: ...
     @property
     def variants(self) -> VariantService: ...
+    @property
+    def history(self) -> HistoryService: ...
 
 
 def sku_edit() -> QLineEdit:
@@ -210,13 +212,16 @@ class VariantDialog(RecordDialog):
         product_id: uuid.UUID,
         record_id: uuid.UUID | None = None,
         parent: QWidget | None = None,
+        *,
+        history: HistoryService,
     ) -> None:
         super().__init__(runner, acting, record_id, parent)
         self._variants = variants
         self.product_id = product_id
         self.setWindowTitle("Edit variant" if record_id else "New variant")
         self.setMinimumWidth(460)
-        form = self.add_form()
+        self.tabs = self.add_tabs()
+        form = self.add_page(self.tabs, "Va&riant")
         self.sku = self.add_row(form, "sku", "S&KU:", sku_edit())
         self.name = self.add_row(form, "name", "&Name:", QLineEdit())
         self.name.setMaxLength(300)
@@ -241,6 +246,7 @@ class VariantDialog(RecordDialog):
             form, "allow_backorder", None, QCheckBox("Allow bac&korders")
         )
         self.attributes = self.add_row(form, "attributes", "&Attributes:", AttributeEditor())
+        self.add_history_page(self.tabs, history)
         self.track_inventory.setChecked(True)
         self.finish()
         if record_id is None:
@@ -330,9 +336,8 @@ class ProductDialog(RecordDialog):
         self.setWindowTitle("Edit product" if record_id else "New product")
         self.setMinimumWidth(560)
 
-        self.tabs = QTabWidget()
-        self.body_layout.addWidget(self.tabs)
-        general = self._page("&Product")
+        self.tabs = self.add_tabs()
+        general = self.add_page(self.tabs, "&Product")
         self.sku = self.add_row(general, "sku", "S&KU:", sku_edit())
         self.name = self.add_row(general, "name", "&Name:", QLineEdit())
         self.name.setMaxLength(300)
@@ -350,7 +355,7 @@ class ProductDialog(RecordDialog):
         self.is_active = self.add_row(general, "is_active", None, QCheckBox("&Active"))
         self.is_featured = self.add_row(general, "is_featured", None, QCheckBox("&Featured"))
 
-        stock = self._page("&Stock && shipping")
+        stock = self.add_page(self.tabs, "&Stock && shipping")
         self.track_inventory = self.add_row(
             stock, "track_inventory", None, QCheckBox("&Track inventory")
         )
@@ -377,7 +382,7 @@ class ProductDialog(RecordDialog):
         self.height_edit = self.add_row(stock, "height", "&Height (cm):", decimal_edit(6, 2))
         self.volume = self.add_row(stock, "volume", "&Volume:", decimal_edit(7, 3))
 
-        tax = self._page("Ta&x && download")
+        tax = self.add_page(self.tabs, "Ta&x && download")
         self.taxable = self.add_row(tax, "taxable", None, QCheckBox("&Taxable"))
         self.tax_rate = self.add_row(tax, "tax_rate", "Tax &rate (%):", decimal_edit(3, 2))
         self.is_digital = self.add_row(tax, "is_digital", None, QCheckBox("&Digital product"))
@@ -398,6 +403,8 @@ class ProductDialog(RecordDialog):
         )
 
         self._build_variants_page()
+        # The product's own changes, its variants' and its stock's.
+        self.add_history_page(self.tabs, services.history)
 
         for box in (self.is_active, self.track_inventory, self.requires_shipping, self.taxable):
             box.setChecked(True)
@@ -418,14 +425,6 @@ class ProductDialog(RecordDialog):
                     variants.list_variants(acting, record_id),
                 )
             )
-
-    def _page(self, title: str) -> Any:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        form = self.add_form(layout)
-        layout.addStretch(1)
-        self.tabs.addTab(page, title)
-        return form
 
     def _build_variants_page(self) -> None:
         page = QWidget()
@@ -652,7 +651,13 @@ class ProductDialog(RecordDialog):
     def _open_variant(self, variant_id: uuid.UUID | None) -> None:
         assert self.record_id is not None
         dialog = VariantDialog(
-            self._services.variants, self.runner, self.acting, self.record_id, variant_id, self
+            self._services.variants,
+            self.runner,
+            self.acting,
+            self.record_id,
+            variant_id,
+            self,
+            history=self._services.history,
         )
         dialog.saved.connect(self._variant_saved)
         dialog.finished.connect(lambda _result: self._variant_closed(dialog))
@@ -669,6 +674,7 @@ class ProductDialog(RecordDialog):
             return
         self.variant_saved.emit(row)
         self.reload_variants(select=row.sku)
+        self.refresh_history()  # a variant's changes are the product's history too
 
     def toggle_variant_active(self) -> None:
         variant = self.selected_variant()

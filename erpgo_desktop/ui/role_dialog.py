@@ -19,6 +19,7 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain import validation
 from erpgo_desktop.errors import NotFoundError
 from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.history import HistoryService
 from erpgo_desktop.services.users import MAX_DESCRIPTION_LENGTH, RoleRow, UserAdminService
 from erpgo_desktop.ui.admin_forms import CheckList, UnversionedRecordDialog
 from erpgo_desktop.ui.tasks import TaskRunner
@@ -150,13 +151,16 @@ class RoleDialog(UnversionedRecordDialog):
         acting: CurrentUser,
         role: RoleRow | None = None,
         parent: QWidget | None = None,
+        *,
+        history: HistoryService,
     ) -> None:
         super().__init__(runner, acting, None if role is None else role.id, parent)
         self._users = users
         self.setWindowTitle("New role" if role is None else f"Role {role.name}")
         self.setMinimumWidth(560)
         self.read_only = role is not None and role.name == ADMIN_ROLE
-        form = self.add_form()
+        self.tabs = self.add_tabs()
+        form = self.add_page(self.tabs, "Ro&le")
         self.name = self.add_row(form, "name", "&Name:", QLineEdit())
         self.name.setMaxLength(50)
         self.name.setPlaceholderText("buyer, accounts-clerk")
@@ -164,6 +168,7 @@ class RoleDialog(UnversionedRecordDialog):
         self.description.setMaxLength(MAX_DESCRIPTION_LENGTH)
         self.permissions = PermissionChecklist()
         self.add_row(form, "permissions", None, self.permissions)
+        self.add_history_page(self.tabs, history, table="roles")
         if role is not None:
             self.name.setEnabled(False)
             self.name.setToolTip("A role keeps its name; create a new role for another one.")

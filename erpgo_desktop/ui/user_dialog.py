@@ -22,6 +22,7 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain import validation
 from erpgo_desktop.errors import ErpError, ValidationError
 from erpgo_desktop.services.auth import CurrentUser, NewUser, validate_new_user
+from erpgo_desktop.services.history import HistoryService
 from erpgo_desktop.services.users import RoleRow, UserAdminService, UserProfile, UserRow
 from erpgo_desktop.ui.admin_forms import CheckList, UnversionedRecordDialog, partly_saved
 from erpgo_desktop.ui.forms import FormDialog
@@ -99,12 +100,15 @@ class UserDialog(UnversionedRecordDialog):
         acting: CurrentUser,
         user: UserRow | None = None,
         parent: QWidget | None = None,
+        *,
+        history: HistoryService,
     ) -> None:
         super().__init__(runner, acting, None if user is None else user.id, parent)
         self._users = users
         self.setWindowTitle("New user" if user is None else f"User {user.username}")
         self.setMinimumWidth(560)
-        self.form = form = self.add_form()
+        self.tabs = self.add_tabs()
+        self.form = form = self.add_page(self.tabs, "&Account")
         self.username = self.add_row(form, "username", "&Username:", line(50))
         self.username.setValidator(
             QRegularExpressionValidator(QRegularExpression(r"[A-Za-z0-9_-]{0,50}"), self.username)
@@ -120,6 +124,8 @@ class UserDialog(UnversionedRecordDialog):
         self.password.setPlaceholderText(f"at least {validation.MIN_PASSWORD_LENGTH} characters")
         self.roles = RoleChecklist()
         self.add_row(form, "roles", "&Roles:", self.roles, aliases=("role",))
+        # The account's own changes and its role memberships'.
+        self.add_history_page(self.tabs, history, table="users")
         if user is None:
             # Set once created (the service takes no phone on creation).
             form.setRowVisible(self.phone, False)

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.history import HistoryService
 from erpgo_desktop.services.listing import ListCount
 from erpgo_desktop.services.users import RoleRow, UserAdminService, UserRow
 from erpgo_desktop.ui.forms import alive
@@ -73,6 +74,8 @@ class UsersAdminServices(Protocol):
 
     @property
     def users(self) -> UserAdminService: ...
+    @property
+    def history(self) -> HistoryService: ...
 
 
 # -- what the tables show ----------------------------------------------------------------
@@ -269,6 +272,7 @@ class UsersAdminDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.users = services.users
+        self.history = services.history
         self.runner = runner
         self.acting = acting
         #: The dialog, question or message opened last (tests drive them).
@@ -431,12 +435,16 @@ class UsersAdminDialog(QDialog):
     # -- accounts ------------------------------------------------------------------------
 
     def new_user(self) -> None:
-        self._open(UserDialog(self.users, self.runner, self.acting, None, self))
+        self._open(
+            UserDialog(self.users, self.runner, self.acting, None, self, history=self.history)
+        )
 
     def edit_user(self) -> None:
         user = self.selected_user()
         if user is not None:
-            self._open(UserDialog(self.users, self.runner, self.acting, user, self))
+            self._open(
+                UserDialog(self.users, self.runner, self.acting, user, self, history=self.history)
+            )
 
     def reset_password(self) -> None:
         user = self.selected_user()
@@ -478,12 +486,16 @@ class UsersAdminDialog(QDialog):
     # -- roles ---------------------------------------------------------------------------
 
     def new_role(self) -> None:
-        self._open(RoleDialog(self.users, self.runner, self.acting, None, self))
+        self._open(
+            RoleDialog(self.users, self.runner, self.acting, None, self, history=self.history)
+        )
 
     def edit_role(self) -> None:
         role = self.selected_role()
         if role is not None:
-            self._open(RoleDialog(self.users, self.runner, self.acting, role, self))
+            self._open(
+                RoleDialog(self.users, self.runner, self.acting, role, self, history=self.history)
+            )
 
     def toggle_role(self) -> None:
         role = self.selected_role()

@@ -23,6 +23,7 @@ from erpgo_desktop.domain import inventory as rules
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.services.history import HistoryService
 from erpgo_desktop.services.users import UserAdminService, UserRow
 from erpgo_desktop.services.warehouses import WarehouseDraft, WarehouseRow, WarehouseService
 from erpgo_desktop.ui.forms import RecordDialog, set_active_after_save
@@ -36,6 +37,8 @@ class WarehouseServices(Protocol):
     def warehouses(self) -> WarehouseService: ...
     @property
     def users(self) -> UserAdminService: ...
+    @property
+    def history(self) -> HistoryService: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ class WarehouseDialog(RecordDialog):
         self._warehouses = services.warehouses
         self.setWindowTitle("Edit warehouse" if record_id else "New warehouse")
         self.setMinimumWidth(460)
-        form = self.add_form()
+        self.tabs = self.add_tabs()
+        form = self.add_page(self.tabs, "&Warehouse")
         self.code = self.add_row(form, "code", "&Code:", line(20))
         self.code.setValidator(
             QRegularExpressionValidator(QRegularExpression(r"[A-Za-z0-9_-]{0,20}"), self.code)
@@ -95,6 +99,7 @@ class WarehouseDialog(RecordDialog):
         self.manager.setEnabled(False)
         if not self.can_pick_manager:
             self.manager.setToolTip("Only administrators can choose the manager.")
+        self.add_history_page(self.tabs, services.history)
         self.finish()
 
         warehouses, users = services.warehouses, services.users

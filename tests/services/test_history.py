@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from erpgo_desktop.db.engine import libpq_conninfo, make_session_factory
+from erpgo_desktop.domain.catalog import VariantDraft
 from erpgo_desktop.domain.orders import Address, OrderHeader
 from erpgo_desktop.errors import PermissionDeniedError
 from erpgo_desktop.services import Services, build_services
@@ -132,6 +133,42 @@ def test_a_stock_adjustment_shows_on_the_products_history_by_the_clerk(
     assert stock.record == "HX-1 @ MAIN"
     assert field(stock, "quantity_available") == ("50", "46")
     assert "On hand: 50 → 46" in stock.summary
+
+
+def test_a_variants_history_is_its_own_changes_and_stock_not_its_siblings(
+    people: dict[str, Services], seeded: dict[str, uuid.UUID]
+) -> None:
+    mona, cleo = people["mona"], people["cleo"]
+    variants, user = mona.variants, acting(mona)
+    small = variants.create_variant(
+        user, seeded["product"], VariantDraft("HX-1-S", "Small", Decimal("9.00"))
+    )
+    large = variants.create_variant(
+        user, seeded["product"], VariantDraft("HX-1-L", "Large", Decimal("11.00"))
+    )
+    variants.update_variant(
+        user,
+        small.id,
+        replace(small.to_draft(), price=Decimal("9.50")),
+        expected_version=small.version,
+    )
+    key = StockKey(seeded["product"], seeded["warehouse"], small.id)
+    cleo.inventory.receive(acting(cleo), key, 7)
+
+    history = mona.history.record_history(user, "product_variants", small.id)
+    assert {(row.kind, row.record) for row in history} == {
+        ("Variant", "HX-1-S"),
+        ("Variant stock", "HX-1-S @ MAIN"),
+    }
+    (price,) = [row for row in history if row.kind == "Variant" and row.action == "U"]
+    assert (price.person, price.summary) == ("Mona", "Price: 9.00 → 9.50")
+    assert any(row.person == "Cleo" for row in history if row.kind == "Variant stock")
+    # The product's History has both variants, as it has its own changes.
+    product = mona.history.record_history(user, "products", seeded["product"])
+    assert {"HX-1-S", "HX-1-L"} <= {row.record for row in product if row.kind == "Variant"}
+    assert [
+        row.record for row in mona.history.record_history(user, "product_variants", large.id)
+    ] == ["HX-1-L"]
 
 
 def test_the_changes_report_filters_by_period_person_and_kind(

@@ -44,7 +44,9 @@ def tree(staff: Staff) -> dict[str, CategoryRow]:
 def new_dialog(
     qtbot: QtBot, staff: Staff, runner: TaskRunner, record_id: uuid.UUID | None = None
 ) -> CategoryDialog:
-    dialog = CategoryDialog(staff.services.categories, runner, staff.manager, record_id)
+    dialog = CategoryDialog(
+        staff.services.categories, runner, staff.manager, record_id, history=staff.services.history
+    )
     show(qtbot, dialog)
     qtbot.waitUntil(lambda: not dialog.loading)
     return dialog

@@ -281,7 +281,9 @@ def test_the_server_goes_away_and_comes_back(
 def test_nothing_typed_is_lost_and_the_save_can_be_retried(
     qtbot: QtBot, private_server: PrivateServer, staff: Staff, runner: TaskRunner
 ) -> None:
-    dialog = CustomerDialog(staff.services.customers, runner, staff.sales)
+    dialog = CustomerDialog(
+        staff.services.customers, runner, staff.sales, history=staff.services.history
+    )
     show(qtbot, dialog)
     type_into(qtbot, dialog.first_name, "Ada")
     type_into(qtbot, dialog.last_name, "Lovelace")

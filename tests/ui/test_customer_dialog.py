@@ -34,7 +34,9 @@ def staff(engine: Engine, runner: TaskRunner) -> Staff:
 
 
 def new_dialog(qtbot: QtBot, staff: Staff, runner: TaskRunner, record_id=None) -> CustomerDialog:
-    dialog = CustomerDialog(staff.services.customers, runner, staff.sales, record_id)
+    dialog = CustomerDialog(
+        staff.services.customers, runner, staff.sales, record_id, history=staff.services.history
+    )
     show(qtbot, dialog)
     return dialog
 

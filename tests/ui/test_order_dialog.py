@@ -197,7 +197,9 @@ def test_a_whole_order_from_a_new_customer_to_shipped_by_keyboard_alone(
 
     # A new customer, typed into the customer dialog.
     last_name = unique("Byron")
-    customer_dialog = CustomerDialog(services.customers, runner, world.manager)
+    customer_dialog = CustomerDialog(
+        services.customers, runner, world.manager, history=services.history
+    )
     qtbot.addWidget(customer_dialog)
     with qtbot.waitActive(customer_dialog):
         customer_dialog.show()

@@ -319,7 +319,14 @@ def test_a_stale_variant_edit_shows_the_conflict(
         product.id,
         VariantDraft(sku="HAM-01-S", name="Small", price=Decimal("11.00")),
     )
-    variant = VariantDialog(staff.services.variants, runner, staff.manager, product.id, original.id)
+    variant = VariantDialog(
+        staff.services.variants,
+        runner,
+        staff.manager,
+        product.id,
+        original.id,
+        history=staff.services.history,
+    )
     show(qtbot, variant)
     staff.services.variants.update_variant(
         staff.admin,
