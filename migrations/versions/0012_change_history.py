@@ -59,12 +59,13 @@ TRACKED: dict[str, tuple[str, tuple[str, ...]]] = {
         "coalesce((SELECT v.product_id FROM product_variants v WHERE v.id = r.variant_id), r.id)",
         ("is_low",),
     ),
+    # The PostgreSQL roles behind a person or a role are set up by the database itself.
     "users": (
         "r.id",
-        ("password_hash", "failed_login_count", "locked_until", "last_login_at"),
+        ("password_hash", "failed_login_count", "locked_until", "last_login_at", "login_role"),
     ),
-    "roles": ("r.id", ()),
-    "user_roles": ("r.user_id", ()),
+    "roles": ("r.id", ("db_role",)),
+    "user_roles": ("r.user_id", ("assigned_at", "assigned_by")),
 }
 
 #: The administration tables: their history is read with users.admin only.
