@@ -40,10 +40,12 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, get_type_hints
 
-from sqlalchemy import String, Table, any_, bindparam, func, insert, select, update
+from sqlalchemy import String, Table, any_, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ClauseElement
 
 from erpgo_desktop import imports
 from erpgo_desktop.db.models import (
@@ -515,29 +517,59 @@ def _plan_products(
             plan.updated += 1
             if found.track_inventory and not clean.track_inventory:
                 tracking_off[found.id] = (row.line, sku)
-            updates.append(
-                {**{f"new_{n}": getattr(clean, n) for n in _DRAFT_FIELDS}, "row_id": found.id}
-            )
+            updates.append({**{n: getattr(clean, n) for n in _DRAFT_FIELDS}, "id": found.id})
     _check_untracked_empty(session, tracking_off, plan)
 
     def write() -> None:
         connection = session.connection()
-        if inserts:
-            connection.execute(insert(_PRODUCTS), inserts)
-        if updates:
-            statement = (
-                update(_PRODUCTS)
-                .where(_PRODUCTS.c.id == bindparam("row_id"))
-                .values(
-                    **{n: bindparam(f"new_{n}") for n in _DRAFT_FIELDS},
-                    version=_PRODUCTS.c.version + 1,
-                    updated_by=acting.id,
-                )
-            )
-            connection.execute(statement, updates)
+        _insert_all(connection, _PRODUCTS, inserts)
+        _update_all(
+            connection, _PRODUCTS, updates, version=_PRODUCTS.c.version + 1, updated_by=acting.id
+        )
 
     plan.write = write
     return plan
+
+
+def _as_relation(table: Table, rows: Sequence[Mapping[str, Any]]) -> Any:
+    """The rows as one relation to select from: a typed array per column, unnested side
+    by side. Imports write thousands of rows in one statement, not one statement a row:
+    the tables' statement triggers (history, dashboard, notifications) then run once."""
+    names = list(rows[0])
+    arrays = [
+        bindparam(f"rows_{name}", [row[name] for row in rows], type_=ARRAY(table.c[name].type))
+        for name in names
+    ]
+    return func.unnest(*arrays).table_valued(*names).render_derived(name="imported")
+
+
+def _insert_all(
+    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], **same: Any
+) -> None:
+    """Insert every row (a dict of column values), each with the `same` values too."""
+    if not rows:
+        return
+    given = _as_relation(table, rows)
+    columns = [*(column.name for column in given.c), *same]
+    chosen = select(
+        *given.c,
+        *(
+            value if isinstance(value, ClauseElement) else literal(value, table.c[name].type)
+            for name, value in same.items()
+        ),
+    )
+    connection.execute(insert(table).from_select(columns, chosen))
+
+
+def _update_all(
+    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], **same: Any
+) -> None:
+    """Update every row (a dict with its "id" and new column values), setting `same` too."""
+    if not rows:
+        return
+    given = _as_relation(table, rows)
+    new_values = {column.name: column for column in given.c if column.name != "id"}
+    connection.execute(update(table).where(table.c.id == given.c.id).values(**new_values, **same))
 
 
 def _first_values(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -723,32 +755,25 @@ def _plan_customers(
             plan.unchanged += 1
         else:
             plan.updated += 1
-            updates.append(
-                {**{f"new_{n}": getattr(clean, n) for n in allowed}, "row_id": target.id}
-            )
+            updates.append({**{n: getattr(clean, n) for n in allowed}, "id": target.id})
 
     def write() -> None:
         connection = session.connection()
-        if inserts:
-            connection.execute(
-                insert(_CUSTOMERS).values(
-                    customer_code=func.next_customer_code(),
-                    balance=Decimal("0.00"),
-                    updated_by=acting.id,
-                ),
-                inserts,
-            )
-        if updates:
-            connection.execute(
-                update(_CUSTOMERS)
-                .where(_CUSTOMERS.c.id == bindparam("row_id"))
-                .values(
-                    **{n: bindparam(f"new_{n}") for n in allowed},
-                    version=_CUSTOMERS.c.version + 1,
-                    updated_by=acting.id,
-                ),
-                updates,
-            )
+        _insert_all(
+            connection,
+            _CUSTOMERS,
+            inserts,
+            customer_code=func.next_customer_code(),
+            balance=Decimal("0.00"),
+            updated_by=acting.id,
+        )
+        _update_all(
+            connection,
+            _CUSTOMERS,
+            updates,
+            version=_CUSTOMERS.c.version + 1,
+            updated_by=acting.id,
+        )
 
     plan.write = write
     return plan
