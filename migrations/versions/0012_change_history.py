@@ -2,8 +2,11 @@
 
 Every insert, update and delete of a business table writes one change_log row per record:
 the table, the record, the record whose History page shows it (an order line's order, a
-stock row's product), the person, the time, and the values. An insert keeps every value,
-a delete the last values, an update {column: [old, new]} for each column that changed.
+stock row's product), the person, the time, and the values: an update {column: [old,
+new]} for each column that changed, a delete the last values. An insert keeps who and
+when, not the values: they are the record's own until a change, which keeps the old ones,
+so every value a record ever had can still be told; keeping them again in the history
+made an import of new rows a third slower (docs/benchmarks.md).
 
 The person is the role connected, session_user: each person signs in as their own login
 role (users.login_role), so the reader finds the person from it. SET ROLE changes
@@ -140,8 +143,7 @@ BEGIN
         BEGIN
             IF TG_OP = 'INSERT' THEN
                 INSERT INTO change_log (table_name, record_id, subject_id, action, changes)
-                SELECT %2$L, r.id, %3$s, 'I', to_jsonb(r) - %4$L::text[] - 'id'
-                FROM new_rows r;
+                SELECT %2$L, r.id, %3$s, 'I', '{{}}'::jsonb FROM new_rows r;
             ELSIF TG_OP = 'DELETE' THEN
                 INSERT INTO change_log (table_name, record_id, subject_id, action, changes)
                 SELECT %2$L, r.id, %3$s, 'D', to_jsonb(r) - %4$L::text[] - 'id'
