@@ -85,17 +85,21 @@ ALTER TABLE roles ADD COLUMN db_role VARCHAR(63);
 ALTER TABLE roles ADD CONSTRAINT roles_db_role_key UNIQUE (db_role);
 
 -- The schema's owner and superusers maintain the database: they hold every permission.
-CREATE FUNCTION erpgo_is_maintainer() RETURNS BOOLEAN LANGUAGE sql STABLE {DEFINER} AS $$
-    SELECT pg_has_role(session_user,
-        (SELECT relowner FROM pg_class WHERE oid = 'public.users'::regclass), 'USAGE')
-$$;
+-- PL/pgSQL rather than SQL: a SECURITY DEFINER SQL function is planned again at every
+-- call, and the order trigger asks at every change of status.
+CREATE FUNCTION erpgo_is_maintainer() RETURNS BOOLEAN LANGUAGE plpgsql STABLE {DEFINER} AS $$
+BEGIN
+    RETURN pg_has_role(session_user,
+        (SELECT relowner FROM pg_class WHERE oid = 'public.users'::regclass), 'USAGE');
+END $$;
 
-CREATE FUNCTION erpgo_may(wanted TEXT) RETURNS BOOLEAN LANGUAGE sql STABLE {DEFINER} AS $$
-    SELECT erpgo_is_maintainer() OR coalesce((
+CREATE FUNCTION erpgo_may(wanted TEXT) RETURNS BOOLEAN LANGUAGE plpgsql STABLE {DEFINER} AS $$
+BEGIN
+    RETURN erpgo_is_maintainer() OR coalesce((
         SELECT pg_has_role(session_user, r.oid, 'USAGE')
         FROM erpgo_permission_roles p JOIN pg_roles r ON r.rolname = p.role_name
-        WHERE p.permission = wanted), false)
-$$;
+        WHERE p.permission = wanted), false);
+END $$;
 
 CREATE FUNCTION erpgo_require(wanted TEXT) RETURNS VOID LANGUAGE plpgsql STABLE {DEFINER} AS $$
 BEGIN
