@@ -515,3 +515,39 @@ def test_new_figures_of_the_same_shape_update_the_chart_in_place(
     chart.set_data(["P", "Q"], [ChartSeries("Revenue", (Decimal(5), Decimal(7)))])
     assert chart.chart.series() != series_before
     assert_chart(chart, ["P", "Q"], (Decimal(5), Decimal(7)))
+
+
+class Held(Recording):
+    """The real service, answering only once released: the window can close meanwhile."""
+
+    def __init__(self, service: DashboardService) -> None:
+        super().__init__(service)
+        self.release = threading.Event()
+        self.waiting = threading.Semaphore(0)
+
+    def __getattr__(self, method: str) -> Any:
+        answer = super().__getattr__(method)
+
+        def call(*arguments: Any) -> Any:
+            self.waiting.release()
+            self.release.wait(10)
+            return answer(*arguments)
+
+        return call
+
+
+def test_answers_for_a_closed_dashboard_reach_nobody(
+    qtbot: QtBot, dashboard: Dashboard, runner: TaskRunner
+) -> None:
+    """Closing the window while the dashboard loads (signing out, say): the answers that
+    arrive afterwards are dropped, not handed to deleted charts and tables."""
+    held = Held(dashboard.service)
+    tab = DashboardTab(dashboard.stock.services, runner, dashboard.manager, source=held)
+    tab.show()
+    qtbot.waitUntil(lambda: held.waiting.acquire(blocking=False))  # a worker is asking
+    with qtbot.waitSignal(tab.destroyed):
+        tab.deleteLater()
+    held.release.set()
+    assert runner.wait(10_000)
+    # Delivered on the GUI thread, to nobody: an exception here would fail the test.
+    qtbot.waitUntil(lambda: runner.pending_count == 0)
