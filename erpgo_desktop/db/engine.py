@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine
@@ -15,8 +17,11 @@ from erpgo_desktop import APP_NAME
 #: keepalives within a minute; data left unacknowledged for 30 s breaks the connection.
 #: All of them are ignored on Unix sockets (the embedded server), where the kernel knows.
 CONNECT_TIMEOUT = 10
+#: This running program, as its connections name it (application_name): change
+#: notifications carry it back (revision 0013), so a window knows its own changes.
+WORKSTATION = f"{APP_NAME} {uuid.uuid4().hex[:12]}"
 CONNECTION_ARGS: dict[str, object] = {
-    "application_name": APP_NAME,
+    "application_name": WORKSTATION,
     "connect_timeout": CONNECT_TIMEOUT,
     "keepalives": 1,
     "keepalives_idle": 30,

@@ -29,14 +29,14 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
 from erpgo_desktop import APP_NAME
-from erpgo_desktop.db.engine import libpq_conninfo
+from erpgo_desktop.db.engine import WORKSTATION, libpq_conninfo
 from erpgo_desktop.services.base import account_disabled
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,14 @@ class Change:
     op: str
     #: The changed records' ids; None when too many to list: reload the whole table.
     ids: tuple[uuid.UUID, ...] | None
+    #: The application_name of the connection that made the change (revision 0013); not
+    #: part of what the change is.
+    origin: str | None = field(default=None, compare=False)
+
+    @property
+    def is_own(self) -> bool:
+        """Made by this running program (db/engine.py WORKSTATION), not someone else."""
+        return self.origin == WORKSTATION
 
     @staticmethod
     def reload_everything() -> Change:
@@ -71,14 +79,16 @@ def parse(payload: str) -> Change | None:
         data = json.loads(payload)
         raw_ids = data["ids"]
         ids = None if raw_ids is None else tuple(uuid.UUID(str(i)) for i in raw_ids)
-        table, op = data["table"], data["op"]
+        table, op, origin = data["table"], data["op"], data.get("origin")
         if not isinstance(table, str) or not isinstance(op, str):
             raise TypeError("table and op must be strings")
+        if origin is not None and not isinstance(origin, str):
+            raise TypeError("origin must be a string")
     except (ValueError, KeyError, TypeError) as exc:
         log.warning("ignoring a notification on %s that is not a change: %r (%s)", CHANNEL,
                     payload, exc)  # fmt: skip
         return None
-    return Change(table, op, ids)
+    return Change(table, op, ids, origin)
 
 
 class ChangeListener:

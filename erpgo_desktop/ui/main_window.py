@@ -778,6 +778,8 @@ class MainWindow(QMainWindow):
             apply = getattr(area.widget, "apply_change", None)
             if callable(apply):
                 apply(change)
+        if change.is_own:
+            return  # the open records saved it themselves: nobody else changed them
         for dialog in self._open_dialogs:
             notice = getattr(dialog, "notice_change", None)
             if callable(notice):

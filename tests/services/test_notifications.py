@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Engine
@@ -264,3 +265,17 @@ def test_payloads_not_of_ours_are_ignored() -> None:
         assert parse(payload) is None
     assert Change.reload_everything().concerns("orders")
     assert not Change("customers", "UPDATE", ()).concerns("orders")
+
+
+def test_a_change_says_whether_this_program_made_it(heard: Heard, database_url: URL) -> None:
+    """Our connections name this running program (application_name); someone else's
+    change, from any other program or workstation, is not ours."""
+    insert, update, _ = CASES["customers"][:3]
+    commit(heard.engine, insert)
+    (ours,) = [c for c in heard.until_marker() if c.table == "customers"]
+    assert ours.is_own
+    conninfo = database_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, application_name="someone else", autocommit=True) as other:
+        other.execute(update)
+    (theirs,) = [c for c in heard.until_marker() if c.table == "customers"]
+    assert theirs.origin == "someone else" and not theirs.is_own

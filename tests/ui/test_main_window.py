@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 from sqlalchemy.engine import Engine
 
+from erpgo_desktop.db.engine import WORKSTATION
 from erpgo_desktop.services import build_services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.catalog import ProductCatalogService, ProductCount, ProductSort
+from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.ui.main_window import MainWindow, products_status
 from erpgo_desktop.ui.product_table import CATEGORY, NAME, PRICE, SKU
 from erpgo_desktop.ui.tasks import TaskRunner
@@ -121,3 +123,31 @@ def test_status_texts(
     loading: bool, count: ProductCount | None, search: str, loaded: int, text: str
 ) -> None:
     assert products_status(loading, count, search, loaded) == text
+
+
+class NoticingDialog(QDialog):
+    """An open record window: notes each change it is told about."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.noticed: list[str] = []
+
+    def notice_change(self, table: str, ids: object) -> None:
+        self.noticed.append(table)
+
+
+def test_open_records_hear_of_others_changes_not_of_this_programs_own(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """After your own partial shipment the order window must not say that someone else
+    changed it: only changes made elsewhere reach the open records."""
+    dialog = NoticingDialog()
+    qtbot.addWidget(dialog)
+    window._watch(dialog, None)  # as show_window() does, without raising it offscreen
+    ours = Change("orders", "UPDATE", (uuid.uuid4(),), origin=WORKSTATION)
+    theirs = Change("orders", "UPDATE", (uuid.uuid4(),), origin="erpgo-desktop 0123456789ab")
+
+    window.apply_change(ours)
+    assert dialog.noticed == []
+    window.apply_change(theirs)
+    assert dialog.noticed == ["orders"]
