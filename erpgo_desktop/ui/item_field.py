@@ -2,13 +2,15 @@
 suggestions while typing part of a name.
 
 A barcode scanner is a keyboard that types the code and Enter. So Enter looks the text up
-as an exact SKU or barcode (`ItemLookupService.find_by_code`, on a worker):
+as an exact SKU or barcode (`ItemLookupService.find_by_code`, on a worker), and when no
+code matches, as part of a SKU, name or barcode (`suggest`), so that "hammer" and Enter
+works without waiting for the suggestions:
 
 - one match is chosen;
-- several (a variant SKU shared by two products, a barcode given twice) open a small
-  chooser (`field.chooser`, a dialog: arrows, Enter, Escape);
-- none emits `lookup_failed("No active product or variant has the code X.")` and selects
-  the text, so the next scan replaces it.
+- several (a variant SKU shared by two products, a barcode given twice, a name part of
+  several) open a small chooser (`field.chooser`, a dialog: arrows, Enter, Escape);
+- none emits `lookup_failed("Nothing on sale has the code or name X.")` and selects the
+  text, so the next scan replaces it.
 
 Typing anything else offers suggestions (`ItemLookupService.suggest`) after a pause; an
 answer that arrives after the text changed again is dropped. A chosen item shows as
@@ -62,7 +64,7 @@ _ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def no_match_message(code: str) -> str:
-    return f"No active product or variant has the code {code}."
+    return f"Nothing on sale has the code or name {code}."
 
 
 class ItemChooser(QDialog):
@@ -78,7 +80,7 @@ class ItemChooser(QDialog):
             entry.setData(_ITEM_ROLE, item)
             self.list.addItem(entry)
         self.list.setCurrentRow(0)
-        caption = QLabel(f"Several items have the code {code}. &Which one?")
+        caption = QLabel(f"Several items match {code}. &Which one?")
         caption.setBuddy(self.list)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -251,7 +253,9 @@ class ItemField(QLineEdit):
         self._looking_up = True
         lookup, acting = self._lookup, self._acting
         self._runner.run(
-            lambda: lookup.find_by_code(acting, code),
+            lambda: (
+                lookup.find_by_code(acting, code) or lookup.suggest(acting, code, SUGGESTION_COUNT)
+            ),
             lambda items: self._found(generation, code, items),
             lambda error: self._lookup_error(generation, error),
             owner=self,

@@ -31,10 +31,12 @@ def _forget_windows() -> Iterator[None]:
     _windows.clear()
 
 
-def make_field(qtbot: QtBot, stock: StockWorld, runner: TaskRunner) -> tuple[ItemField, QLineEdit]:
+def make_field(
+    qtbot: QtBot, stock: StockWorld, runner: TaskRunner, suggest_delay_ms: int = 10
+) -> tuple[ItemField, QLineEdit]:
     """The field in a window, followed by another field for the focus to move to."""
     window = QWidget()
-    field = ItemField(stock.services.lookup, runner, stock.clerk, suggest_delay_ms=10)
+    field = ItemField(stock.services.lookup, runner, stock.clerk, suggest_delay_ms=suggest_delay_ms)
     after = QLineEdit()
     layout = QVBoxLayout(window)
     layout.addWidget(field)
@@ -81,7 +83,7 @@ def test_an_unknown_code_is_refused_at_the_field(
     with qtbot.waitSignal(field.lookup_failed, timeout=5000) as failed:
         scan(qtbot, field, "NO-SUCH-CODE")
     assert failed.args == [no_match_message("NO-SUCH-CODE")]
-    assert failed.args[0] == "No active product or variant has the code NO-SUCH-CODE."
+    assert failed.args[0] == "Nothing on sale has the code or name NO-SUCH-CODE."
     assert field.item is None
     assert field.hasFocus() and field.selectedText() == "NO-SUCH-CODE"
 
@@ -113,6 +115,27 @@ def test_several_matches_open_a_chooser(
     qtbot.keyClick(field.chooser.list, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: field.chooser is None)
     assert field.item is None and field.text() == SHARED_BARCODE
+
+
+def test_part_of_a_name_and_enter_takes_the_one_match_or_offers_the_several(
+    qtbot: QtBot, stock: StockWorld, runner: TaskRunner
+) -> None:
+    """Typed faster than the suggestions come (they would wait a minute here)."""
+    field, after = make_field(qtbot, stock, runner, suggest_delay_ms=60_000)
+    with qtbot.waitSignal(field.item_chosen, timeout=5000) as chosen:
+        scan(qtbot, field, "cordless")
+    assert chosen.args[0].product_id == stock.drill
+    qtbot.waitUntil(after.hasFocus)
+
+    field.setFocus()
+    field.clear_item()
+    scan(qtbot, field, "shirt")
+    qtbot.waitUntil(lambda: field.chooser is not None and field.chooser.isVisible())
+    assert field.chooser is not None
+    assert len(field.chooser.items) > 1
+    assert all("SHIRT" in item.sku or "hirt" in item.name for item in field.chooser.items)
+    qtbot.keyClick(field.chooser.list, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: field.chooser is None)
 
 
 # The offscreen platform cannot raise the suggestions' popup or let it grab the keyboard.
