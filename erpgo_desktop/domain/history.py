@@ -13,6 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from erpgo_desktop.domain.wording import code_label
+
 #: Each kept table as a person calls its records ("kind of record").
 KINDS: dict[str, str] = {
     "products": "Product",
@@ -58,6 +60,11 @@ _COLUMN_LABELS: dict[str, str] = {
     "billing_address_id": "Billing address",
     "permissions": "Permissions",
 }
+
+#: Columns holding codes (PARTIALLY_SHIPPED), which read as words (domain/wording.py).
+CODE_COLUMNS = frozenset(
+    {"status", "previous_status", "payment_status", "priority", "type", "shipping_method"}
+)
 
 #: The columns that name a record of the kind, for a deleted record's label.
 LABEL_COLUMNS = ("order_number", "sku", "code", "username", "name", "company_name", "last_name")
@@ -116,21 +123,23 @@ def field_changes(
     """The columns a change touched, in words. `names` maps a referenced record's id (as
     text) to its name, so that a line shows its product's SKU rather than a UUID."""
 
-    def shown(value: Any) -> str:
+    def shown(column: str, value: Any) -> str:
         if isinstance(value, str) and value in names:
             return names[value]
+        if column in CODE_COLUMNS and isinstance(value, str) and value:
+            return code_label(value)
         return format_value(value)
 
     fields = []
     for column, value in changes.items():
         if action == "U":
-            old, new = shown(value[0]), shown(value[1])
+            old, new = shown(column, value[0]), shown(column, value[1])
         elif action == "I":
             if value is None or value == "" or value == {} or value == []:
                 continue  # a new record's empty fields say nothing
-            old, new = "", shown(value)
+            old, new = "", shown(column, value)
         else:
-            old, new = shown(value), ""
+            old, new = shown(column, value), ""
         fields.append(FieldChange(column, column_label(column), old, new))
     return tuple(fields)
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QWidget
 
 from erpgo_desktop.domain import customers as customer_rules
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.customers import (
@@ -24,7 +25,7 @@ from erpgo_desktop.services.customers import (
 )
 from erpgo_desktop.services.listing import DEFAULT_COUNT_CAP
 from erpgo_desktop.ui.list_model import PAGE_SIZE, CallSource, Column, PagedTableModel, money
-from erpgo_desktop.ui.list_tab import ListTab, add_code_choices, code_label
+from erpgo_desktop.ui.list_tab import ListTab, add_code_choices
 from erpgo_desktop.ui.tasks import TaskRunner
 
 COLUMNS: tuple[Column[CustomerListRow], ...] = (

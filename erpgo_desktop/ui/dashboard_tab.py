@@ -59,10 +59,10 @@ from PySide6.QtWidgets import (
 )
 
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.ui.charts import BarChart, ChartSeries, format_figure
-from erpgo_desktop.ui.list_tab import code_label
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 
 #: Pause after the last change notification before the panels are read again.

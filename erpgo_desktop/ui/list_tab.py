@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.ui.list_model import Count, PagedTableModel
 from erpgo_desktop.ui.list_view import ListTableView
@@ -60,11 +61,6 @@ def list_status(
     elif loading:
         text = "Loading…"
     return text
-
-
-def code_label(code: str) -> str:
-    """How a stored code reads in a list: PARTIALLY_SHIPPED → "Partially shipped"."""
-    return code.replace("_", " ").capitalize()
 
 
 def add_code_choices(combo: QComboBox, everything: str, codes: tuple[str, ...]) -> None:

@@ -63,6 +63,7 @@ from erpgo_desktop.domain import orders as rules
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain.money import ZERO
 from erpgo_desktop.domain.orders import Address, OrderHeader
+from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.errors import ErpError, ValidationError
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
@@ -1070,7 +1071,11 @@ class OrderDialog(RecordDialog):
         if order is None:
             self.status_label.setText("New order: nothing saved yet.")
             return
-        parts = [f"Order {order.order_number}", order.status, f"payment {order.payment_status}"]
+        parts = [
+            f"Order {order.order_number}",
+            code_label(order.status),
+            f"payment {code_label(order.payment_status).lower()}",
+        ]
         text = " · ".join(parts)
         if order.needs_approval:
             text += (
@@ -1089,8 +1094,8 @@ class OrderDialog(RecordDialog):
         table.setRowCount(len(self.history))
         for row, change in enumerate(self.history):
             values = (
-                change.from_status or "",
-                change.to_status,
+                code_label(change.from_status) if change.from_status else "",
+                code_label(change.to_status),
                 change.changed_by_name or "(unknown user)",
                 f"{change.changed_at.astimezone():%Y-%m-%d %H:%M:%S}",
             )

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from erpgo_desktop.domain import orders as order_rules
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.listing import DEFAULT_COUNT_CAP
@@ -32,7 +33,7 @@ from erpgo_desktop.services.order_list import (
 )
 from erpgo_desktop.services.orders import OrderSummary
 from erpgo_desktop.ui.list_model import PAGE_SIZE, CallSource, Column, PagedTableModel, money
-from erpgo_desktop.ui.list_tab import SEARCH_DELAY_MS, ListTab, add_code_choices, code_label
+from erpgo_desktop.ui.list_tab import SEARCH_DELAY_MS, ListTab, add_code_choices
 from erpgo_desktop.ui.tasks import TaskRunner
 from erpgo_desktop.ui.widgets import error_label
 

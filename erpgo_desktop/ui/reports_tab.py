@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from erpgo_desktop.domain.history import KINDS
+from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.history import HistoryService, Person
@@ -49,7 +50,7 @@ from erpgo_desktop.services.reports import Report, ReportPage, ReportService
 from erpgo_desktop.services.warehouses import WarehouseRow
 from erpgo_desktop.ui.exporting import ExportJob, TypedColumn, export_table
 from erpgo_desktop.ui.list_model import PagedTableModel, money, number
-from erpgo_desktop.ui.list_tab import SEARCH_DELAY_MS, code_label, list_status
+from erpgo_desktop.ui.list_tab import SEARCH_DELAY_MS, list_status
 from erpgo_desktop.ui.list_view import ListTableView
 from erpgo_desktop.ui.tasks import TaskRunner
 from erpgo_desktop.ui.widgets import error_label

@@ -36,3 +36,8 @@ def test_a_new_record_lists_the_values_it_was_given_but_not_its_empty_ones() -> 
     assert summary("I", fields) == "Created: SKU: HX-1; Quantity: 2"
     assert summary("D", field_changes("D", {"sku": "HX-1"}, {})) == "Deleted: SKU: HX-1"
     assert summary("I", ()) == "Created"
+
+
+def test_codes_read_as_the_lists_word_them() -> None:
+    fields = field_changes("U", {"status": ["PENDING", "PARTIALLY_SHIPPED"]}, {})
+    assert summary("U", fields) == "Status: Pending → Partially shipped"

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from erpgo_desktop.db.engine import make_session_factory
+from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.dashboard import DashboardService, ValueRow
 from erpgo_desktop.services.notifications import Change
@@ -41,7 +42,6 @@ from erpgo_desktop.ui.dashboard_tab import (
     _with_other,
     period_end,
 )
-from erpgo_desktop.ui.list_tab import code_label
 from erpgo_desktop.ui.tasks import TaskRunner
 from tests.ui.stock_support import StockWorld, make_stock_world
 

@@ -315,11 +315,11 @@ def test_a_whole_order_from_a_new_customer_to_shipped_by_keyboard_alone(
         for row in range(5)
     ]
     assert history == [
-        ("", "DRAFT", "manager"),
-        ("DRAFT", "PENDING", "manager"),
-        ("PENDING", "CONFIRMED", "manager"),
-        ("CONFIRMED", "PROCESSING", "manager"),
-        ("PROCESSING", "SHIPPED", "manager"),
+        ("", "Draft", "manager"),
+        ("Draft", "Pending", "manager"),
+        ("Pending", "Confirmed", "manager"),
+        ("Confirmed", "Processing", "manager"),
+        ("Processing", "Shipped", "manager"),
     ]
 
 
@@ -665,14 +665,14 @@ def test_deliver_pay_return_and_refund_from_the_keyboard(
     assert (final.paid_amount, final.refunded_amount) == (Decimal("65.99"), Decimal("65.99"))
     qtbot.waitUntil(lambda: dialog.history_table.rowCount() == 8)
     assert [dialog.history_table.item(r, 1).text() for r in range(8)] == [
-        "DRAFT",
-        "PENDING",
-        "CONFIRMED",
-        "PROCESSING",
-        "SHIPPED",
-        "DELIVERED",
-        "RETURNED",
-        "REFUNDED",
+        "Draft",
+        "Pending",
+        "Confirmed",
+        "Processing",
+        "Shipped",
+        "Delivered",
+        "Returned",
+        "Refunded",
     ]
     # Nothing more can happen to a refunded order.
     assert not any(action.isEnabled() for action in dialog.menu_actions.values())
