@@ -67,7 +67,7 @@ __all__ = [
 ]
 
 ITEM_ALIASES = ("product", "variant", "product_id", "variant_id", "code")
-ADJUST_REASONS = ("damaged", "lost", "found", "expired", "correction")
+ADJUST_REASONS = ("Damaged", "Lost", "Found", "Expired", "Correction")
 
 
 def _level_text(level: WarehouseStock | None, code: str) -> str:
@@ -413,7 +413,7 @@ class AdjustDialog(StockDialog):
         reason_edit = reason.lineEdit()
         assert reason_edit is not None, "an editable combo box has a line edit"
         reason_edit.setMaxLength(rules.MAX_REASON_LENGTH)
-        reason_edit.setPlaceholderText("Why: damaged, lost, found, …")
+        reason_edit.setPlaceholderText("Why: damaged, lost, found…")
         self.reason: QComboBox = self.add_row(form, "reason", "&Reason:", reason)
 
     def prepare_save(self) -> Callable[[], object]:
