@@ -118,6 +118,9 @@ class ReportPage(Generic[R]):
     rows: tuple[R, ...]
     total: int
     offset: int
+    #: The sums over the whole report (every row, not only this page) of the columns that
+    #: add up (`TOTALS`): what a reader checks a report against.
+    totals: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def has_more(self) -> bool:
@@ -250,6 +253,16 @@ MOVEMENT_SORTS = ("sku", "name", "warehouse_code", "opening", "received", "issue
 PRODUCT_SALES_SORTS = ("sku", "name", "orders", "units", "returned", "net_sales")
 CUSTOMER_SALES_SORTS = ("customer_name", "customer_code", "orders", "net_sales", "total", "paid")
 REGION_SALES_SORTS = ("country", "state", "orders", "customers", "net_sales", "total")
+#: The columns of each report that add up: summed over the whole report (ReportPage.totals).
+TOTALS: dict[Report, tuple[str, ...]] = {
+    Report.INVENTORY_VALUATION: ("on_hand", "reserved", "value_at_cost", "value_at_price"),
+    Report.STOCK_MOVEMENTS: ("opening", "received", "issued", "adjusted", "transferred", "net",
+                             "closing"),
+    Report.SALES_BY_PRODUCT: ("units", "returned", "net_sales"),
+    Report.SALES_BY_CUSTOMER: ("orders", "net_sales", "total", "paid"),
+    Report.SALES_BY_REGION: ("orders", "net_sales", "total"),
+    Report.CUSTOMER_BALANCES: ("balance", "unpaid_orders", "unpaid_amount", "overdue_amount"),
+}  # fmt: skip
 BALANCE_SORTS = ("customer_name", "customer_code", "credit_limit", "balance",
                  "available_credit", "unpaid_orders", "unpaid_amount",
                  "overdue_amount")  # fmt: skip
@@ -275,7 +288,8 @@ class ReportService(Service):
         term = check_search(search)
         report = _valuation_rows(warehouse_id, term).subquery("valuation")
         return self._page(
-            report, VALUATION_SORTS, sort, descending, ("sku", "item_id", "warehouse_id"),
+            report, VALUATION_SORTS, TOTALS[Report.INVENTORY_VALUATION], sort, descending,
+            ("sku", "item_id", "warehouse_id"),
             offset, limit, lambda m: ValuationRow(**_fields(m, ValuationRow)),
         )  # fmt: skip
 
@@ -298,7 +312,8 @@ class ReportService(Service):
         first, after_last = report_period(start, end)
         report = _movement_rows(first, after_last, warehouse_id, term).subquery("movements")
         return self._page(
-            report, MOVEMENT_SORTS, sort, descending, ("sku", "item_id", "warehouse_id"),
+            report, MOVEMENT_SORTS, TOTALS[Report.STOCK_MOVEMENTS], sort, descending,
+            ("sku", "item_id", "warehouse_id"),
             offset, limit, lambda m: MovementRow(**_fields(m, MovementRow)),
         )  # fmt: skip
 
@@ -321,7 +336,8 @@ class ReportService(Service):
         first, after_last = report_period(start, end)
         report = _product_sales_rows(first, after_last, term).subquery("product_sales")
         return self._page(
-            report, PRODUCT_SALES_SORTS, sort, descending, ("sku", "item_id"),
+            report, PRODUCT_SALES_SORTS, TOTALS[Report.SALES_BY_PRODUCT], sort, descending,
+            ("sku", "item_id"),
             offset, limit, lambda m: ProductSalesRow(**_fields(m, ProductSalesRow)),
         )  # fmt: skip
 
@@ -343,7 +359,8 @@ class ReportService(Service):
         first, after_last = report_period(start, end)
         report = _customer_sales_rows(first, after_last, term).subquery("customer_sales")
         return self._page(
-            report, CUSTOMER_SALES_SORTS, sort, descending, ("customer_name", "customer_id"),
+            report, CUSTOMER_SALES_SORTS, TOTALS[Report.SALES_BY_CUSTOMER], sort, descending,
+            ("customer_name", "customer_id"),
             offset, limit, lambda m: CustomerSalesRow(**_fields(m, CustomerSalesRow)),
         )  # fmt: skip
 
@@ -365,7 +382,8 @@ class ReportService(Service):
         first, after_last = report_period(start, end)
         report = _region_sales_rows(first, after_last, term).subquery("region_sales")
         return self._page(
-            report, REGION_SALES_SORTS, sort, descending, ("country", "state"),
+            report, REGION_SALES_SORTS, TOTALS[Report.SALES_BY_REGION], sort, descending,
+            ("country", "state"),
             offset, limit, lambda m: RegionSalesRow(**_fields(m, RegionSalesRow)),
         )  # fmt: skip
 
@@ -385,7 +403,8 @@ class ReportService(Service):
         term = check_search(search)
         report = _balance_rows(term).subquery("balances")
         return self._page(
-            report, BALANCE_SORTS, sort, descending, ("customer_name", "customer_id"),
+            report, BALANCE_SORTS, TOTALS[Report.CUSTOMER_BALANCES], sort, descending,
+            ("customer_name", "customer_id"),
             offset, limit, lambda m: CustomerBalanceRow(**_fields(m, CustomerBalanceRow)),
         )  # fmt: skip
 
@@ -395,6 +414,7 @@ class ReportService(Service):
         self,
         report: Subquery,
         sorts: Sequence[str],
+        summed: Sequence[str],
         sort: str,
         descending: bool,
         tie_breakers: Sequence[str],
@@ -410,8 +430,9 @@ class ReportService(Service):
         key = report.c[sort]
         order = [key.desc().nulls_last() if descending else key.asc().nulls_first()]
         order += [report.c[name].asc() for name in tie_breakers if name != sort]
+        sums = [func.sum(report.c[name]).over().label(f"report_sum_{name}") for name in summed]
         statement = (
-            select(report, func.count().over().label("report_total"))
+            select(report, func.count().over().label("report_total"), *sums)
             .order_by(*order)
             .offset(offset)
             .limit(limit)
@@ -420,12 +441,19 @@ class ReportService(Service):
         def work(session: Session) -> ReportPage[R]:
             records = session.execute(statement).mappings().all()
             if records:
-                total = int(records[0]["report_total"])
+                first = records[0]
+                total = int(first["report_total"])
+                totals = {name: first[f"report_sum_{name}"] for name in summed}
             elif offset == 0:
-                total = 0
+                total, totals = 0, {name: 0 for name in summed}
             else:  # past the end: the window had no row to count on
-                total = session.scalar(select(func.count()).select_from(report)) or 0
-            return ReportPage(tuple(make(record) for record in records), total, offset)
+                whole = select(
+                    func.count(), *(func.coalesce(func.sum(report.c[n]), 0) for n in summed)
+                ).select_from(report)
+                found = session.execute(whole).one()
+                total, totals = int(found[0]), dict(zip(summed, found[1:], strict=True))
+            rows = tuple(make(record) for record in records)
+            return ReportPage(rows, total, offset, totals)
 
         return self._read(work)
 

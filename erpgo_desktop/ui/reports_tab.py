@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
@@ -204,12 +205,25 @@ class ReportSource:
         self._history = history
         self._acting = acting
         self._report = report
+        #: The totals last read, with the query they are of (written on a worker: one
+        #: assignment of an immutable pair, read on the GUI thread).
+        self.totals: tuple[ReportQuery, Mapping[str, Any]] | None = None
 
     def fetch_page(self, query: ReportQuery, after: int | None, limit: int) -> ReportPage[Any]:
-        return self._read(query, after or 0, limit)
+        return self._read_noting_totals(query, after or 0, limit)
 
     def count(self, query: ReportQuery) -> ListCount:
-        return ListCount(self._read(query, 0, 1).total, exact=True)
+        return ListCount(self._read_noting_totals(query, 0, 1).total, exact=True)
+
+    def totals_of(self, query: ReportQuery) -> Mapping[str, Any]:
+        """The report's totals for `query`, once read; {} before, or without totals."""
+        known = self.totals
+        return known[1] if known is not None and known[0] == query else {}
+
+    def _read_noting_totals(self, query: ReportQuery, offset: int, limit: int) -> ReportPage[Any]:
+        page = self._read(query, offset, limit)
+        self.totals = (query, page.totals)
+        return page
 
     def _read(self, query: ReportQuery, offset: int, limit: int) -> ReportPage[Any]:
         reports, acting = self._reports, self._acting
@@ -352,6 +366,11 @@ class ReportsTab(QWidget):
         self.table = ListTableView()
         self.table.setObjectName("report_table")
         self.table.setSortingEnabled(False)
+        self.totals_label = QLabel()
+        self.totals_label.setObjectName("report_totals")
+        self.totals_label.setWordWrap(True)
+        self.totals_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.totals_label.hide()
 
         top = QHBoxLayout()
         widgets: list[QWidget] = [
@@ -367,6 +386,7 @@ class ReportsTab(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.date_error)
         layout.addWidget(self.table)
+        layout.addWidget(self.totals_label)
         self.setFocusProxy(self.table)
         previous: QWidget = self.report_combo
         for widget in (self.start_edit, self.end_edit, self.warehouse_combo, self.person_combo,
@@ -520,10 +540,28 @@ class ReportsTab(QWidget):
                 page_size=self._page_size, parent=self,
             )  # fmt: skip
             model.status_changed.connect(lambda *_status: self.status_changed.emit())
+            model.status_changed.connect(lambda *_status: self._show_totals())
             model.load_failed.connect(self._load_failed)
             model.modelReset.connect(self._forget_failure)
             self._models[spec.report] = model
         return model
+
+    def _show_totals(self) -> None:
+        """The sums of the whole report (not only the rows loaded), under the table."""
+        spec, model = self.spec, self.model
+        source = model.source
+        totals = source.totals_of(model.query) if isinstance(source, ReportSource) else {}
+        if not totals:
+            self.totals_label.hide()
+            return
+        titles = {column.sort: column.title for column in spec.columns if column.sort}
+        parts = []
+        for name, value in totals.items():
+            title = titles.get(name, name.replace("_", " ").capitalize())
+            shown = money(value) if isinstance(value, Decimal) else number(value or 0)
+            parts.append(f"{title} <b>{shown}</b>")
+        self.totals_label.setText("Totals of all rows: " + " · ".join(parts))
+        self.totals_label.show()
 
     def _load_warehouses(self) -> None:
         warehouses = self._services.warehouses

@@ -126,6 +126,16 @@ def test_inventory_valuation_equals_sql(world: World, reports: ReportService) ->
     search = reports.inventory_valuation(world.manager, search="dear-red")
     assert [r.variant_id for r in search.rows] == [variant]
 
+    # The totals are of the whole report, whichever page is read, even past its end.
+    for offset in (0, 3, 10):
+        page = reports.inventory_valuation(world.manager, offset=offset, limit=1)
+        assert page.totals == {
+            "on_hand": sum(r.on_hand for r in rows),
+            "reserved": sum(r.reserved for r in rows),
+            "value_at_cost": sum(r.value_at_cost for r in rows),
+            "value_at_price": sum(r.value_at_price for r in rows),
+        }
+
 
 def test_stock_movements_from_the_ledger(world: World, reports: ReportService) -> None:
     engine = world.engine

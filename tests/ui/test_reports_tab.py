@@ -73,6 +73,10 @@ def test_valuation_first_then_sales_by_region_sorted_by_a_header_click(
     assert tab.status_text() == f"{len(expected)} rows"
     assert not tab.start_edit.isEnabled() and tab.warehouse_combo.isEnabled()
     qtmodeltester.check(tab.model)
+    # The totals of every row, under the table.
+    value = sum(row.value_at_cost for row in expected)
+    qtbot.waitUntil(tab.totals_label.isVisible)
+    assert f"Value at cost <b>{value:,.2f}</b>" in tab.totals_label.text()
 
     combo = tab.warehouse_combo
     combo.setCurrentIndex(next(i for i in range(combo.count()) if combo.itemData(i) == world.east))
