@@ -261,10 +261,18 @@ class StockLedger:
 
     def _lock_batch(self, keys: list[StockKey], variant: bool) -> None:
         owners = [k.variant_id if variant else k.product_id for k in keys]
-        pairs = {"owners": owners, "warehouses": [k.warehouse_id for k in keys]}
-        # Missing rows first: a stock row that does not exist yet cannot be locked.
-        self._connection.execute(_CREATE_MISSING[variant], pairs)
+        warehouses = [k.warehouse_id for k in keys]
+        pairs = {"owners": owners, "warehouses": warehouses}
+        wanted = set(zip(owners, warehouses, strict=True))
         rows = self._connection.execute(_LOCK_ROWS[variant], pairs).all()
+        if {(row[0], row[1]) for row in rows} != wanted:
+            # A stock row that does not exist yet cannot be locked: made now, after the
+            # existing ones are ours. Made first, its insert would update the product's
+            # total (a seed trigger) and so lock the product row before the stock rows,
+            # the reverse of every other writer's order: a transfer into a new warehouse
+            # then deadlocked, on every retry, with a confirmation of the same product.
+            self._connection.execute(_CREATE_MISSING[variant], pairs)
+            rows = self._connection.execute(_LOCK_ROWS[variant], pairs).all()
         by_pair = {(row[0], row[1]): row for row in rows}
         for key, owner in zip(keys, owners, strict=True):
             _, _, on_hand, reserved, sku_value, code = by_pair[(owner, key.warehouse_id)]

@@ -4,6 +4,8 @@ summing to on hand after each change."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -828,3 +830,65 @@ def test_ledger_pages_newest_first(world: World) -> None:
     assert [r.quantity for r in east.rows] == [4, 2]
     with pytest.raises(NotFoundError, match="That product does not exist"):
         inv.ledger(world.sales, uuid.uuid4())
+
+
+def test_a_transfer_into_a_new_stock_row_waits_for_a_reservation_instead_of_deadlocking(
+    world: World,
+) -> None:
+    """The transfer makes EAST's row of the drill, which the product's stock total (a seed
+    trigger) follows. It must wait for MAIN's row, held by a confirmation, before making
+    it: made first, it took the product's row that the confirmation then needs."""
+    main, east = StockKey(world.drill, world.main), StockKey(world.drill, world.east)
+    world.inventory.receive(world.clerk, main, 10)
+    deadlocks_before = _deadlocks(world.engine)
+    outcome: list[object] = []
+    confirmation = world.engine.connect()
+    try:
+        confirmation.execute(
+            text("SELECT 1 FROM product_inventory WHERE product_id = :p AND warehouse_id = :w "
+                 "FOR UPDATE"),
+            {"p": world.drill, "w": world.main},
+        )  # fmt: skip
+        transfer = threading.Thread(
+            target=lambda: outcome.append(
+                world.inventory.transfer(world.clerk, main, east.warehouse_id, 4)
+            )
+        )
+        transfer.start()
+        deadline = time.monotonic() + 10
+        while not _waiting_for_a_lock(world.engine):  # the transfer waits for MAIN's row
+            assert time.monotonic() < deadline, "the transfer never waited"
+            time.sleep(0.05)
+        # What reserving does: change the row, whose trigger updates the product's total.
+        confirmation.execute(
+            text("UPDATE product_inventory SET quantity_reserved = 1 "
+                 "WHERE product_id = :p AND warehouse_id = :w"),
+            {"p": world.drill, "w": world.main},
+        )  # fmt: skip
+        confirmation.commit()
+    finally:
+        confirmation.close()
+    transfer.join(timeout=30)
+    assert len(outcome) == 1, outcome
+    # A retry after a deadlock would succeed too: the server counts them.
+    assert _deadlocks(world.engine) == deadlocks_before
+
+
+def _deadlocks(engine: Engine) -> int:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+        return int(
+            connection.execute(
+                text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+            ).scalar_one()
+        )
+
+
+def _waiting_for_a_lock(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return bool(
+            connection.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                     "AND datname = current_database()")
+            ).scalar_one()
+        )  # fmt: skip
