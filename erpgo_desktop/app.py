@@ -41,6 +41,7 @@ from erpgo_desktop.ui.connection_settings import (
     open_connection_settings,
 )
 from erpgo_desktop.ui.first_admin import FirstAdminDialog
+from erpgo_desktop.ui.gc_guard import MainThreadCollector
 from erpgo_desktop.ui.login import LoginDialog
 from erpgo_desktop.ui.main_window import SETTINGS_ORGANIZATION
 from erpgo_desktop.ui.session import SignIn, Workstation
@@ -70,6 +71,7 @@ def run_gui(location: config.DatabaseLocation, paths: config.AppPaths, *, demo: 
     icon = app_icon()
     app.setWindowIcon(icon)
     quit_on_termination_signals(app)
+    collector = MainThreadCollector(app)  # noqa: F841  (kept with the application)
 
     runner = TaskRunner(on_failure=lambda error: show_failure(None, error))
     #: The engines of the people who signed in, to dispose of at the end.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +11,18 @@ from sqlalchemy.engine import Engine
 
 from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.services.catalog import ProductCatalogService
+from erpgo_desktop.ui.gc_guard import MainThreadCollector
 from erpgo_desktop.ui.tasks import TaskRunner
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collect_garbage_on_the_gui_thread(qapp: object) -> Iterator[None]:
+    """As the program does (ui/gc_guard.py): a collection on a worker thread could free Qt
+    objects there and freeze the test run."""
+    collector = MainThreadCollector()
+    yield
+    collector.deleteLater()
+    gc.enable()
 
 
 class FailureLog(list[BaseException]):
