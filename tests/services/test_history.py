@@ -23,6 +23,7 @@ from erpgo_desktop.services import Services, build_services
 from erpgo_desktop.services.auth import AuthService, NewUser, SignedIn
 from erpgo_desktop.services.history import ChangeRow
 from erpgo_desktop.services.stock import StockKey
+from tests.services.history_support import seed_shop
 
 PASSWORD = "a long password"
 ADDRESS = Address("Ann", "Buyer", "1 Main St", "Springfield", "12345", "US")
@@ -31,23 +32,7 @@ TODAY = date.today()
 
 @pytest.fixture
 def seeded(engine: Engine) -> dict[str, uuid.UUID]:
-    ids = {name: uuid.uuid4() for name in ("category", "product", "warehouse", "customer")}
-    statements = (
-        "INSERT INTO product_categories (id, name, path, level)"
-        " VALUES (:category, 'Tools', '/Tools', 1)",
-        "INSERT INTO products (id, sku, name, category_id, price, track_inventory)"
-        " VALUES (:product, 'HX-1', 'Hammer', :category, 10.00, true)",
-        "INSERT INTO warehouses (id, code, name) VALUES (:warehouse, 'MAIN', 'Main')",
-        "INSERT INTO inventory_transactions"
-        " (product_id, warehouse_id, transaction_type, quantity, reason)"
-        " VALUES (:product, :warehouse, 'IN', 50, 'seed')",
-        "INSERT INTO customers (id, first_name, last_name, email)"
-        " VALUES (:customer, 'Carl', 'Customer', 'carl@example.com')",
-    )
-    with engine.begin() as connection:
-        for statement in statements:
-            connection.execute(text(statement), ids)
-    return ids
+    return seed_shop(engine)
 
 
 @pytest.fixture

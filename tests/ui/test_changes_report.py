@@ -15,7 +15,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from erpgo_desktop.db.engine import make_session_factory
@@ -27,6 +26,7 @@ from erpgo_desktop.services.stock import StockKey
 from erpgo_desktop.ui.exporting import start_export, visible_columns
 from erpgo_desktop.ui.reports_tab import ReportsTab
 from erpgo_desktop.ui.tasks import TaskRunner
+from tests.services.history_support import seed_shop
 
 PASSWORD = "a long password"
 ADDRESS = Address("Ann", "Buyer", "1 Main St", "Springfield", "12345", "US")
@@ -56,23 +56,7 @@ class Made:
 
 @pytest.fixture
 def seeded(engine: Engine) -> dict[str, uuid.UUID]:
-    ids = {name: uuid.uuid4() for name in ("category", "product", "warehouse", "customer")}
-    statements = (
-        "INSERT INTO product_categories (id, name, path, level)"
-        " VALUES (:category, 'Tools', '/Tools', 1)",
-        "INSERT INTO products (id, sku, name, category_id, price, track_inventory)"
-        " VALUES (:product, 'HX-1', 'Hammer', :category, 10.00, true)",
-        "INSERT INTO warehouses (id, code, name) VALUES (:warehouse, 'MAIN', 'Main')",
-        "INSERT INTO inventory_transactions"
-        " (product_id, warehouse_id, transaction_type, quantity, reason)"
-        " VALUES (:product, :warehouse, 'IN', 50, 'seed')",
-        "INSERT INTO customers (id, first_name, last_name, email)"
-        " VALUES (:customer, 'Carl', 'Customer', 'carl@example.com')",
-    )
-    with engine.begin() as connection:
-        for statement in statements:
-            connection.execute(text(statement), ids)
-    return ids
+    return seed_shop(engine)
 
 
 @pytest.fixture

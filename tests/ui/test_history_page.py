@@ -15,7 +15,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from erpgo_desktop.db.engine import make_session_factory
@@ -38,6 +37,7 @@ from erpgo_desktop.ui.role_dialog import RoleDialog
 from erpgo_desktop.ui.tasks import TaskRunner
 from erpgo_desktop.ui.user_dialog import UserDialog
 from erpgo_desktop.ui.warehouse_dialog import WarehouseDialog
+from tests.services.history_support import seed_shop
 from tests.ui.dialog_support import focused, show, type_into
 
 # The order dialog's completers ask the offscreen platform for things it cannot do.
@@ -68,23 +68,7 @@ class Shop:
 
 
 def seed(engine: Engine) -> dict[str, uuid.UUID]:
-    ids = {name: uuid.uuid4() for name in ("category", "product", "warehouse", "customer")}
-    statements = (
-        "INSERT INTO product_categories (id, name, path, level)"
-        " VALUES (:category, 'Tools', '/Tools', 1)",
-        "INSERT INTO products (id, sku, name, category_id, price, track_inventory)"
-        " VALUES (:product, 'HX-1', 'Hammer', :category, 10.00, true)",
-        "INSERT INTO warehouses (id, code, name) VALUES (:warehouse, 'MAIN', 'Main')",
-        "INSERT INTO inventory_transactions"
-        " (product_id, warehouse_id, transaction_type, quantity, reason)"
-        " VALUES (:product, :warehouse, 'IN', 50, 'seed')",
-        "INSERT INTO customers (id, first_name, last_name, email)"
-        " VALUES (:customer, 'Carl', 'Customer', 'carl@example.com')",
-    )
-    with engine.begin() as connection:
-        for statement in statements:
-            connection.execute(text(statement), ids)
-    return ids
+    return seed_shop(engine)
 
 
 @pytest.fixture
