@@ -19,17 +19,15 @@ history costs, whatever else the machine does. Asserts nothing.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from collections.abc import Callable
 
 import psycopg
-from order_throughput import PASSWORD, Seeded, libpq, through_services
+from order_throughput import PASSWORD, Seeded, libpq, scratch_database, through_services
 from psycopg import sql
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
-from erpgo_desktop.config import normalize_url
 from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.imports import SheetRow
 from erpgo_desktop.services.importing import ImportService
@@ -98,12 +96,8 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    admin = normalize_url(args.url)
-    name = f"erpgo_history_bench_{os.getpid()}"
-    with psycopg.connect(libpq(admin), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(admin).set(database=name)
-    try:
+    with scratch_database(args.url, "erpgo_history_bench") as url:
+        name = url.database
         seeded = Seeded(url)
         with psycopg.connect(libpq(url), autocommit=True) as conn:
             conn.execute("UPDATE product_categories SET path = '/Bench' WHERE name = 'Bench'")
@@ -166,11 +160,6 @@ def main() -> None:
             print(
                 f"{label:<28} median {statistics.median(measured):.1%}, "
                 f"range {min(measured):.1%} to {max(measured):.1%}"
-            )
-    finally:
-        with psycopg.connect(libpq(admin), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
 
 

@@ -18,8 +18,9 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
@@ -248,17 +249,28 @@ def raw_sql(url: URL, seeded: Seeded, workers: int, orders: int) -> float:
     return rate
 
 
+@contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[URL]:
+    """A new database on the server of `server_url`, dropped at the end whatever happens."""
+    admin = normalize_url(server_url)
+    name = f"{prefix}_{os.getpid()}"
+    with psycopg.connect(libpq(admin), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_url(admin).set(database=name)
+    finally:
+        with psycopg.connect(libpq(admin), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url", help="any database on the server; a scratch one is created")
     parser.add_argument("--orders", type=int, default=400)
     args = parser.parse_args()
-    admin = normalize_url(args.url)
-    name = f"erpgo_bench_{os.getpid()}"
-    with psycopg.connect(libpq(admin), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(admin).set(database=name)
-    try:
+    with scratch_database(args.url, "erpgo_bench") as url:
         seeded = Seeded(url)
         print(f"{args.orders} orders of {LINES} lines: draft, lines, submit, confirm")
         print(f"{'workers':>8}{'services/s':>12}{'raw SQL/s':>12}{'ratio':>8}")
@@ -266,11 +278,6 @@ def main() -> None:
             ours = through_services(url, seeded, workers, args.orders)
             raw = raw_sql(url, seeded, workers, args.orders)
             print(f"{workers:>8}{ours:>12.1f}{raw:>12.1f}{ours / raw:>8.2f}")
-    finally:
-        with psycopg.connect(libpq(admin), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 if __name__ == "__main__":
