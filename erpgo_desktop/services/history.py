@@ -386,19 +386,17 @@ def _label_statement(table: str, ids: set[uuid.UUID]) -> Any:
                 .join(Product, Product.id == OrderItem.product_id)
                 .where(OrderItem.id.in_(ids))
             )
-        case "product_inventory":
+        case "product_inventory" | "variant_inventory":
+            # A stock row is named by its item's SKU and its warehouse: "HX-1 @ MAIN".
+            variant = table == "variant_inventory"
+            stock: Any = VariantInventory if variant else ProductInventory
+            item: Any = ProductVariant if variant else Product
+            owner = stock.variant_id if variant else stock.product_id
             return (
-                select(ProductInventory.id, Product.sku + at + Warehouse.code)
-                .join(Product, Product.id == ProductInventory.product_id)
-                .join(Warehouse, Warehouse.id == ProductInventory.warehouse_id)
-                .where(ProductInventory.id.in_(ids))
-            )
-        case "variant_inventory":
-            return (
-                select(VariantInventory.id, ProductVariant.sku + at + Warehouse.code)
-                .join(ProductVariant, ProductVariant.id == VariantInventory.variant_id)
-                .join(Warehouse, Warehouse.id == VariantInventory.warehouse_id)
-                .where(VariantInventory.id.in_(ids))
+                select(stock.id, item.sku + at + Warehouse.code)
+                .join(item, item.id == owner)
+                .join(Warehouse, Warehouse.id == stock.warehouse_id)
+                .where(stock.id.in_(ids))
             )
         case "order_addresses":
             a = OrderAddress
