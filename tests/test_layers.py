@@ -68,3 +68,19 @@ def test_services_return_plain_rows_not_orm_objects() -> None:
             assert not mentions_orm(returned), f"{service.__name__}.{name} returns {returned}"
             checked += 1
     assert checked > 50
+
+
+def test_our_own_psycopg_connections_never_prepare_on_the_server() -> None:
+    """Every connection of ours outside the engine goes through `db.engine.connect_psycopg`,
+    which turns off server-side prepared statements (safe behind a transaction pooler)."""
+    direct = [
+        f"{path.relative_to(PACKAGE)}:{node.lineno}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != PACKAGE / "db" / "engine.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute)
+        and node.attr == "connect"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "psycopg"
+    ]
+    assert direct == []

@@ -36,7 +36,7 @@ import psycopg
 import sqlalchemy
 from psycopg import sql
 
-from erpgo_desktop.db.engine import libpq_conninfo
+from erpgo_desktop.db.engine import connect_psycopg, libpq_conninfo
 from erpgo_desktop.domain.orders import (
     APPROVAL_ABOVE_CENTS,
     FREE_STANDARD_FROM_CENTS,
@@ -1317,7 +1317,7 @@ def generate_demo_data(
     began = time.perf_counter()
     conninfo = libpq_conninfo(url)
     report("Checking the database", 0, 0)
-    with psycopg.connect(conninfo, application_name="erpgo-desktop demo data") as conn:
+    with connect_psycopg(conninfo, application_name="erpgo-desktop demo data") as conn:
         with conn.cursor() as cursor:
             # Nobody else may write while we check and load; wait a little for readers.
             cursor.execute("SET LOCAL lock_timeout = '15s'")

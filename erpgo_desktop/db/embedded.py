@@ -12,11 +12,11 @@ import logging
 import warnings
 from pathlib import Path
 
-import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
 from erpgo_desktop.config import EMBEDDED_DATABASE_NAME
+from erpgo_desktop.db.engine import connect_psycopg
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def require_passwords(data_dir: Path, admin_uri: str) -> None:
     hba = data_dir / "pg_hba.conf"
     if hba.exists() and hba.read_text().startswith(_HBA_MARKER):
         return
-    with psycopg.connect(admin_uri, autocommit=True) as conn:
+    with connect_psycopg(admin_uri, autocommit=True) as conn:
         superuser = conn.execute("SELECT current_user").fetchone()[0]  # type: ignore[index]
         lines = [
             _HBA_MARKER,
@@ -70,7 +70,7 @@ def require_passwords(data_dir: Path, admin_uri: str) -> None:
 
 def ensure_database(admin_uri: str, name: str) -> None:
     """Create database `name` through the maintenance connection if it is missing."""
-    with psycopg.connect(admin_uri, autocommit=True) as conn:
+    with connect_psycopg(admin_uri, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

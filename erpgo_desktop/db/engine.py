@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import psycopg
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine
@@ -20,7 +22,15 @@ CONNECT_TIMEOUT = 10
 #: This running program, as its connections name it (application_name): change
 #: notifications carry it back (revision 0013), so a window knows its own changes.
 WORKSTATION = f"{APP_NAME} {uuid.uuid4().hex[:12]}"
+#: psycopg prepares a statement on the server once it has run five times on a connection.
+#: Behind a transaction pooler (PgBouncer in transaction mode, the usual answer for many
+#: workstations) each transaction may run on another server connection, shared with other
+#: clients: the name is then unknown there, taken, or, worst, someone else's statement with
+#: the same name, which runs silently with our parameters. So nothing of ours prepares on
+#: the server; the cost is the server's parsing and planning of each statement.
+NEVER_PREPARE: dict[str, Any] = {"prepare_threshold": None}
 CONNECTION_ARGS: dict[str, object] = {
+    **NEVER_PREPARE,
     "application_name": WORKSTATION,
     "connect_timeout": CONNECT_TIMEOUT,
     "keepalives": 1,
@@ -43,6 +53,11 @@ def make_engine(url: URL, **kwargs: object) -> Engine:
     }
     options.update(kwargs)
     return create_engine(url, **options)
+
+
+def connect_psycopg(conninfo: str, **kwargs: Any) -> psycopg.Connection[tuple[Any, ...]]:
+    """A psycopg connection of our own (outside the engine), safe behind a transaction pooler."""
+    return psycopg.connect(conninfo, **{**kwargs, **NEVER_PREPARE})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

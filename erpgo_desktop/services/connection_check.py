@@ -29,6 +29,7 @@ from psycopg.conninfo import make_conninfo
 from erpgo_desktop import APP_NAME
 from erpgo_desktop.config import ServerSettings
 from erpgo_desktop.db import migrate
+from erpgo_desktop.db.engine import connect_psycopg
 from erpgo_desktop.services.security import SIGNIN_PASSWORD, SIGNIN_ROLE
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def check_connection(
     )
     where = f"{settings.host}:{settings.port}"
     try:
-        with psycopg.connect(conninfo, autocommit=True) as connection:
+        with connect_psycopg(conninfo, autocommit=True) as connection:
             version_number = connection.info.server_version
             found = _look(connection)
     except psycopg.Error as error:

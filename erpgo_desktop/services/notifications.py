@@ -36,7 +36,7 @@ from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
 from erpgo_desktop import APP_NAME
-from erpgo_desktop.db.engine import WORKSTATION, libpq_conninfo
+from erpgo_desktop.db.engine import WORKSTATION, connect_psycopg, libpq_conninfo
 from erpgo_desktop.services.base import account_disabled
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class ChangeListener:
                 self._stopped.wait(pause)
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
-        conn = psycopg.connect(
+        conn = connect_psycopg(
             self._conninfo,
             autocommit=True,
             connect_timeout=self._connect_timeout,

@@ -6,7 +6,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.engine import URL, make_url
 
-from erpgo_desktop.db.engine import libpq_conninfo
+from erpgo_desktop.db.engine import connect_psycopg, libpq_conninfo, make_engine
 
 
 def test_a_password_with_spaces_and_quotes_reaches_libpq_as_typed() -> None:
@@ -41,3 +41,19 @@ def test_the_test_server_accepts_it(database_url: URL) -> None:
         assert connection.execute("SELECT current_database()").fetchone() == (
             database_url.database,
         )
+
+
+def test_no_connection_of_ours_prepares_statements_on_the_server(database_url: URL) -> None:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            for _ in range(10):  # psycopg would prepare from the fifth run on
+                connection.exec_driver_sql("SELECT 1")
+            driver = connection.connection.driver_connection
+            assert driver is not None and driver.prepare_threshold is None
+            prepared = connection.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements")
+            assert prepared.scalar_one() == 0
+    finally:
+        engine.dispose()
+    with connect_psycopg(libpq_conninfo(database_url), prepare_threshold=5) as own:
+        assert own.prepare_threshold is None
