@@ -20,12 +20,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import tempfile
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from typing import IO, overload
 
 from erpgo_desktop.errors import ValidationError
 
@@ -69,7 +73,60 @@ class SheetRow:
 @dataclass(frozen=True)
 class Sheet:
     headers: tuple[str, ...]
-    rows: tuple[SheetRow, ...]
+    rows: Sequence[SheetRow]
+
+
+class SpooledRows(Sequence[SheetRow]):
+    """A file's data rows, kept on disk rather than in memory: the file is read once into a
+    temporary file of plain UTF-8 CSV (the line number, then the cells), and every walk over
+    the rows reads that again. A file of any size then costs the memory of one row, and
+    the later walks (the check, the import) are as fast for an XLSX as for a CSV.
+
+    Indexing walks from the start: fine for a preview, not for random access."""
+
+    def __init__(self, records: Iterable[tuple[int, tuple[str, ...]]]) -> None:
+        handle, name = tempfile.mkstemp(prefix="erpgo-import-", suffix=".csv")
+        self._path = Path(name)
+        # Removed with this object, or at exit at the latest.
+        self._remove = weakref.finalize(self, self._path.unlink, missing_ok=True)
+        count = 0
+        with open(handle, "w", encoding="utf-8", newline="") as spool:
+            writer = csv.writer(spool)
+            for line, values in records:
+                writer.writerow((line, *values))
+                count += 1
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[SheetRow]:
+        with self._path.open(encoding="utf-8", newline="") as spool:
+            for record in csv.reader(spool):
+                yield SheetRow(int(record[0]), tuple(record[1:]))
+
+    @overload
+    def __getitem__(self, index: int) -> SheetRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[SheetRow]: ...
+
+    def __getitem__(self, index: int | slice) -> SheetRow | Sequence[SheetRow]:
+        if isinstance(index, slice):
+            if any(bound is not None and bound < 0 for bound in (index.start, index.stop)):
+                return tuple(self)[index]
+            return tuple(itertools.islice(self, index.start, index.stop, index.step))
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        return next(itertools.islice(self, index, None))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return len(other) == self._count and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -90,21 +147,53 @@ def read_file(path: str | Path) -> Sheet:
 
 
 def read_csv(source: str | Path | bytes) -> Sheet:
-    data = source if isinstance(source, bytes) else _read_bytes(Path(source))
-    text = _decode(data)
-    sample = text[:_SNIFF_BYTES]
+    """The file read as it streams past: its encoding found as it is decoded (UTF-8 first,
+    Windows-1252 if UTF-8 fails somewhere), its dialect sniffed from its start."""
+
+    def binary() -> IO[bytes]:
+        if isinstance(source, bytes):
+            return io.BytesIO(source)
+        try:
+            return Path(source).open("rb")
+        except OSError as exc:
+            message = f"{Path(source).name} cannot be read: {exc.strerror}."
+            raise ValidationError(message, field="file") from None
+
+    with binary() as start:
+        head = start.read(_SNIFF_BYTES)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings: tuple[str, ...] = ("utf-16",)
+    else:
+        encodings = ("utf-8-sig", "cp1252")
+    for encoding in encodings:
+        try:
+            return _read_csv_as(binary, encoding, head)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationError(
+        "The file's text is neither UTF-8 nor Windows-1252; save it as CSV UTF-8.",
+        field="file",
+    )
+
+
+def _read_csv_as(binary: Callable[[], IO[bytes]], encoding: str, head: bytes) -> Sheet:
+    sample = head.decode(encoding, errors="ignore")
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
             sample, delimiters=_DELIMITERS
         )
     except csv.Error:
         dialect = csv.excel  # one column, or too little to tell: commas
-    try:
-        records = list(csv.reader(io.StringIO(text, newline=""), dialect))
-    except csv.Error as exc:
-        message = f"The file is not a readable CSV file: {exc}."
-        raise ValidationError(message, field="file") from None
-    return _sheet((tuple(cell for cell in record) for record in records), first_line=1)
+
+    def records() -> Iterator[tuple[str, ...]]:
+        with binary() as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as text:
+            try:
+                yield from (tuple(record) for record in csv.reader(text, dialect))
+            except csv.Error as exc:
+                message = f"The file is not a readable CSV file: {exc}."
+                raise ValidationError(message, field="file") from None
+
+    return _sheet(records(), first_line=1)
 
 
 def read_xlsx(path: str | Path) -> Sheet:
@@ -130,46 +219,23 @@ def read_xlsx(path: str | Path) -> Sheet:
         workbook.close()
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        message = f"{path.name} cannot be read: {exc.strerror}."
-        raise ValidationError(message, field="file") from None
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        raise ValidationError(
-            "The file's text is neither UTF-8 nor Windows-1252; save it as CSV UTF-8.",
-            field="file",
-        ) from None
-
-
 def _sheet(records: Iterable[tuple[str, ...]], *, first_line: int) -> Sheet:
+    numbered = enumerate(records, start=first_line)
     headers: tuple[str, ...] | None = None
-    rows: list[SheetRow] = []
-    for line, record in enumerate(records, start=first_line):
-        if not any(cell.strip() for cell in record):
-            continue
-        if headers is None:
+    for _, record in numbered:
+        if any(cell.strip() for cell in record):
             headers = tuple(cell.strip() for cell in record)
-            continue
-        rows.append(SheetRow(line, record))
+            break
     if headers is None:
         raise ValidationError("The file is empty: it needs a header row.", field="file")
+    # Blank rows are skipped but keep their numbers, so that lines are the sheet's own.
+    rows = SpooledRows(
+        (line, record) for line, record in numbered if any(cell.strip() for cell in record)
+    )
     width = len(headers)
     while width and not headers[width - 1]:
         width -= 1  # trailing empty header cells (a sheet formatted further right)
-    return Sheet(headers[:width], tuple(rows))
+    return Sheet(headers[:width], rows)
 
 
 def _cell_text(value: object) -> str:

@@ -1,19 +1,22 @@
 """Importing products, customers and stock counts from a spreadsheet: all rows or none.
 
-Each import is one unit of work. Every row is checked first, with the same rules as the
-dialogs (`domain.catalog.check_product`, `domain.customers.check_customer`,
-`domain.inventory` for counts), against the references it names (categories, warehouses,
-products) and against the other rows of the file and the rows in the database (SKUs,
-customer codes and email addresses). Only when no row is bad is anything written, and then
-everything in one transaction, so a refusal half-way (another workstation took a SKU a
-moment ago) rolls the whole file back and is reported like a bad row.
+Each import is one unit of work. Every row is checked, with the same rules as the dialogs
+(`domain.catalog.check_product`, `domain.customers.check_customer`, `domain.inventory` for
+counts), against the references it names (categories, warehouses, products) and against
+the other rows of the file and the rows in the database (SKUs, customer codes and email
+addresses). Everything is written in one transaction, so a bad row anywhere, or a refusal
+half-way (another workstation took a SKU a moment ago), rolls the whole file back and is
+reported with its line; the checking goes on to the end of the file, so that every bad line
+is named at once.
 
-A dry run does the same checks in the same kind of transaction and rolls it back, so what
-it reports is what the import would meet, without writing anything.
+The file streams through in batches of `BATCH_ROWS` rows (`imports.SpooledRows` keeps it on
+disk): each batch is checked with one query for its existing SKUs (codes, emails) and, while
+no row has been bad, written with one multi-row statement per table. Memory stays flat
+however long the file is; what grows with it is a dictionary of the keys seen (SKUs, email
+addresses) to name duplicates by line. `benchmarks/imports.py` measures 100,000 lines.
 
-Lookups are batched: one query for the existing SKUs (codes, emails), one for the
-categories or warehouses, one lock of the stock rows. Writes are one executemany per
-table. 10,000 rows take a few seconds at most (see tests/services/test_importing.py).
+A dry run does the same checks in the same kind of transaction, writes nothing and rolls
+back, so what it reports is what the import would meet.
 
 Updating existing rows (`update_existing`): products are found by SKU, customers by their
 code when the file gives one, else by email address (ignoring case). Fields the mapping
@@ -35,10 +38,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any, get_type_hints
+from typing import Any, Protocol, get_type_hints
 
 from sqlalchemy import String, Table, any_, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -80,8 +83,11 @@ __all__ = ["ImportResult", "ImportService", "LineError", "Progress"]
 
 #: progress(message, done, total), as ui/tasks.py passes it to work on a worker.
 Progress = Callable[[str, int, int], None]
-_PROGRESS_STEP = 500
+#: Rows checked, looked up and written together: large enough that a statement's own cost
+#: vanishes, small enough that a batch's rows and their lookups stay a few megabytes.
+BATCH_ROWS = 2_000
 _CHECKED = "Checking rows"
+_WRITING = "Importing rows"
 
 
 @dataclass(frozen=True)
@@ -131,14 +137,14 @@ class _Refused(Exception):
 
 @dataclass
 class _Plan:
-    """The checked rows and what writing them takes."""
+    """What the rows checked so far come to; `take` adds a batch and returns its writing."""
 
     errors: list[LineError] = field(default_factory=list)
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    write: Callable[[], None] = lambda: None
-    #: A key value (SKU, email) -> its line, to place a refusal at write time.
+    #: A key value (SKU, email) -> its line, to name duplicates and to place a refusal at
+    #: write time.
     lines_by_key: dict[str, int] = field(default_factory=dict)
 
     def fail(self, line: int, error: ErpError, rename: Mapping[str, str] | None = None) -> None:
@@ -165,11 +171,12 @@ class ImportService(Service):
     ) -> ImportResult:
         require(acting, perms.PRODUCTS_WRITE)
         _check_mapping("products", mapping)
-        parsed = _parse_rows("products", rows, mapping, _PRODUCT_TYPES, progress)
         return self._run(
-            lambda session: _plan_products(session, acting, parsed, update_existing, dry_run),
+            lambda: _parse_rows("products", rows, mapping, _PRODUCT_TYPES),
+            lambda session: _ProductRows(session, acting, update_existing, dry_run),
             dry_run,
             progress,
+            len(rows),
         )
 
     def import_customers(
@@ -184,11 +191,12 @@ class ImportService(Service):
     ) -> ImportResult:
         require(acting, perms.CUSTOMERS_WRITE)
         _check_mapping("customers", mapping)
-        parsed = _parse_rows("customers", rows, mapping, _CUSTOMER_TYPES, progress)
         return self._run(
-            lambda session: _plan_customers(session, acting, parsed, update_existing, dry_run),
+            lambda: _parse_rows("customers", rows, mapping, _CUSTOMER_TYPES),
+            lambda session: _CustomerRows(session, acting, update_existing, dry_run),
             dry_run,
             progress,
+            len(rows),
         )
 
     def import_stock_counts(
@@ -205,22 +213,43 @@ class ImportService(Service):
         call shape as the others: a count always replaces what was on hand."""
         require(acting, perms.INVENTORY_COUNT)
         _check_mapping("stock_counts", mapping)
-        parsed = _parse_rows("stock_counts", rows, mapping, _COUNT_TYPES, progress)
-        return self._run(lambda session: _plan_counts(session, acting, parsed), dry_run, progress)
+        return self._run(
+            lambda: _parse_rows("stock_counts", rows, mapping, _COUNT_TYPES),
+            lambda session: _CountRows(session, acting),
+            dry_run,
+            progress,
+            len(rows),
+        )
 
     def _run(
-        self, plan_rows: Callable[[Session], _Plan], dry_run: bool, progress: Progress | None
+        self,
+        parsed: Callable[[], Iterable[_Parsed]],
+        start: Callable[[Session], _Rows],
+        dry_run: bool,
+        progress: Progress | None,
+        total: int,
     ) -> ImportResult:
         lines_by_key: dict[str, int] = {}
 
         def work(session: Session) -> ImportResult:
-            plan = plan_rows(session)
-            lines_by_key.update(plan.lines_by_key)
+            rows = start(session)
+            plan = rows.plan
+            # The same dictionary: a refusal at write time is placed by what was seen so far.
+            lines_by_key.clear()
+            plan.lines_by_key = lines_by_key
+            done = 0
+            # Walked again from the start if the transaction is run again (a deadlock).
+            for batch in _batches(parsed(), BATCH_ROWS):
+                write = rows.take(batch)
+                if not plan.errors and not dry_run:
+                    write()
+                # Nothing read for this batch is needed again: keep the session small.
+                session.expunge_all()
+                done += len(batch)
+                if progress is not None:
+                    progress(_CHECKED if plan.errors or dry_run else _WRITING, done, total)
             if plan.errors or dry_run:
                 raise _Refused(plan.result(dry_run))
-            if progress is not None:
-                progress("Writing", 0, 0)
-            plan.write()
             return plan.result(dry_run)
 
         try:
@@ -291,19 +320,26 @@ _CUSTOMER_TYPES = {**_types(CustomerDraft), "customer_code": str}
 _COUNT_TYPES: dict[str, type] = {"sku": str, "warehouse": str, "counted": str, "note": str}
 
 
+def _batches(items: Iterable[_Parsed], size: int) -> Iterator[list[_Parsed]]:
+    batch: list[_Parsed] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _parse_rows(
     kind: str,
-    rows: Sequence[SheetRow],
+    rows: Iterable[SheetRow],
     mapping: Mapping[str, int | None],
     types: Mapping[str, type],
-    progress: Progress | None,
-) -> list[_Parsed]:
+) -> Iterator[_Parsed]:
     labels = {f.name: f.label for f in imports.fields_of(kind)}
     columns = [(name, column) for name, column in mapping.items() if column is not None]
-    parsed: list[_Parsed] = []
-    for done, row in enumerate(rows):
-        if progress is not None and done % _PROGRESS_STEP == 0:
-            progress(_CHECKED, done, len(rows))
+    for row in rows:
         values: dict[str, Any] = {}
         errors: list[LineError] = []
         for name, column in columns:
@@ -322,8 +358,7 @@ def _parse_rows(
                     values[name] = text
             except ValidationError as error:
                 errors.append(LineError(row.line, error.field, error.message))
-        parsed.append(_Parsed(row.line, values, tuple(errors)))
-    return parsed
+        yield _Parsed(row.line, values, tuple(errors))
 
 
 def _required(row: _Parsed, kind: str, plan: _Plan) -> bool:
@@ -433,15 +468,46 @@ _NEW_PRODUCT_DEFAULTS = {
 }
 
 
+class _Rows(Protocol):
+    """One kind of import: `take` checks a batch of rows and returns what writes them."""
+
+    plan: _Plan
+
+    def take(self, batch: list[_Parsed]) -> Callable[[], None]: ...
+
+
+class _ProductRows:
+    def __init__(
+        self, session: Session, acting: CurrentUser, update_existing: bool, dry_run: bool
+    ) -> None:
+        self.plan = _Plan()
+        self._session, self._acting = session, acting
+        self._update_existing, self._dry_run = update_existing, dry_run
+        self._categories = _Categories(session)
+
+    def take(self, batch: list[_Parsed]) -> Callable[[], None]:
+        return _plan_products(
+            self._session,
+            self._acting,
+            batch,
+            self._update_existing,
+            self._dry_run,
+            self.plan,
+            self._categories,
+        )
+
+
 def _plan_products(
     session: Session,
     acting: CurrentUser,
     parsed: list[_Parsed],
     update_existing: bool,
     dry_run: bool,
-) -> _Plan:
-    plan = _Plan()
-    first_line: dict[str, int] = {}
+    plan: _Plan,
+    categories: _Categories,
+) -> Callable[[], None]:
+    first_line = plan.lines_by_key
+    batch_skus: list[str] = []
     rows: list[tuple[_Parsed, str]] = []
     for row in parsed:
         plan.errors.extend(row.errors)
@@ -460,15 +526,14 @@ def _plan_products(
             )
             continue
         first_line[sku] = row.line
+        batch_skus.append(sku)
         if not row.errors:
             rows.append((row, sku))
-    plan.lines_by_key = dict(first_line)
 
-    statement = select(Product).where(_texts(Product.sku, first_line))
+    statement = select(Product).where(_texts(Product.sku, batch_skus))
     if not dry_run:
         statement = statement.with_for_update()
     existing = {p.sku: p for p in session.scalars(statement)}
-    categories = _Categories(session)
 
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -527,8 +592,7 @@ def _plan_products(
             connection, _PRODUCTS, updates, version=_PRODUCTS.c.version + 1, updated_by=acting.id
         )
 
-    plan.write = write
-    return plan
+    return write
 
 
 def _as_relation(table: Table, rows: Sequence[Mapping[str, Any]]) -> Any:
@@ -608,17 +672,40 @@ def _check_untracked_empty(
 # --- customers ----------------------------------------------------------------------------
 
 
+class _CustomerRows:
+    def __init__(
+        self, session: Session, acting: CurrentUser, update_existing: bool, dry_run: bool
+    ) -> None:
+        self.plan = _Plan()
+        self._session, self._acting = session, acting
+        self._update_existing, self._dry_run = update_existing, dry_run
+        self._line_of_code: dict[str, int] = {}
+
+    def take(self, batch: list[_Parsed]) -> Callable[[], None]:
+        return _plan_customers(
+            self._session,
+            self._acting,
+            batch,
+            self._update_existing,
+            self._dry_run,
+            self.plan,
+            self._line_of_code,
+        )
+
+
 def _plan_customers(
     session: Session,
     acting: CurrentUser,
     parsed: list[_Parsed],
     update_existing: bool,
     dry_run: bool,
-) -> _Plan:
-    plan = _Plan()
+    plan: _Plan,
+    line_of_code: dict[str, int],
+) -> Callable[[], None]:
     allowed = writable_fields(acting)
-    line_of_email: dict[str, int] = {}
-    line_of_code: dict[str, int] = {}
+    line_of_email = plan.lines_by_key
+    batch_codes: list[str] = []
+    batch_emails: list[str] = []
     rows: list[tuple[_Parsed, str | None, str | None]] = []
     for row in parsed:
         plan.errors.extend(row.errors)
@@ -647,6 +734,7 @@ def _plan_customers(
                 duplicate = True
             else:
                 line_of_code[code] = row.line
+                batch_codes.append(code)
         if email is not None:
             if email.casefold() in line_of_email:
                 plan.errors.append(
@@ -660,13 +748,13 @@ def _plan_customers(
                 duplicate = True
             else:
                 line_of_email[email.casefold()] = row.line
+                batch_emails.append(email.lower())
         if not duplicate and not row.errors:
             rows.append((row, code, email))
-    plan.lines_by_key = dict(line_of_email)
 
     statement = select(Customer).where(
-        _texts(Customer.customer_code, line_of_code)
-        | _texts(func.lower(Customer.email), (e.lower() for e in line_of_email))
+        _texts(Customer.customer_code, batch_codes)
+        | _texts(func.lower(Customer.email), batch_emails)
     )
     if not dry_run:
         statement = statement.with_for_update()
@@ -759,11 +847,16 @@ def _plan_customers(
 
     def write() -> None:
         connection = session.connection()
+        if inserts:
+            # A block of codes in one step: one counter update per row, all in one
+            # transaction, would leave a chain of row versions that each next update walks.
+            codes = connection.execute(select(func.next_customer_codes(len(inserts)))).scalars()
+            for values, code in zip(inserts, codes, strict=True):
+                values["customer_code"] = code
         _insert_all(
             connection,
             _CUSTOMERS,
             inserts,
-            customer_code=func.next_customer_code(),
             balance=Decimal("0.00"),
             updated_by=acting.id,
         )
@@ -775,8 +868,7 @@ def _plan_customers(
             updated_by=acting.id,
         )
 
-    plan.write = write
-    return plan
+    return write
 
 
 # --- stock counts -------------------------------------------------------------------------
@@ -791,10 +883,24 @@ class _Count:
     reason: str
 
 
-def _plan_counts(session: Session, acting: CurrentUser, parsed: list[_Parsed]) -> _Plan:
-    plan = _Plan()
+class _CountRows:
+    def __init__(self, session: Session, acting: CurrentUser) -> None:
+        self.plan = _Plan()
+        self._session, self._acting = session, acting
+        self._first_line: dict[tuple[str, str], int] = {}
+
+    def take(self, batch: list[_Parsed]) -> Callable[[], None]:
+        return _plan_counts(self._session, self._acting, batch, self.plan, self._first_line)
+
+
+def _plan_counts(
+    session: Session,
+    acting: CurrentUser,
+    parsed: list[_Parsed],
+    plan: _Plan,
+    first_line: dict[tuple[str, str], int],
+) -> Callable[[], None]:
     wanted: list[tuple[_Parsed, str, str, int, str]] = []
-    first_line: dict[tuple[str, str], int] = {}
     for row in parsed:
         plan.errors.extend(row.errors)
         if row.errors or not _required(row, "stock_counts", plan):
@@ -889,8 +995,7 @@ def _plan_counts(session: Session, acting: CurrentUser, parsed: list[_Parsed]) -
             (c.key, difference, "ADJUST", c.reason) for c, difference in differences if difference
         )
 
-    plan.write = write
-    return plan
+    return write
 
 
 def _count_key(
