@@ -123,7 +123,9 @@ class SpooledRows(Sequence[SheetRow]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence):
-            return len(other) == self._count and all(a == b for a, b in zip(self, other, strict=True))
+            return len(other) == self._count and all(
+                a == b for a, b in zip(self, other, strict=True)
+            )
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]

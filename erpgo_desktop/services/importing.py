@@ -558,11 +558,16 @@ def _plan_products(
             if "category" in values:
                 values["category_id"] = categories.find(values.pop("category"))
             values["sku"] = sku
-            if found is not None:
-                base = ProductDraft(**{n: getattr(found, n) for n in _DRAFT_FIELDS})
-            else:
-                base = ProductDraft(**{**_NEW_PRODUCT_DEFAULTS, **_first_values(values)})
-            draft = replace(base, **values)
+            base = (
+                None
+                if found is None
+                else ProductDraft(**{n: getattr(found, n) for n in _DRAFT_FIELDS})
+            )
+            draft = (
+                ProductDraft(**{**_NEW_PRODUCT_DEFAULTS, **values})
+                if base is None
+                else replace(base, **values)
+            )
             clean = catalog_rules.check_product(draft)
         except ValidationError as error:
             plan.fail(row.line, error, _PRODUCT_RENAMES)
@@ -634,11 +639,6 @@ def _update_all(
     given = _as_relation(table, rows)
     new_values = {column.name: column for column in given.c if column.name != "id"}
     connection.execute(update(table).where(table.c.id == given.c.id).values(**new_values, **same))
-
-
-def _first_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The required fields a new draft is built with (the rest are replaced after)."""
-    return {n: values[n] for n in ("sku", "name", "category_id", "price") if n in values}
 
 
 def _check_untracked_empty(
