@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.errors import PermissionDeniedError, ValidationError
 from erpgo_desktop.imports import Sheet, guess_mapping, read_csv
-from erpgo_desktop.services.importing import ImportResult, ImportService, LineError
+from erpgo_desktop.services.importing import BATCH_ROWS, ImportResult, ImportService, LineError
 from tests.services.test_orders_support import World, make_world, receive
 
 
@@ -418,3 +418,57 @@ def test_ten_thousand_rows(env: Env, engine: Engine) -> None:
         f"update {rewritten - written:.2f} s; "
         f"10,000 stock counts {counted_end - counted_start:.2f} s"
     )
+
+
+# --- many rows ----------------------------------------------------------------------------
+
+
+def test_a_bad_row_after_batches_were_written_still_leaves_nothing(
+    env: Env, engine: Engine
+) -> None:
+    """Batches are written while no row is bad; a bad one later rolls them all back."""
+    rows = BATCH_ROWS * 2 + 10
+    good = "".join(f"BULK-{n};Bulk {n};Tools;{1 + n % 50}.00;0.50\n" for n in range(rows))
+    data = sheet("SKU;Name;Category;Price;Cost\n" + good + "BULK-7;Again;Tools;1.00;0.50\n")
+    before = fingerprint(engine)
+    progress: list[tuple[str, int, int]] = []
+    result = env.imports.import_products(
+        env.world.manager,
+        data.rows,
+        guess_mapping("products", data.headers),
+        update_existing=False,
+        dry_run=False,
+        progress=lambda message, done, total: progress.append((message, done, total)),
+    )
+    assert [str(error) for error in result.errors] == [
+        f"Line {rows + 2}, sku: The SKU BULK-7 is also on line 9."
+    ]
+    assert fingerprint(engine) == before
+    # Progress by batch, against the file's length, from the first batch on.
+    assert progress[0] == ("Importing rows", BATCH_ROWS, rows + 1)
+    assert progress[-1] == ("Checking rows", rows + 1, rows + 1)
+
+
+def test_a_file_of_many_rows_imports_whole_with_customer_codes_in_order(
+    env: Env, engine: Engine
+) -> None:
+    count = BATCH_ROWS + 5
+    data = sheet(
+        "First name;Last name;Email\n"
+        + "".join(f"F{n};L{n};bulk{n}@example.com\n" for n in range(count))
+    )
+    result = env.imports.import_customers(
+        env.world.manager,
+        data.rows,
+        guess_mapping("customers", data.headers),
+        update_existing=False,
+        dry_run=False,
+    )
+    assert result.ok and result.created == count
+    with engine.connect() as connection:
+        codes = connection.execute(
+            text("SELECT customer_code FROM customers WHERE email LIKE 'bulk%' "
+                 "ORDER BY substring(email FROM '[0-9]+')::int")
+        ).scalars().all()  # fmt: skip
+    assert len(set(codes)) == count
+    assert codes == sorted(codes)  # issued in the file's order, one block per batch
