@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush
+from PySide6.QtWidgets import QFileDialog
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -177,7 +178,7 @@ def test_export_writes_the_table_as_shown(
     dialog.tabs.setCurrentWidget(dialog.tables_view)
     target = tmp_path / "sizes.csv"
     monkeypatch.setattr(
-        exporting.QFileDialog,
+        QFileDialog,
         "getSaveFileName",
         lambda *_args: (str(target), exporting.CSV_FILTER),
     )
