@@ -98,7 +98,7 @@ class AboutDialog(QDialog):
         self._add_row(form, "Log file", str(info.log_file))
         self._add_row(form, "Icons", icons.ICON_LICENCE)
 
-        self.open_logs_button = QPushButton("&Open log folder")
+        self.open_logs_button = QPushButton(icons.icon("folder"), "&Open log folder")
         self.open_logs_button.setToolTip(str(info.log_file.parent))
         self.open_logs_button.clicked.connect(self.open_log_folder)
         self.copy_button = QPushButton("Cop&y details")

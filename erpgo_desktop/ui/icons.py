@@ -69,6 +69,10 @@ GLYPHS: dict[str, str] = {
     "connection": "lan-connect",
     "shortcuts": "keyboard-outline",
     "about": "information-outline",
+    "help": "help-circle-outline",
+    # standard dialog buttons (ui/look.py)
+    "ok": "check",
+    "discard": "delete-outline",
 }
 
 #: Said in Help › About (and the README): whose icons, under which licences.

@@ -21,12 +21,19 @@ import sys
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
+from PySide6.QtGui import QColor, QIcon, QPalette
+from PySide6.QtWidgets import (
+    QApplication,
+    QProxyStyle,
+    QStyle,
+    QStyleFactory,
+    QStyleOption,
+    QWidget,
+)
 
 from erpgo_desktop.ui import icons
 
-__all__ = ["apply_look", "style_for", "tidy_palette", "toolbar_style"]
+__all__ = ["OneIconSet", "apply_look", "style_for", "style_name", "tidy_palette", "toolbar_style"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,50 @@ NATIVE_STYLES: dict[str, tuple[str, ...]] = {
     "darwin": ("macOS",),
 }
 CLEAN_STYLE = "Fusion"
+
+
+_PIXMAP = QStyle.StandardPixmap
+#: The dialog buttons' standard icons, from the program's set (ui/icons.py).
+STANDARD_ICONS: dict[QStyle.StandardPixmap, str] = {
+    _PIXMAP.SP_DialogOkButton: "ok",
+    _PIXMAP.SP_DialogApplyButton: "ok",
+    _PIXMAP.SP_DialogYesButton: "ok",
+    _PIXMAP.SP_DialogSaveButton: "save",
+    _PIXMAP.SP_DialogOpenButton: "open-file",
+    _PIXMAP.SP_DialogCancelButton: "close",
+    _PIXMAP.SP_DialogCloseButton: "close",
+    _PIXMAP.SP_DialogNoButton: "close",
+    _PIXMAP.SP_DialogDiscardButton: "discard",
+    _PIXMAP.SP_DialogResetButton: "refresh",
+    _PIXMAP.SP_DialogHelpButton: "help",
+}
+
+
+class OneIconSet(QProxyStyle):
+    """Fusion with its dialog buttons' icons (OK, Cancel, Save, Close, …) taken from the
+    program's icon set: Fusion shows icons on those buttons, and its own are of another
+    set and another age."""
+
+    def standardIcon(
+        self,
+        standardIcon: QStyle.StandardPixmap,
+        option: QStyleOption | None = None,
+        widget: QWidget | None = None,
+    ) -> QIcon:
+        name = STANDARD_ICONS.get(standardIcon)
+        if name is not None:
+            icon = icons.icon(name)
+            if not icon.isNull():
+                return icon
+        return super().standardIcon(standardIcon, option, widget)
+
+
+def style_name(app: QApplication) -> str:
+    """The application style's name (that of the style under our OneIconSet)."""
+    style = app.style()
+    if isinstance(style, QProxyStyle) and style.baseStyle() is not None:
+        return style.baseStyle().name()
+    return style.name()
 
 
 def style_for(platform: str, available: Sequence[str]) -> str:
@@ -63,18 +114,21 @@ def _style_chosen_by_user(arguments: Sequence[str]) -> bool:
 def apply_look(app: QApplication, platform: str = sys.platform) -> str:
     """Set the style (and with Fusion the palette) for `platform`; returns the style's name."""
     if _style_chosen_by_user(app.arguments()):
-        name = app.style().name()
+        name = style_name(app)
         log.info("style: %s, as chosen on the command line or in QT_STYLE_OVERRIDE", name)
         icons.reset()
         return name
     name = style_for(platform, QStyleFactory.keys())
-    app.setStyle(name)
     if name == CLEAN_STYLE:
         dark = app.styleHints().colorScheme() == Qt.ColorScheme.Dark
         app.setPalette(tidy_palette(dark=dark))
-    # Icons take the palette's colours.
-    icons.reset()
-    log.info("style: %s", app.style().name())
+        # Icons take the palette's colours: made after it is set.
+        icons.reset()
+        app.setStyle(OneIconSet(QStyleFactory.create(CLEAN_STYLE)))
+    else:
+        app.setStyle(name)
+        icons.reset()
+    log.info("style: %s", style_name(app))
     return name
 
 

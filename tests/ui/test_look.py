@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QPalette
-from PySide6.QtWidgets import QApplication, QMenu
+from PySide6.QtWidgets import QApplication, QMenu, QStyle
 from pytestqt.qtbot import QtBot
 from sqlalchemy.engine import Engine
 
@@ -49,7 +49,10 @@ def test_on_linux_the_application_gets_fusion_and_the_tidy_palette(
     monkeypatch.delenv("QT_STYLE_OVERRIDE", raising=False)
     app.setStyle("Windows")
     assert look.apply_look(app, "linux") == "Fusion"
-    assert app.style().name().lower() == "fusion"
+    assert look.style_name(app).lower() == "fusion"
+    # Fusion's dialog buttons take their icons from the program's set.
+    ok = app.style().standardIcon(QStyle.StandardPixmap.SP_DialogOkButton)
+    assert ok.cacheKey() == icons.icon("ok").cacheKey()
     tidy = look.tidy_palette(dark=app.styleHints().colorScheme() == Qt.ColorScheme.Dark)
     role = QPalette.ColorRole
     for colour_role in (role.Window, role.Base, role.Highlight, role.ButtonText):
@@ -61,6 +64,7 @@ def test_on_linux_the_application_gets_fusion_and_the_tidy_palette(
     monkeypatch.setenv("QT_STYLE_OVERRIDE", "Windows")
     app.setStyle("Windows")
     assert look.apply_look(app, "linux").lower() == "windows"
+    assert look.style_name(app).lower() == "windows"
 
 
 def menu_actions(window: MainWindow) -> list[QAction]:
