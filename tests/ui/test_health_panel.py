@@ -191,6 +191,10 @@ def test_export_writes_the_table_as_shown(
         rows = list(csv.reader(file))
     assert rows[0][:3] == ["Table", "Total", "Table data"]
     assert [row[0] for row in rows[1:]] == column_texts(dialog.tables_proxy, 0)
+    # Every export ends with the file saved message (ui/files.py).
+    message = job.saved_message
+    assert message is not None and message.isVisible()
+    assert message.text() == f"Exported {len(rows) - 1:,} rows to sizes.csv."
 
 
 def test_the_slowest_statements_are_listed_when_the_server_records_them(
