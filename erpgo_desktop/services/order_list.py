@@ -6,14 +6,16 @@ that the write path in orders.py stays apart from what the list screen reads.
 Orders are listed newest first by default, a keyset walk of idx_orders_order_date_id
 (revision 0005) that is as fast at any depth; by order number the unique index on
 order_number does the same. By total there is no (total_amount, id) index: every page is
-a top-N sort of the matching orders. A search matches parts of the order number, and
-orders of the customers whose names, company or email match (found once, as a hashed
-subplan, so a count needs no join). Without trigram indexes on those columns a search
-reads orders in list order until it has a page: quick when matches are common, slow when
-they are rare and old. Measured on 500,000 orders and 100,000 customers (PG 15, this
-machine): any page by date or number 5-10 ms, the capped count of everything 3 ms, a page
-by total 250 ms, a search's page 110 ms (common) to 1 s (rare, old matches), its capped
-count 120-330 ms; date, status and payment filters 5-15 ms.
+a top-N sort of the matching orders. Measured on 500,000 orders and 100,000 customers (PG
+15, this machine): any page by date or number 5-10 ms, the capped count of everything
+3 ms, a page by total 250 ms; date, status and payment filters 5-15 ms.
+
+A search matches parts of the order number, and the orders of the customers whose names,
+company or email match. The customers are found first, through their trigram index
+(revision 0014), and their ids go into the statement, which PostgreSQL answers through
+idx_orders_customer_date_id and the order numbers' trigram index (few matches) or by
+walking the list's order (many): see `find_search` and docs/services.md, "How a search
+reads".
 """
 
 from __future__ import annotations
