@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     Select,
     and_,
     func,
@@ -142,9 +141,7 @@ def keyset_after_nullable(
     return or_(position > bound, key.is_(None))
 
 
-def count_statement(
-    matching: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]], cap: int | None
-) -> Select[int]:
+def count_statement(matching: Select[*tuple[Any, ...]], cap: int | None) -> Select[int]:
     """count(*) of `matching`, reading no more than cap + 1 of its rows (None: all)."""
     if cap is None:
         return select(func.count()).select_from(matching.subquery())

@@ -4,15 +4,15 @@ A search box matches parts of codes, names and email addresses (`ILIKE '%term%'`
 only a trigram index (pg_trgm, GIN) answers without reading the whole table. Revisions
 0003 and 0005 gave products theirs; customers, order numbers and variants had none, so
 every customer search read all customers, and an orders search walked the orders by date
-filtering each against that scan (services/listing.py, "How a search reads").
+filtering each against that scan (docs/services.md, "How a search reads").
 
 - customers: one index of code, first name, last name, company and email joined by
-  blanks (db/models.py CUSTOMER_SEARCH_TEXT): whatever a customer search matches in one
+  blanks (db/models.py CUSTOMER_SEARCH_TEXT_SQL): whatever a customer search matches in one
   of them, it matches in the joined text, so the index finds every candidate and the
   search's own conditions, checked on those rows only, keep the exact meaning. One
   index instead of six: one bitmap to build, and the full name "first last" included;
-- orders: the order number, and (customer_id, order_date, id) so that the orders of the
-  matching customers are read newest first from the index alone;
+- orders: the order number, and (customer_id, order_date, id): the orders of the
+  customers a search found, read by index (and a customer's orders newest first);
 - product_variants: SKU and name (item lookup, warehouse stock, sales by product).
 
 pg_trgm is trusted since PostgreSQL 13, so a database owner who is not a superuser may
