@@ -36,6 +36,7 @@ from erpgo_desktop import __version__, config
 from erpgo_desktop.errors import ErpError
 from erpgo_desktop.services.auth import AuthService, SignedIn
 from erpgo_desktop.services.setup import DatabaseReady, prepare_database
+from erpgo_desktop.ui import icons, look
 from erpgo_desktop.ui.connection_settings import (
     ConnectionSettingsDialog,
     open_connection_settings,
@@ -68,6 +69,8 @@ def run_gui(location: config.DatabaseLocation, paths: config.AppPaths, *, demo: 
     app.setApplicationName(APP_TITLE)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("erpgo-desktop")
+    look.apply_look(app)
+    icons.load()
     icon = app_icon()
     app.setWindowIcon(icon)
     quit_on_termination_signals(app)

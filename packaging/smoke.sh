@@ -2,8 +2,9 @@
 # Smoke checks of the BUILT program (not the development environment):
 #   1. `--version` prints the checkout's version;
 #   2. `migrate` then `doctor` on a fresh embedded database: schema up to date, checks pass;
-#   3. the window started offscreen with --demo reaches the sign-in dialog, and SIGTERM
-#      closes it with exit status 0, leaving no embedded PostgreSQL of its data behind.
+#   3. the window started offscreen with --demo reaches the sign-in dialog with its icon
+#      font loaded (and the icons' licence texts in the program), and SIGTERM closes it
+#      with exit status 0, leaving no embedded PostgreSQL of its data behind.
 # Usage: packaging/smoke.sh dist/erpgo-desktop/erpgo-desktop
 # Each check prints what it saw; the first failure exits non-zero with the reason.
 set -euo pipefail
@@ -115,7 +116,17 @@ until grep -qs "showing the sign-in dialog" "$log_file"; do
     fi
     sleep 0.5
 done
-echo "   sign-in dialog shown after $(elapsed "$started") (pid $gui_pid); sending SIGTERM"
+echo "   sign-in dialog shown after $(elapsed "$started") (pid $gui_pid)"
+# The icon fonts are data files no PyInstaller hook collects (the spec names them): a
+# program without them shows blank icons and says so in its log.
+icons_line=$(grep -m1 -E "icons: |icon font could not be loaded" "$log_file" || true)
+echo "   log: ${icons_line#* INFO }"
+grep -q "icons: Material Design Icons" <<<"$icons_line" || fail "the icon font did not load"
+grep -m1 " style: " "$log_file" | sed 's/^.* style: /   style: /' || fail "no style chosen"
+licences=$(dirname "$program")/_internal/erpgo_desktop/_resources/licenses
+[[ -f $licences/MaterialDesignIcons-Apache-2.0.txt && -f $licences/QtAwesome-MIT.txt ]] ||
+    fail "the icons' licence texts are not in $licences"
+echo "   icons loaded; their licence texts are in the program; sending SIGTERM"
 kill -TERM "$gui_pid"
 deadline=$((SECONDS + gui_stop_timeout))
 while kill -0 "$gui_pid" 2>/dev/null && ! [[ $(ps -o stat= -p "$gui_pid") == Z* ]]; do

@@ -32,14 +32,6 @@ from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services.base import read_reconnecting
 
 DEFAULT_COUNT_CAP = 10_000
-# A search with at most this many matches is answered by sorting its matches, not by
-# walking the sort index (see page_statement). The matches of a search on SKU and name
-# tend to sit together in SKU or name order (all "Work gloves ..." at the end), where a
-# walk can read most of the table before finding a page; in price or stock order they
-# are spread out, and a walk finds a page soon. On a million products sorting 100,000
-# matches takes some 300 ms.
-SORT_MATCHES_UP_TO = 25_000
-SORT_MATCHES_UP_TO_BY_TEXT = 200_000
 MAX_PAGE_SIZE = 1_000
 MAX_SEARCH_LENGTH = 300  # the longest name a product may have
 
@@ -121,7 +113,9 @@ class ProductCatalogService:
         self,
         session_factory: sessionmaker[Session],
         *,
-        sort_matches_up_to: int | None = None,  # tests: the same limit for every order
+        # Tests: count up to this many matches and sort them when no more, else walk;
+        # None (the application) leaves the choice to PostgreSQL's estimates.
+        sort_matches_up_to: int | None = None,
     ) -> None:
         self._sessions = session_factory
         self._sort_matches_up_to = sort_matches_up_to
@@ -205,11 +199,13 @@ class ProductCatalogService:
             cursor = ProductCursor(_sort_value(query.sort, last), last.id, sort_matches)
         return ProductPage(rows=tuple(rows), next_cursor=cursor, has_more=has_more)
 
-    def _few_matches(self, session: Session, query: ProductQuery) -> bool:
+    def _few_matches(self, session: Session, query: ProductQuery) -> bool | None:
+        """Whether to sort the matches (True) or walk the sort index (False); None: the
+        plain statement, whose plan PostgreSQL chooses from its estimates of the search
+        (pg_trgm's statistics and the trigram indexes), without counting anything."""
         limit = self._sort_matches_up_to
         if limit is None:
-            by_text = query.sort in (ProductSort.SKU, ProductSort.NAME)
-            limit = SORT_MATCHES_UP_TO_BY_TEXT if by_text else SORT_MATCHES_UP_TO
+            return None
         if limit <= 0:
             return False
         found = session.scalar(count_statement(query, limit)) or 0
@@ -238,11 +234,13 @@ def page_statement(
 ) -> PageSelect:
     """The SELECT of one keyset page; public so that the benchmark can run the same SQL.
 
-    Without a search, or with `sort_matches` false, PostgreSQL walks the (key, id) index
-    and stops after `limit` rows (or matches). With `sort_matches`, the matches are first
-    collected through the trigram indexes (a MATERIALIZED CTE keeps the planner from
-    walking instead) and then sorted: right for a search with few matches that all sit
-    late in the sort order, where the walk would read most of the table to find them.
+    Without `sort_matches` it is the plain statement (`WHERE ... ORDER BY key, id LIMIT
+    n`): PostgreSQL walks the (key, id) index and stops after `limit` matches when its
+    estimate says matches are common, or collects them through the trigram indexes and
+    sorts them when they are few. Nothing is counted first: a search with a hundred
+    thousand matches walks a few thousand rows, one with a few dozen reads those. With
+    `sort_matches` (tests), the matches are always collected and sorted (a MATERIALIZED
+    CTE keeps the planner from walking instead).
     """
     _check_search(query)
     source, filters = _matching(query, sort_matches)

@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Row, Select, func, insert, or_, select
+from sqlalchemy import Row, Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from erpgo_desktop.db.models import Customer, Order, User
@@ -27,7 +27,6 @@ from erpgo_desktop.domain.customers import CustomerDraft
 from erpgo_desktop.errors import ConflictError, NotFoundError, ValidationError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require, stale_message
-from erpgo_desktop.services.catalog import escape_like
 from erpgo_desktop.services.listing import (
     DEFAULT_COUNT_CAP,
     ColumnLike,
@@ -35,8 +34,8 @@ from erpgo_desktop.services.listing import (
     capped,
     check_page_size,
     check_search,
-    contains_any,
     count_statement,
+    customer_matches,
     keyset_after,
     keyset_after_nullable,
     keyset_order,
@@ -179,21 +178,14 @@ class CustomerService(Service):
                 Customer.last_name, Customer.first_name, Customer.id
             )
             if term:
-                pattern = f"%{escape_like(term)}%"
-                statement = statement.where(
-                    or_(
-                        *(
-                            column.ilike(pattern, escape="\\")
-                            for column in (
-                                Customer.customer_code,
-                                Customer.first_name,
-                                Customer.last_name,
-                                Customer.company,
-                                Customer.email,
-                            )
-                        )
-                    )
+                columns = (
+                    Customer.customer_code,
+                    Customer.first_name,
+                    Customer.last_name,
+                    Customer.company,
+                    Customer.email,
                 )
+                statement = statement.where(customer_matches(columns, term))
             if not include_inactive:
                 statement = statement.where(Customer.status == "ACTIVE")
             rows = session.execute(statement.limit(limit)).all()
@@ -385,7 +377,7 @@ def _list_filters(query: CustomerQuery) -> list[Any]:
             Customer.company,
             Customer.email,
         )
-        filters.append(contains_any(columns, term))
+        filters.append(customer_matches(columns, term))
     if query.status is not None:
         if query.status not in rules.CUSTOMER_STATUSES:
             raise ValidationError(f"There is no customer status {query.status!r}.", field="status")

@@ -13,9 +13,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import QueryableAttribute
 
+from erpgo_desktop.db.models import Customer
 from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services.catalog import escape_like
 
@@ -48,10 +59,44 @@ def check_search(term: str) -> str:
     return term
 
 
-def contains_any(columns: Sequence[ColumnLike], term: str) -> ColumnElement[bool]:
-    """Any of `columns` contains `term`, ignoring case; `%`, `_` and `\\` match themselves."""
+def contains_any(
+    columns: Sequence[ColumnLike], term: str, *, within: ColumnLike | None = None
+) -> ColumnElement[bool]:
+    """Any of `columns` contains `term`, ignoring case; `%`, `_` and `\\` match themselves.
+
+    Every search box's condition is built here. `within` is a text that contains each
+    of the columns whole (customer_search_text()): it holds the term whenever one of
+    them does, so `within ILIKE` adds no condition, only a way in through its trigram
+    index; the columns' own test then runs on the candidates it finds.
+    """
     pattern = f"%{escape_like(term)}%"
-    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
+    matches = or_(*(column.ilike(pattern, escape="\\") for column in columns))
+    if within is None:
+        return matches
+    return and_(within.ilike(pattern, escape="\\"), matches)
+
+
+def customer_search_text() -> ColumnElement[str]:
+    """db/models.py CUSTOMER_SEARCH_TEXT_SQL as an expression of the customers table,
+    without parameters, so that PostgreSQL sees the indexed expression."""
+    empty: ColumnElement[str] = literal_column("''")
+    blank: ColumnElement[str] = literal_column("' '")
+    following: list[ColumnLike] = [
+        Customer.first_name,
+        Customer.last_name,
+        func.coalesce(Customer.company, empty),
+        Customer.email,
+    ]
+    joined: ColumnElement[Any] = func.coalesce(Customer.customer_code, empty)
+    for part in following:
+        joined = joined.op("||")(blank).op("||")(part)
+    return joined
+
+
+def customer_matches(columns: Sequence[ColumnLike], term: str) -> ColumnElement[bool]:
+    """A customer search: any of `columns` (of customers) contains `term`, found through
+    the trigram index on customer_search_text() (revision 0014)."""
+    return contains_any(columns, term, within=customer_search_text())
 
 
 def keyset_order(keys: Sequence[ColumnLike], descending: bool) -> list[Any]:

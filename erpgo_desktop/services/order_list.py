@@ -6,14 +6,16 @@ that the write path in orders.py stays apart from what the list screen reads.
 Orders are listed newest first by default, a keyset walk of idx_orders_order_date_id
 (revision 0005) that is as fast at any depth; by order number the unique index on
 order_number does the same. By total there is no (total_amount, id) index: every page is
-a top-N sort of the matching orders. A search matches parts of the order number, and
-orders of the customers whose names, company or email match (found once, as a hashed
-subplan, so a count needs no join). Without trigram indexes on those columns a search
-reads orders in list order until it has a page: quick when matches are common, slow when
-they are rare and old. Measured on 500,000 orders and 100,000 customers (PG 15, this
-machine): any page by date or number 5-10 ms, the capped count of everything 3 ms, a page
-by total 250 ms, a search's page 110 ms (common) to 1 s (rare, old matches), its capped
-count 120-330 ms; date, status and payment filters 5-15 ms.
+a top-N sort of the matching orders. Measured on 500,000 orders and 100,000 customers (PG
+15, this machine): any page by date or number 5-10 ms, the capped count of everything
+3 ms, a page by total 250 ms; date, status and payment filters 5-15 ms.
+
+A search matches parts of the order number, and the orders of the customers whose names,
+company or email match. The customers are found first, through their trigram index
+(revision 0014), and their ids go into the statement, which PostgreSQL answers through
+idx_orders_customer_date_id and the order numbers' trigram index (few matches) or by
+walking the list's order (many): see `find_search` and docs/services.md, "How a search
+reads".
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, any_, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from erpgo_desktop.db.models import Customer, Order
 from erpgo_desktop.domain import orders as rules
@@ -35,9 +41,12 @@ from erpgo_desktop.services.listing import (
     check_search,
     contains_any,
     count_statement,
+    customer_matches,
     keyset_after,
     keyset_order,
 )
+
+_UUIDS = ARRAY(PG_UUID(as_uuid=True))
 
 if TYPE_CHECKING:  # orders.py imports this module
     from erpgo_desktop.services.orders import OrderSummary
@@ -100,29 +109,64 @@ class OrderListPage:
     has_more: bool
 
 
+#: A search looks for its customers first: when at most this many match, their ids go
+#: into the orders' statement as a list, which PostgreSQL reads through
+#: idx_orders_customer_date_id (or checks while walking the list's order, as its
+#: estimates say); more, and their orders are common enough that the walk finds a page
+#: soon, checking each order's customer against the matches found once. A longer list
+#: would cost more to plan than it saves (PostgreSQL estimates each id).
+CUSTOMERS_LISTED = 500
+
+#: What an orders search matches of the customer.
+CUSTOMER_COLUMNS: tuple[ColumnLike, ...] = (
+    Customer.first_name,
+    Customer.last_name,
+    Customer.first_name + " " + Customer.last_name,
+    Customer.company,
+    Customer.email,
+)
+
+
+@dataclass(frozen=True)
+class OrderSearch:
+    """A search's term and its matching customers (None: more than CUSTOMERS_LISTED)."""
+
+    term: str
+    customer_ids: tuple[uuid.UUID, ...] | None
+
+
+def find_search(session: Connection | Session, query: OrderQuery) -> OrderSearch | None:
+    """The customers the query's search matches, through the trigram index on their
+    search text (revision 0014); None without a search."""
+    term = check_search(query.search)
+    if not term:
+        return None
+    customers = session.scalars(
+        select(Customer.id)
+        .where(customer_matches(CUSTOMER_COLUMNS, term))
+        .limit(CUSTOMERS_LISTED + 1)
+    ).all()
+    if len(customers) > CUSTOMERS_LISTED:
+        return OrderSearch(term, None)
+    return OrderSearch(term, tuple(customers))
+
+
 def order_page_statement(
-    query: OrderQuery, after: OrderListCursor | None, limit: int
+    query: OrderQuery,
+    after: OrderListCursor | None,
+    limit: int,
+    search: OrderSearch | None = None,
 ) -> Select[*tuple[Any, ...]]:
-    """The SELECT of one page of `limit` rows (ask for one more to learn if more follow)."""
+    """The SELECT of one page of `limit` rows (ask for one more to learn if more follow).
+
+    `search`: `find_search`'s answer for the query (without it, the customers are
+    matched in a subquery).
+    """
     key = _sort_column(query.sort)
     statement = (
-        select(
-            Order.id,
-            Order.order_number,
-            Order.order_date,
-            Order.customer_id,
-            Customer.first_name,
-            Customer.last_name,
-            Customer.company,
-            Order.status,
-            Order.payment_status,
-            Order.total_amount,
-            Order.paid_amount,
-            Order.currency,
-            Order.version,
-        )
+        select(*_PAGE_COLUMNS)
         .join(Customer, Customer.id == Order.customer_id)
-        .where(*_filters(query))
+        .where(*_filters(query, search))
         .order_by(*keyset_order((key, Order.id), query.descending))
         .limit(limit)
     )
@@ -133,8 +177,10 @@ def order_page_statement(
     return statement
 
 
-def order_count_statement(query: OrderQuery, cap: int | None) -> Select[int]:
-    return count_statement(select(Order.id).where(*_filters(query)), cap)
+def order_count_statement(
+    query: OrderQuery, cap: int | None, search: OrderSearch | None = None
+) -> Select[int]:
+    return count_statement(select(Order.id).where(*_filters(query, search)), cap)
 
 
 def order_cursor(query: OrderQuery, row: OrderSummary) -> OrderListCursor:
@@ -164,27 +210,47 @@ def _sort_column(sort: OrderSort) -> ColumnLike:
             return Order.total_amount
 
 
-def _filters(query: OrderQuery) -> list[Any]:
-    filters: list[Any] = []
+_PAGE_COLUMNS: tuple[ColumnLike, ...] = (
+    Order.id,
+    Order.order_number,
+    Order.order_date,
+    Order.customer_id,
+    Customer.first_name,
+    Customer.last_name,
+    Customer.company,
+    Order.status,
+    Order.payment_status,
+    Order.total_amount,
+    Order.paid_amount,
+    Order.currency,
+    Order.version,
+)
+
+
+def _number_matches(term: str) -> ColumnElement[bool]:
+    return contains_any((Order.order_number,), term)
+
+
+def _filters(query: OrderQuery, search: OrderSearch | None) -> list[Any]:
+    filters = _narrowing(query)
     term = check_search(query.search)
-    if term:
-        # The matching customers are found once (a hashed subplan), not joined to every
-        # order the search reads: a count then needs no join at all.
-        customers = select(Customer.id).where(
-            contains_any(
-                (
-                    Customer.first_name,
-                    Customer.last_name,
-                    Customer.first_name + " " + Customer.last_name,
-                    Customer.company,
-                    Customer.email,
-                ),
-                term,
-            )
+    if not term:
+        return filters
+    if search is not None and search.customer_ids is not None:
+        customers: ColumnElement[bool] = Order.customer_id == any_(
+            literal(list(search.customer_ids), _UUIDS)
         )
-        filters.append(
-            or_(contains_any((Order.order_number,), term), Order.customer_id.in_(customers))
-        )
+    else:
+        # Many customers match: found once (a hashed subplan), and looked up for each
+        # order the walk reads.
+        matching = select(Customer.id).where(customer_matches(CUSTOMER_COLUMNS, term))
+        customers = Order.customer_id.in_(matching)
+    return [*filters, or_(_number_matches(term), customers)]
+
+
+def _narrowing(query: OrderQuery) -> list[Any]:
+    """The filters other than the search."""
+    filters: list[Any] = []
     if query.status is not None:
         if query.status not in rules.STATUSES:
             raise ValidationError(f"There is no order status {query.status!r}.", field="status")

@@ -111,6 +111,7 @@ from erpgo_desktop.services.order_list import (
     OrderListCursor,
     OrderListPage,
     OrderQuery,
+    find_search,
     order_count_statement,
     order_cursor,
     order_page_statement,
@@ -1242,8 +1243,12 @@ class OrderService(Service):
         (see services/order_list.py)."""
         require(acting, perms.ORDERS_READ)
         check_page_size(limit)
-        statement = order_page_statement(query, after, limit + 1)
-        records = self._read(lambda session: _db(session).execute(statement).all())
+
+        def read(session: Session) -> Sequence[Any]:
+            search = find_search(_db(session), query)
+            return _db(session).execute(order_page_statement(query, after, limit + 1, search)).all()
+
+        records = self._read(read)
         rows = tuple(_order_summary(record) for record in records[:limit])
         cursor = order_cursor(query, rows[-1]) if rows else None
         return OrderListPage(rows=rows, next_cursor=cursor, has_more=len(records) > limit)
@@ -1254,8 +1259,12 @@ class OrderService(Service):
         """How many orders the list's `query` matches, counting no further than `cap`
         (None: all)."""
         require(acting, perms.ORDERS_READ)
-        statement = order_count_statement(query, cap)
-        found = self._read(lambda session: _db(session).scalar(statement)) or 0
+
+        def count(session: Session) -> int:
+            search = find_search(_db(session), query)
+            return _db(session).scalar(order_count_statement(query, cap, search)) or 0
+
+        found = self._read(count)
         return capped(found, cap)
 
 

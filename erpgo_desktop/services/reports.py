@@ -76,6 +76,7 @@ from erpgo_desktop.services.listing import (
     check_page_size,
     check_search,
     contains_any,
+    customer_matches,
 )
 from erpgo_desktop.services.order_list import day_start
 
@@ -656,7 +657,7 @@ def _customer_sales_rows(first: Any, after_last: Any, term: str) -> Select[Any]:
             func.sum(o.total_amount).label("total"),
             func.sum(o.paid_amount).label("paid"),
         )
-        .where(*_sold_orders(first, after_last))
+        .where(*_sold_orders(first, after_last), *_of_matching_customers(term))
         .group_by(o.customer_id)
         .subquery("orders")
     )
@@ -674,9 +675,19 @@ def _customer_sales_rows(first: Any, after_last: Any, term: str) -> Select[Any]:
     return select(statement.subquery("sales"))
 
 
+def _of_matching_customers(term: str) -> list[ColumnElement[bool]]:
+    """Orders of the customers a search matches only, so that a report summing orders
+    per customer reads the orders of those found (by idx_orders_customer_date_id), not
+    every customer's; the customers' own condition stays where it was."""
+    if not term:
+        return []
+    return [Order.customer_id.in_(select(Customer.id).where(_customer_search(term)))]
+
+
 def _customer_search(term: str) -> ColumnElement[bool]:
     c = Customer
-    return _contains((c.first_name + " " + c.last_name, c.company, c.email, c.customer_code), term)
+    columns = (c.first_name + " " + c.last_name, c.company, c.email, c.customer_code)
+    return customer_matches(columns, term)
 
 
 def _region_sales_rows(first: Any, after_last: Any, term: str) -> Select[Any]:
@@ -719,6 +730,7 @@ def _balance_rows(term: str) -> Select[Any]:
                 o.status.in_(SOLD_STATUSES),
                 and_(o.status == order_rules.ON_HOLD, o.previous_status.in_(_HELD_AFTER)),
             ),
+            *_of_matching_customers(term),
         )
         .group_by(o.customer_id)
         .subquery("open_orders")

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.forms import alive
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label, heading_label
@@ -68,6 +69,7 @@ def component_versions() -> list[tuple[str, str]]:
         ("PySide6", PySide6.__version__),
         ("SQLAlchemy", package_version("SQLAlchemy")),
         ("psycopg", package_version("psycopg")),
+        ("QtAwesome", package_version("qtawesome")),
         ("Operating system", platform.platform()),
     ]
 
@@ -94,8 +96,9 @@ class AboutDialog(QDialog):
         self._add_row(form, "PostgreSQL server", info.server_version or READING)
         self._add_row(form, "Database", info.location_description)
         self._add_row(form, "Log file", str(info.log_file))
+        self._add_row(form, "Icons", icons.ICON_LICENCE)
 
-        self.open_logs_button = QPushButton("&Open log folder")
+        self.open_logs_button = QPushButton(icons.icon("folder"), "&Open log folder")
         self.open_logs_button.setToolTip(str(info.log_file.parent))
         self.open_logs_button.clicked.connect(self.open_log_folder)
         self.copy_button = QPushButton("Cop&y details")

@@ -22,12 +22,11 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -50,6 +49,7 @@ from erpgo_desktop.services.backup import (
     RestoreResult,
 )
 from erpgo_desktop.services.health import human_size
+from erpgo_desktop.ui import files
 from erpgo_desktop.ui.forms import alive
 from erpgo_desktop.ui.tasks import Progress, TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label
@@ -73,21 +73,16 @@ def default_backup_name(now: datetime | None = None) -> str:
     return f"erpgo-{(now or datetime.now()):%Y%m%d-%H%M}{BACKUP_SUFFIX}"
 
 
-def _documents() -> Path:
-    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-    return Path(folder) if folder else Path.home()
-
-
 def choose_backup_file(parent: QWidget | None) -> Path | None:
     """Ask where to save a backup; None when the user cancelled. The file dialog itself
     asks before replacing a file."""
-    chosen, _ = QFileDialog.getSaveFileName(
-        parent, "Back up the database", str(_documents() / default_backup_name()), FILE_FILTER
+    return files.ask_save_path(
+        parent,
+        "Back up the database",
+        default_backup_name(),
+        FILE_FILTER,
+        default_suffix=BACKUP_SUFFIX,
     )
-    if not chosen:
-        return None
-    path = Path(chosen)
-    return path if path.suffix else path.with_name(path.name + BACKUP_SUFFIX)
 
 
 def _cancellable(progress: Progress, stop: threading.Event) -> Progress:
@@ -199,6 +194,9 @@ class BackupDialog(_CancellableWork):
             f"Backed up {result.tables} tables to {result.path} ({human_size(result.size_bytes)}, "
             f"{result.seconds:.1f} s).\n\nKeep a copy somewhere other than this computer."
         )
+        # The file saved message's own buttons (ui/files.py), here in the dialog that
+        # reported the progress.
+        self.open_button, self.folder_button = files.add_file_buttons(self.buttons, result.path)
         self.finished_backup.emit(result)
 
     def _failed(self, error: BaseException) -> None:
@@ -319,11 +317,9 @@ class RestoreDialog(_CancellableWork):
         self.path_edit.setFocus()
 
     def choose_file(self) -> None:
-        chosen, _ = QFileDialog.getOpenFileName(
-            self, "Restore a backup", self.path_edit.text() or str(_documents()), FILE_FILTER
-        )
-        if chosen:
-            self.path_edit.setText(chosen)
+        chosen = files.ask_open_path(self, "Restore a backup", FILE_FILTER)
+        if chosen is not None:
+            self.path_edit.setText(str(chosen))
             self.name_edit.setFocus()
 
     def restore(self) -> None:

@@ -24,6 +24,7 @@ from erpgo_desktop.services.customers import (
     CustomerSort,
 )
 from erpgo_desktop.services.listing import DEFAULT_COUNT_CAP
+from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.list_model import PAGE_SIZE, CallSource, Column, PagedTableModel, money
 from erpgo_desktop.ui.list_tab import ListTab, add_code_choices
 from erpgo_desktop.ui.tasks import TaskRunner
@@ -98,7 +99,7 @@ class CustomersTab(ListTab):
         type_label = QLabel("T&ype:")
         type_label.setBuddy(self.type_filter)
 
-        self.new_button = QPushButton("&New customer…")
+        self.new_button = QPushButton(icons.icon("new-customer"), "&New customer…")
         self.new_button.setEnabled(acting.can(perms.CUSTOMERS_WRITE))
         self.new_button.clicked.connect(lambda _checked=False: self.new_requested.emit())
 

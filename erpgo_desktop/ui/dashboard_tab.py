@@ -62,6 +62,7 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.notifications import Change
+from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.charts import BarChart, ChartSeries, format_figure
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 
@@ -439,7 +440,7 @@ class DashboardTab(QWidget):
         self.warehouse_combo.setObjectName("dashboard_warehouse")
         self.warehouse_combo.addItem("All warehouses", None)
         self.warehouse_combo.setMinimumContentsLength(16)
-        self.refresh_button = QPushButton("&Refresh")
+        self.refresh_button = QPushButton(icons.icon("refresh"), "&Refresh")
         self.refresh_button.setToolTip("Read every panel again (F5)")
 
         row = QHBoxLayout()

@@ -13,8 +13,9 @@ right-aligned (numeric) column's text read back as a number, else the text.
     job = export_table(window, runner, tab.model, tab.table, title="Orders")
 
 From a File › Export… action: `export_table` asks for the file (the format follows the
-extension or the chosen filter) and returns the running `ExportJob`, or None when the
-user cancelled the file dialog. `start_export` does the same for a file already chosen.
+extension or the chosen filter), returns the running `ExportJob`, or None when the user
+cancelled the file dialog, and ends with the file saved message of ui/files.py.
+`start_export` does the same for a file already chosen, without the messages.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from typing import Any, Generic
 from PySide6.QtCore import QAbstractItemModel, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QMessageBox,
     QProgressDialog,
     QTableView,
@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from erpgo_desktop.errors import ErpError
 from erpgo_desktop.export import ExportCancelled, Format, export_rows, format_for
+from erpgo_desktop.ui import files
 from erpgo_desktop.ui.list_model import MAX_FETCH, Column, ListSource, PagedTableModel, Row
 from erpgo_desktop.ui.tasks import Progress, TaskRunner, user_message
 
@@ -178,6 +179,8 @@ class ExportJob(QObject):
         self.dialog.rejected.connect(self.cancel)  # Escape
         self._runner = runner
         self._sheet_title = sheet_title
+        #: The "file saved" message shown when it is done (export_table).
+        self.saved_message: QMessageBox | None = None
 
     def start(self) -> None:
         self.dialog.show()
@@ -258,20 +261,30 @@ def export_table(
     view: QTableView,
     *,
     title: str = "Export",
-    directory: str = "",
 ) -> ExportJob | None:
-    """Ask for a file, then export; failures are shown in a message box over `parent`."""
-    suggested = str(Path(directory) / f"{title}.xlsx") if directory else f"{title}.xlsx"
-    chosen, selected = QFileDialog.getSaveFileName(
-        parent, f"Export {title}", suggested, f"{XLSX_FILTER};;{CSV_FILTER}"
+    """Ask for a file (ui/files.py: starting in the folder used last), then export; the
+    outcome is a message over `parent`: the file written, with Open and Show in folder,
+    or why nothing was."""
+    path = files.ask_save_path(
+        parent, f"Export {title}", f"{title}.xlsx", f"{XLSX_FILTER};;{CSV_FILTER}"
     )
-    if not chosen:
+    if path is None:
         return None
-    path = Path(chosen)
     if path.suffix.lower() not in (".xlsx", ".csv"):
-        path = path.with_name(path.name + (".csv" if selected == CSV_FILTER else ".xlsx"))
+        # "Orders.2026" typed: the name keeps its dot, the format is the default one.
+        path = path.with_name(path.name + ".xlsx")
     job = start_export(parent, runner, model, view, path, sheet_title=title)
     job.failed.connect(lambda message: QMessageBox.warning(parent, "Export", message))
+
+    def done(written_to: str, rows: int) -> None:
+        job.saved_message = files.show_saved(
+            parent,
+            Path(written_to),
+            f"Exported {rows:,} rows to {Path(written_to).name}.",
+            title="Export finished",
+        )
+
+    job.finished.connect(done)
     return job
 
 

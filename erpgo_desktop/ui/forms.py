@@ -118,6 +118,7 @@ from erpgo_desktop.errors import ConflictError, ErpError, ValidationError
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.history import HistoryService
+from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.history_view import HistoryView
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label
@@ -373,6 +374,7 @@ class FormDialog(QDialog):
         )
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.save_button.setText("&Save")
+        self.save_button.setIcon(icons.icon("save"))
         self.save_button.setToolTip("Save (Ctrl+S)")
         self.save_button.setDefault(True)
         self.save_button.setAutoDefault(True)

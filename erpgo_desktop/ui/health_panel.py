@@ -56,6 +56,7 @@ from erpgo_desktop.services.health import (
     human_duration,
     human_size,
 )
+from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.exporting import ExportJob, TypedColumn, export_table
 from erpgo_desktop.ui.forms import alive
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
@@ -357,10 +358,10 @@ class HealthDialog(QDialog):
         self.busy.hide()
         self.error = error_label()
 
-        self.refresh_button = QPushButton("&Refresh")
+        self.refresh_button = QPushButton(icons.icon("refresh"), "&Refresh")
         self.refresh_button.setToolTip("Read the statistics again (F5)")
         self.refresh_button.clicked.connect(self.refresh)
-        self.export_button = QPushButton("E&xport…")
+        self.export_button = QPushButton(icons.icon("export"), "E&xport…")
         self.export_button.setToolTip("Export the table shown to CSV or XLSX")
         self.export_button.clicked.connect(self.export_current)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -54,6 +53,7 @@ from erpgo_desktop.imports import (
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.importing import ImportResult
+from erpgo_desktop.ui import files
 from erpgo_desktop.ui.forms import alive
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label
@@ -186,11 +186,9 @@ class ImportDialog(QDialog):
     # -- the file ----------------------------------------------------------------------
 
     def choose_file(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(
-            self, f"Import {KIND_TITLES[self._kind]}", "", FILE_FILTER
-        )
-        if name:
-            self.load_file(name)
+        path = files.ask_open_path(self, f"Import {KIND_TITLES[self._kind]}", FILE_FILTER)
+        if path is not None:
+            self.load_file(path)
 
     def load_file(self, path: str | Path) -> None:
         """Read `path` on a worker; the mapping, preview and buttons follow when it is read."""

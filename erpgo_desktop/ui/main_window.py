@@ -23,10 +23,12 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QTableView,
     QTabWidget,
     QToolBar,
+    QToolButton,
     QWidget,
 )
 
@@ -35,6 +37,7 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.notifications import Change
+from erpgo_desktop.ui import icons, look
 from erpgo_desktop.ui.about_dialog import AboutDialog, AboutInfo
 from erpgo_desktop.ui.backup_dialog import RestoreDialog, start_backup
 from erpgo_desktop.ui.category_dialog import CategoryDialog
@@ -296,8 +299,11 @@ class MainWindow(QMainWindow):
         shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
         *,
         tip: str | None = None,
+        icon: str | None = None,
     ) -> QAction:
         action = QAction(text, self)
+        if icon is not None:
+            action.setIcon(icons.icon(icon))
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         if tip:
@@ -308,67 +314,97 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self.new_action = self._action(
-            "&New…", self.new_record, QKeySequence.StandardKey.New, tip="Create a record here"
+            "&New…",
+            self.new_record,
+            QKeySequence.StandardKey.New,
+            tip="Create a record here",
+            icon="new",
         )
         self.open_action = self._action(
-            "&Open", self.open_selected, "Ctrl+O", tip="Open the selected record (or Enter)"
+            "&Open",
+            self.open_selected,
+            "Ctrl+O",
+            tip="Open the selected record (or Enter)",
+            icon="open",
         )
         self.delete_action = self._action(
-            "&Deactivate", self.delete_selected, QKeySequence.StandardKey.Delete
+            "&Deactivate", self.delete_selected, QKeySequence.StandardKey.Delete, icon="deactivate"
         )
         # Delete belongs to the lists; in a text field it deletes text.
         self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.removeAction(self.delete_action)
         self.tabs.addAction(self.delete_action)
         self.export_action = self._action(
-            "&Export list…", self.export_current, "Ctrl+E", tip="Save the list as CSV or XLSX"
+            "&Export list…",
+            self.export_current,
+            "Ctrl+E",
+            tip="Save the list as CSV or XLSX",
+            icon="export",
         )
-        self.close_action = self._action("&Close window", self.close, "Ctrl+W")
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.find_action = self._action("&Find…", self.find_in_tab, QKeySequence.StandardKey.Find)
+        self.close_action = self._action("&Close window", self.close, "Ctrl+W", icon="close")
+        self.quit_action = self._action(
+            "&Quit", self.close, QKeySequence.StandardKey.Quit, icon="quit"
+        )
+        self.find_action = self._action(
+            "&Find…", self.find_in_tab, QKeySequence.StandardKey.Find, icon="find"
+        )
         self.refresh_action = self._action(
-            "&Refresh", self.reload_current, QKeySequence.StandardKey.Refresh
+            "&Refresh", self.reload_current, QKeySequence.StandardKey.Refresh, icon="refresh"
         )
-        self.next_tab_action = self._action("&Next tab", lambda: self._step_tab(1), "Ctrl+Tab")
+        self.next_tab_action = self._action(
+            "&Next tab", lambda: self._step_tab(1), "Ctrl+Tab", icon="next-tab"
+        )
         self.previous_tab_action = self._action(
-            "&Previous tab", lambda: self._step_tab(-1), "Ctrl+Shift+Tab"
+            "&Previous tab", lambda: self._step_tab(-1), "Ctrl+Shift+Tab", icon="previous-tab"
         )
         self.shortcuts_action = self._action(
-            "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
+            "&Keyboard shortcuts",
+            self.show_shortcuts,
+            QKeySequence.StandardKey.HelpContents,
+            icon="shortcuts",
         )
-        self.about_action = self._action("&About ERPGo Desktop", self.show_about)
-        self.users_action = self._action("&Users and roles…", self.open_users_admin)
+        self.about_action = self._action("&About ERPGo Desktop", self.show_about, icon="about")
+        self.users_action = self._action("&Users and roles…", self.open_users_admin, icon="users")
         self.users_action.setVisible(self._allowed(perms.USERS_ADMIN))
-        self.health_action = self._action("Database &health…", self.open_database_health)
+        self.health_action = self._action(
+            "Database &health…", self.open_database_health, icon="health"
+        )
         self.health_action.setVisible(self._allowed(perms.USERS_ADMIN))
         self.backup_action = self._action(
-            "&Back up…", lambda: start_backup(self, self.services.backup, self.runner, self.user)
+            "&Back up…",
+            lambda: start_backup(self, self.services.backup, self.runner, self.user),
+            icon="backup",
         )
         self.backup_action.setVisible(self._allowed(perms.USERS_ADMIN))
-        self.restore_action = self._action("&Restore…", self.open_restore)
+        self.restore_action = self._action("&Restore…", self.open_restore, icon="restore")
         self.restore_action.setVisible(self._allowed(perms.USERS_ADMIN))
         # This computer's own settings file, which anyone at it may edit: no permission.
         self.connection_action = self._action(
-            "&Connection settings…", self.open_connection_settings
+            "&Connection settings…", self.open_connection_settings, icon="connection"
         )
         self.connection_action.setVisible(self.paths is not None)
 
-        self.new_customer_action = self._action("New &customer…", lambda: self.open_customer(None))
+        self.new_customer_action = self._action(
+            "New &customer…", lambda: self.open_customer(None), icon="new-customer"
+        )
         self.new_customer_action.setVisible(self._allowed(perms.CUSTOMERS_WRITE))
-        self.new_order_action = self._action("New &order…", lambda: self.open_order(None))
+        self.new_order_action = self._action(
+            "New &order…", lambda: self.open_order(None), icon="new-order"
+        )
         self.new_order_action.setVisible(self._allowed(perms.ORDERS_CREATE))
         self.new_category_action = self._action(
-            "New product &category…", lambda: self.open_category(None)
+            "New product &category…", lambda: self.open_category(None), icon="new-category"
         )
         self.new_category_action.setVisible(self._allowed(perms.PRODUCTS_WRITE))
         self.stock_actions: list[QAction] = []
-        for dialog_class, text in (
-            (ReceiveDialog, "&Receive stock…"),
-            (AdjustDialog, "&Adjust stock…"),
-            (TransferDialog, "&Transfer stock…"),
-            (CountDialog, "&Count stock…"),
+        for dialog_class, text, icon in (
+            (ReceiveDialog, "&Receive stock…", "receive"),
+            (AdjustDialog, "&Adjust stock…", "adjust"),
+            (TransferDialog, "&Transfer stock…", "transfer"),
+            (CountDialog, "&Count stock…", "count"),
         ):
             action = self._stock_action(text, dialog_class)
+            action.setIcon(icons.icon(icon))
             action.setVisible(self._allowed(dialog_class.permission))
             self.stock_actions.append(action)
 
@@ -379,6 +415,7 @@ class MainWindow(QMainWindow):
             ("stock_counts", "Import &stock counts…", perms.INVENTORY_COUNT, "product_inventory"),
         ):
             action = self._import_action(text, kind, table)
+            action.setIcon(icons.icon("import"))
             action.setVisible(self._allowed(permission))
             self.import_actions.append(action)
 
@@ -403,6 +440,7 @@ class MainWindow(QMainWindow):
         sales_menu = menu_bar.addMenu("&Sales")
         sales_menu.addAction(self.new_order_action)
         sales_menu.addAction(self.new_customer_action)
+        self.print_menu: QMenu | None = None
         if self._allowed(perms.ORDERS_READ):
             sales_menu.addSeparator()
             self.documents = DocumentActions(self.services.documents, self.runner, self.user, self)
@@ -431,12 +469,21 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.about_action)
 
-        toolbar = QToolBar("Main")
+        toolbar = self.toolbar = QToolBar("Main")
         toolbar.setObjectName("main_toolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setToolButtonStyle(look.toolbar_style())
         toolbar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for action in (self.new_action, self.open_action, self.refresh_action):
             toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.export_action)
+        if self.print_menu is not None:
+            # The toolbar's Print opens the Sales › Print menu (documents of the order
+            # selected in the Orders tab).
+            toolbar.addAction(self.print_menu.menuAction())
+            button = toolbar.widgetForAction(self.print_menu.menuAction())
+            if isinstance(button, QToolButton):
+                button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.addToolBar(toolbar)
 
     def _update_actions(self) -> None:
@@ -452,6 +499,8 @@ class MainWindow(QMainWindow):
         self.find_action.setEnabled(area is not None)
         self.export_action.setEnabled(area is not None and area.table is not None)
         self.refresh_action.setEnabled(area is not None)
+        if self.print_menu is not None and self.documents.print_section is not None:
+            self.documents.print_section.set_enabled(self._selected_order() is not None)
 
     # -- what the actions do -------------------------------------------------------------
 

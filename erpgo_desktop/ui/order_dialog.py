@@ -72,6 +72,7 @@ from erpgo_desktop.services.inventory import StockOverview
 from erpgo_desktop.services.lookup import SellableItem
 from erpgo_desktop.services.orders import OrderDetail, OrderService, StatusChangeRow
 from erpgo_desktop.services.warehouses import WarehouseRow
+from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.forms import RecordDialog, format_decimal, money_edit, read_decimal
 from erpgo_desktop.ui.lookup_completer import (
     AsyncCompleter,
@@ -95,6 +96,7 @@ from erpgo_desktop.ui.order_lines import (
     money,
     order_lines_summary,
 )
+from erpgo_desktop.ui.printing import DocumentActions, DocumentKind
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label
 
@@ -537,7 +539,7 @@ class OrderDialog(RecordDialog):
         self.cancel_button.setText("Close")
 
         def button(text: str, slot: Callable[[], None], name: str) -> QPushButton:
-            widget = QPushButton(text)
+            widget = QPushButton(icons.icon("actions" if name == "more" else name), text)
             widget.setObjectName(name)
             widget.setAutoDefault(False)
             widget.clicked.connect(slot)
@@ -569,6 +571,11 @@ class OrderDialog(RecordDialog):
             # Once the menu has closed and finished with the key that chose the action.
             action.triggered.connect(lambda _checked=False, s=slot: QTimer.singleShot(0, s))
             self.menu_actions[key] = action
+        # The order's documents: Print… (Ctrl+P, the confirmation), Preview, Save as PDF.
+        menu.addSeparator()
+        self.documents = DocumentActions(self.services.documents, self.runner, self.acting, self)
+        self.document_actions = self.documents.add_document_actions(menu, self._with_saved_order)
+        self.addAction(self.document_actions.print[DocumentKind.CONFIRMATION])
 
     def _show_more(self) -> None:
         button = self.more_button
@@ -992,6 +999,7 @@ class OrderDialog(RecordDialog):
 
     def use_services(self, services: Services) -> None:
         self.services = services
+        self.documents.use(services.documents, self.acting)
         # The actions and the editable fields follow the permissions of whoever it is now.
         self._update_all()
 
@@ -1167,7 +1175,12 @@ class OrderDialog(RecordDialog):
             action = self.menu_actions[key]
             action.setVisible(can(permission))
             action.setEnabled(enabled and not busy)
-        self.more_button.setVisible(any(a.isVisible() for a in self.menu_actions.values()))
+        documents = self.document_actions
+        documents.set_visible(can(perms.ORDERS_READ))
+        documents.set_enabled(exists and not busy)
+        self.more_button.setVisible(
+            can(perms.ORDERS_READ) or any(a.isVisible() for a in self.menu_actions.values())
+        )
         self.more_button.setEnabled(not busy)
 
     # --- saving -------------------------------------------------------------------------
@@ -1459,6 +1472,20 @@ class OrderDialog(RecordDialog):
         order = self.row
         assert isinstance(order, OrderDetail)
         return order
+
+    def _with_saved_order(self, act: Callable[[uuid.UUID, str], None]) -> None:
+        """`act` on the order as saved, saving first what was typed: a printout shows
+        what is on screen."""
+
+        def with_row() -> None:
+            if self.row is not None:
+                act(self.row.id, self.row.order_number)
+
+        if self.row is not None and not self.dirty:
+            with_row()
+        elif self.row is not None and self.save_button.isEnabled():
+            self._then = with_row
+            self._run(None)
 
     def _saved_then(self, make: Callable[[], OrderActionDialog]) -> None:
         """Open an action's dialog on the order as saved: save first what was typed."""

@@ -32,6 +32,7 @@ from erpgo_desktop.services.order_list import (
     OrderSort,
 )
 from erpgo_desktop.services.orders import OrderSummary
+from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.list_model import PAGE_SIZE, CallSource, Column, PagedTableModel, money
 from erpgo_desktop.ui.list_tab import SEARCH_DELAY_MS, ListTab, add_code_choices
 from erpgo_desktop.ui.tasks import TaskRunner
@@ -129,7 +130,7 @@ class OrdersTab(ListTab):
         self.date_error = error_label()
         self.date_error.setObjectName("order_date_error")
 
-        self.new_button = QPushButton("&New order…")
+        self.new_button = QPushButton(icons.icon("new-order"), "&New order…")
         self.new_button.setEnabled(acting.can(perms.ORDERS_CREATE))
         self.new_button.clicked.connect(lambda _checked=False: self.new_requested.emit())
 

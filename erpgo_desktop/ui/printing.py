@@ -7,7 +7,9 @@ footer naming the order and "Page n of m". The same painting serves the print pr
 the print dialog and PDF files.
 
 `DocumentActions` is what a window wires up: `preview`, `print_document` and `save_pdf`
-for an order id, or `add_print_menu` for a ready-made Print submenu.
+for an order id; `add_document_actions` puts Print… (Ctrl+P: the confirmation), Preview
+and Save as PDF of each document into a menu (the order dialog's Actions menu), and
+`add_print_menu` makes a Print submenu of them (the main window's Sales menu).
 """
 
 from __future__ import annotations
@@ -15,15 +17,24 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QObject, QRectF, QSizeF, Qt, Signal
-from PySide6.QtGui import QAction, QFont, QPageLayout, QPageSize, QPainter, QTextDocument
+from PySide6.QtCore import QMarginsF, QObject, QRectF, QSizeF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QFont,
+    QKeySequence,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QTextDocument,
+)
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrintPreviewDialog
-from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+from PySide6.QtWidgets import QMenu, QWidget
 
 from erpgo_desktop.config import CompanyInfo
 from erpgo_desktop.domain import permissions as perms
@@ -38,12 +49,14 @@ from erpgo_desktop.services.documents import (
     PickLine,
     PickList,
 )
+from erpgo_desktop.ui import files, icons
 from erpgo_desktop.ui.tasks import FailureHandler, TaskRunner, show_failure
 
 __all__ = [
     "Document",
     "DocumentActions",
     "DocumentKind",
+    "DocumentMenu",
     "document_html",
     "fetch_document",
     "paint_document",
@@ -470,6 +483,15 @@ class DocumentActions(QObject):
         self.acting = acting
         self._parent = parent
         self._pending = 0
+        #: The last "PDF saved" message (tests read it).
+        self.saved_message: files.SavedFileMessage | None = None
+        #: What `add_print_menu` made.
+        self.print_section: DocumentMenu | None = None
+
+    def use(self, documents: DocumentService, acting: CurrentUser) -> None:
+        """Go on for `acting` (someone signed in again over an open window)."""
+        self.documents = documents
+        self.acting = acting
 
     @property
     def busy(self) -> bool:
@@ -544,6 +566,18 @@ class DocumentActions(QObject):
             paint_document(document, printer)
         except ErpError as error:
             self._fail(error)
+            return
+        # "Print to file" in the print dialog writes a file the user asked for: say where.
+        if printer.outputFormat() == QPrinter.OutputFormat.PdfFormat and printer.outputFileName():
+            path = Path(printer.outputFileName())
+            self.pdf_saved.emit(str(path))
+            self.saved_message = files.show_saved(
+                self._parent,
+                path,
+                f"Printed the {kind_of(document).title.lower()} of order "
+                f"{document.header.order_number} to {path.name}.",
+                title="PDF saved",
+            )
 
     def save_pdf(self, kind: DocumentKind, order_id: uuid.UUID, path: str | Path) -> None:
         """Write the document to `path` as PDF; `pdf_saved` tells when it is there."""
@@ -555,55 +589,139 @@ class DocumentActions(QObject):
         self._fetch(kind, order_id, write)
 
     def ask_and_save_pdf(self, kind: DocumentKind, order_id: uuid.UUID, number: str) -> None:
-        """Ask where to save (a non-modal file dialog), then `save_pdf`."""
-        dialog = QFileDialog(self._parent, f"Save {kind.title.lower()} as PDF")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setNameFilter("PDF files (*.pdf)")
-        dialog.setDefaultSuffix("pdf")
-        dialog.selectFile(f"{kind.file_stem}-{number}.pdf")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(lambda path: self.save_pdf(kind, order_id, path))
-        dialog.open()
+        """Ask where to save (ui/files.py: the folder used last), then `save_pdf`, then
+        say where the file is, with Open and Show in folder."""
+        path = files.ask_save_path(
+            self._parent,
+            f"Save {kind.title.lower()} as PDF",
+            f"{kind.file_stem}-{number}.pdf",
+            PDF_FILTER,
+            default_suffix=".pdf",
+        )
+        if path is None:
+            return
+
+        def write(document: Document) -> None:
+            print_to_pdf(document, path)
+            self.pdf_saved.emit(str(path))
+            self.saved_message = files.show_saved(
+                self._parent,
+                path,
+                f"Saved the {kind.title.lower()} of order {number} as {path.name}.",
+                title="PDF saved",
+            )
+
+        self._fetch(kind, order_id, write)
+
+    def add_document_actions(self, menu: QMenu, with_order: WithOrder) -> DocumentMenu:
+        """Print…, Preview and Save as PDF of each document, added to `menu`.
+
+        `with_order(act)` calls `act(order_id, order_number)` with the order to print,
+        now or once it is ready (an order dialog saves what was typed first), or not at
+        all when there is none. Ctrl+P is "Print order confirmation…"; the caller adds
+        the action to its window (`QWidget.addAction`) for the key to work there."""
+
+        def act(kind: DocumentKind, how: str) -> Callable[[bool], None]:
+            def run(order_id: uuid.UUID, number: str) -> None:
+                if how == "print":
+                    self.print_document(kind, order_id)
+                elif how == "preview":
+                    self.preview(kind, order_id)
+                else:
+                    self.ask_and_save_pdf(kind, order_id, number)
+
+            def chosen(_checked: bool = False) -> None:
+                # Once the menu has closed and finished with the key that chose it.
+                QTimer.singleShot(0, lambda: with_order(run))
+
+            return chosen
+
+        printing: dict[DocumentKind, QAction] = {}
+        for kind, label in PRINT_LABELS.items():
+            action = QAction(icons.icon("print"), label, menu)
+            action.triggered.connect(act(kind, "print"))
+            menu.addAction(action)
+            printing[kind] = action
+        printing[DocumentKind.CONFIRMATION].setShortcut(QKeySequence.StandardKey.Print)
+        section = DocumentMenu(
+            print=printing,
+            preview={},
+            pdf={},
+            preview_menu=menu.addMenu(icons.icon("preview"), "Pre&view"),
+            pdf_menu=menu.addMenu(icons.icon("pdf"), "Sav&e as PDF"),
+        )
+        for kind, label in DOCUMENT_LABELS.items():
+            preview = QAction(label, section.preview_menu)
+            preview.triggered.connect(act(kind, "preview"))
+            section.preview_menu.addAction(preview)
+            section.preview[kind] = preview
+            pdf = QAction(f"{label}…", section.pdf_menu)
+            pdf.triggered.connect(act(kind, "pdf"))
+            section.pdf_menu.addAction(pdf)
+            section.pdf[kind] = pdf
+        section.set_visible(self.allowed)
+        return section
 
     def add_print_menu(
         self, menu: QMenu, order: Callable[[], tuple[uuid.UUID, str] | None]
     ) -> QMenu:
-        """A "&Print" submenu of `menu`: a preview of each document, and each saved as PDF.
+        """A "&Print" submenu of `menu` with `add_document_actions`, for the order that
+        `order` gives (None: nothing to print) when an action is chosen."""
+        submenu = menu.addMenu(icons.icon("print"), "&Print")
 
-        `order` gives the current order's id and number (None: nothing to print), asked
-        when an action is chosen."""
-        submenu = menu.addMenu("&Print")
-        mnemonics = {
-            DocumentKind.CONFIRMATION: "Order &confirmation…",
-            DocumentKind.PACKING_SLIP: "P&acking slip…",
-            DocumentKind.PICK_LIST: "Pic&k list…",
-        }
-        for kind, label in mnemonics.items():
-            action = QAction(label, submenu)
-            action.triggered.connect(lambda _=False, k=kind: self._with_order(order, k, None))
-            submenu.addAction(action)
-        save = submenu.addMenu("&Save as PDF")
-        for kind, label in mnemonics.items():
-            action = QAction(label, save)
-            action.triggered.connect(lambda _=False, k=kind: self._with_order(order, k, "pdf"))
-            save.addAction(action)
+        def with_order(act: Callable[[uuid.UUID, str], None]) -> None:
+            current = order()
+            if current is not None:
+                act(*current)
+
+        self.print_section = self.add_document_actions(submenu, with_order)
         submenu.setEnabled(self.allowed)
         return submenu
 
-    def _with_order(
-        self,
-        order: Callable[[], tuple[uuid.UUID, str] | None],
-        kind: DocumentKind,
-        how: str | None,
-    ) -> None:
-        current = order()
-        if current is None:
-            return
-        order_id, number = current
-        if how == "pdf":
-            self.ask_and_save_pdf(kind, order_id, number)
-        else:
-            self.preview(kind, order_id)
+
+#: Print actions: their mnemonics avoid those of an order dialog's Actions menu.
+PRINT_LABELS = {
+    DocumentKind.CONFIRMATION: "Pr&int order confirmation…",
+    DocumentKind.PACKING_SLIP: "Print packin&g slip…",
+    DocumentKind.PICK_LIST: "Print pic&k list…",
+}
+DOCUMENT_LABELS = {
+    DocumentKind.CONFIRMATION: "Order &confirmation",
+    DocumentKind.PACKING_SLIP: "&Packing slip",
+    DocumentKind.PICK_LIST: "Pic&k list",
+}
+PDF_FILTER = "PDF files (*.pdf)"
+WithOrder = Callable[[Callable[[uuid.UUID, str], None]], None]
+
+
+@dataclass
+class DocumentMenu:
+    """The document actions `add_document_actions` made, by document."""
+
+    print: dict[DocumentKind, QAction]
+    preview: dict[DocumentKind, QAction]
+    pdf: dict[DocumentKind, QAction]
+    preview_menu: QMenu
+    pdf_menu: QMenu
+
+    def actions(self) -> list[QAction]:
+        return [
+            *self.print.values(),
+            self.preview_menu.menuAction(),
+            self.pdf_menu.menuAction(),
+            *self.preview.values(),
+            *self.pdf.values(),
+        ]
+
+    def set_visible(self, visible: bool) -> None:
+        for action in (*self.print.values(), self.preview_menu.menuAction(),
+                       self.pdf_menu.menuAction()):  # fmt: skip
+            action.setVisible(visible)
+
+    def set_enabled(self, enabled: bool) -> None:
+        for action in (*self.print.values(), self.preview_menu.menuAction(),
+                       self.pdf_menu.menuAction()):  # fmt: skip
+            action.setEnabled(enabled)
 
 
 class _PrinterHolder(QObject):

@@ -49,6 +49,7 @@ from erpgo_desktop.services.listing import ListCount
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.services.reports import Report, ReportPage, ReportService
 from erpgo_desktop.services.warehouses import WarehouseRow
+from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.exporting import ExportJob, TypedColumn, export_table
 from erpgo_desktop.ui.list_model import PagedTableModel, money, number
 from erpgo_desktop.ui.list_tab import SEARCH_DELAY_MS, list_status
@@ -359,7 +360,7 @@ class ReportsTab(QWidget):
         self.search.textEdited.connect(lambda _text: self._search_timer.start())
         self.search.returnPressed.connect(self.apply_filters)
 
-        self.export_button = QPushButton("E&xport…")
+        self.export_button = QPushButton(icons.icon("export"), "E&xport…")
         self.export_button.setObjectName("report_export")
         self.export_button.clicked.connect(lambda _checked=False: self.export())
 

@@ -61,6 +61,7 @@ from erpgo_desktop.services.inventory import (
 from erpgo_desktop.services.lookup import SellableItem
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.services.warehouses import WarehouseRow
+from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.list_model import Column, PagedTableModel, number, yes_no
 from erpgo_desktop.ui.stock_dialogs import (
     AdjustDialog,
@@ -324,7 +325,7 @@ class WarehousesTab(QWidget):
         for action in STOCK_ACTIONS:
             if not acting.can(action.dialog.permission):
                 continue  # not offered rather than refused after a click
-            button = QPushButton(action.text)
+            button = QPushButton(icons.icon(action.name), action.text)
             button.setObjectName(f"{action.name}_button")
             button.setAutoDefault(False)
             button.clicked.connect(

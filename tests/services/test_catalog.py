@@ -140,7 +140,7 @@ def test_search_wildcards_are_literal(engine: Engine, catalog: ProductCatalogSer
 @pytest.mark.parametrize(
     "sort_matches_up_to",
     [0, 39, 40, None],
-    ids=["walk-index", "walk-index-one-too-many", "sort-matches", "sort-matches-default"],
+    ids=["walk-index", "walk-index-one-too-many", "sort-matches", "planned-by-postgresql"],
 )
 def test_search_pages_follow_the_sort_order(engine: Engine, sort_matches_up_to: int) -> None:
     # Both ways of reading a search (walking the sort index, or sorting the matches) must
@@ -166,10 +166,15 @@ def test_a_search_decides_how_to_read_once(engine: Engine) -> None:
     catalog = ProductCatalogService(make_session_factory(engine), sort_matches_up_to=5)
     few = catalog.list_products(ProductQuery(search="sku-0000"), None, 3)  # 9 matches
     assert few.next_cursor is not None and few.next_cursor.sort_matches is False
-    many = ProductCatalogService(make_session_factory(engine)).list_products(
+    many = ProductCatalogService(make_session_factory(engine), sort_matches_up_to=9).list_products(
         ProductQuery(search="sku-0000"), None, 3
     )
     assert many.next_cursor is not None and many.next_cursor.sort_matches is True
+    # The application counts nothing: the plain statement, planned by PostgreSQL.
+    plain = ProductCatalogService(make_session_factory(engine)).list_products(
+        ProductQuery(search="sku-0000"), None, 3
+    )
+    assert plain.next_cursor is not None and plain.next_cursor.sort_matches is None
 
 
 def test_sorted_matches_read_through_the_trigram_indexes(engine: Engine) -> None:

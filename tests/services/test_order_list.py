@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.errors import PermissionDeniedError, ValidationError
+from erpgo_desktop.services import order_list
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.listing import ListCount
 from erpgo_desktop.services.order_list import OrderQuery, OrderSort
@@ -103,9 +104,18 @@ def test_the_default_is_newest_first_with_the_customer_named(
         ("_", set()),  # _ is a character, not a wildcard
     ],
 )
+@pytest.mark.parametrize("listed", [500, 0], ids=["customers-listed", "customers-subquery"])
 def test_search_matches_order_numbers_and_customers(
-    engine: Engine, orders: OrderService, search: str, expected: set[str]
+    engine: Engine,
+    orders: OrderService,
+    search: str,
+    expected: set[str],
+    listed: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Both ways of matching the customers (their ids listed, or more than
+    # CUSTOMERS_LISTED of them matched in a subquery) find the same orders.
+    monkeypatch.setattr(order_list, "CUSTOMERS_LISTED", listed)
     ada = insert_customer(engine, "Ada", "Lovelace")
     grace = insert_customer(engine, "Grace", "Hopper", company="US Navy")
     alan = insert_customer(engine, "Alan", "Turing", email="alan@turing.example")
@@ -199,3 +209,49 @@ def test_reading_the_list_needs_orders_read(orders: OrderService) -> None:
         orders.list_orders_page(outsider, OrderQuery())
     with pytest.raises(PermissionDeniedError):
         orders.count_orders(outsider, OrderQuery())
+
+
+@pytest.mark.parametrize("listed", [500, 0], ids=["customers-listed", "customers-subquery"])
+def test_search_pages_follow_the_sort_order(
+    engine: Engine, orders: OrderService, listed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(order_list, "CUSTOMERS_LISTED", listed)
+    ada = insert_customer(engine, "Ada", "Lovelace")
+    alan = insert_customer(engine, "Alan", "Turing")
+    seed_orders(engine, 20, ada)
+    for number in range(5):
+        insert_order(engine, alan, f"TU-{number}", local(date(2024, 1, 1), 12 + number))
+    for sort, descending in REFERENCE:
+        query = OrderQuery(search="lovelace", sort=sort, descending=descending)
+        with engine.connect() as conn:
+            expected = list(
+                conn.scalars(
+                    text(
+                        "SELECT id FROM orders WHERE customer_id = :ada "
+                        f"ORDER BY {REFERENCE[(sort, descending)]}"
+                    ),
+                    {"ada": ada},
+                )
+            )
+        assert every_page(orders, query, 3) == expected, (sort, descending)
+
+
+def test_a_customer_search_reads_the_customers_search_index(engine: Engine) -> None:
+    from sqlalchemy import select
+
+    from erpgo_desktop.db.models import Customer
+    from erpgo_desktop.services.listing import customer_matches
+
+    for number in range(200):
+        insert_customer(engine, f"First{number}", f"Last{number}")
+    statement = select(Customer.id).where(
+        customer_matches((Customer.first_name, Customer.email), "last17")
+    )
+    compiled = statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE customers"))
+        conn.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table would be scanned
+        plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {compiled}")).all())
+        found = conn.execute(statement).scalars().all()
+    assert "idx_customers_search_trgm" in plan, plan
+    assert len(found) == 11  # last17 and last170..last179, by their email addresses

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 from sqlalchemy.engine import Engine
 
 from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.services.catalog import ProductCatalogService
+from erpgo_desktop.ui import files
 from erpgo_desktop.ui.gc_guard import MainThreadCollector
 from erpgo_desktop.ui.tasks import TaskRunner
 
@@ -23,6 +26,16 @@ def _collect_garbage_on_the_gui_thread(qapp: object) -> Iterator[None]:
     yield
     collector.deleteLater()
     gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def file_settings(tmp_path: Path) -> Iterator[QSettings]:
+    """The folder file dialogs remember (ui/files.py) goes to the test's own file, never
+    to the settings of whoever runs the tests."""
+    settings = QSettings(str(tmp_path / "files.ini"), QSettings.Format.IniFormat)
+    files.use_settings(settings)
+    yield settings
+    files.use_settings(None)
 
 
 class FailureLog(list[BaseException]):

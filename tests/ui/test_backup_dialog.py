@@ -83,6 +83,10 @@ def test_backup_shows_progress_then_what_was_written(
     assert f"Backed up {result.tables} tables to {path}" in dialog.message.text()
     assert not dialog.progress.isVisible() and dialog.error.isHidden()
     assert not dialog.running
+    # The file saved message's buttons (ui/files.py), for this file.
+    assert dialog.open_button.isVisible() and dialog.folder_button.isVisible()
+    assert dialog.open_button.toolTip() == f"Open {path.name}"
+    assert dialog.folder_button.toolTip() == str(path.parent)
     QTest.keyClick(dialog, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush
+from PySide6.QtWidgets import QFileDialog
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -177,7 +178,7 @@ def test_export_writes_the_table_as_shown(
     dialog.tabs.setCurrentWidget(dialog.tables_view)
     target = tmp_path / "sizes.csv"
     monkeypatch.setattr(
-        exporting.QFileDialog,
+        QFileDialog,
         "getSaveFileName",
         lambda *_args: (str(target), exporting.CSV_FILTER),
     )
@@ -190,6 +191,10 @@ def test_export_writes_the_table_as_shown(
         rows = list(csv.reader(file))
     assert rows[0][:3] == ["Table", "Total", "Table data"]
     assert [row[0] for row in rows[1:]] == column_texts(dialog.tables_proxy, 0)
+    # Every export ends with the file saved message (ui/files.py).
+    message = job.saved_message
+    assert message is not None and message.isVisible()
+    assert message.text() == f"Exported {len(rows) - 1:,} rows to sizes.csv."
 
 
 def test_the_slowest_statements_are_listed_when_the_server_records_them(

@@ -336,5 +336,6 @@ def test_lists_export_and_orders_print_from_the_menus(
     window = make_window_factory(qtbot, staff, runner, tmp_path)(staff.sales)
     assert window.export_action.isEnabled()  # on the Products tab
     assert window.reports is None and window.dashboard is None  # no reports.view
+    assert window.print_menu is not None
     titles = [a.text().replace("&", "") for a in window.print_menu.actions()]
-    assert titles[:3] == ["Order confirmation…", "Packing slip…", "Pick list…"]
+    assert titles[:3] == ["Print order confirmation…", "Print packing slip…", "Print pick list…"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 from PySide6.QtPrintSupport import QPrintPreviewDialog
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 from pytestqt.qtbot import QtBot
 
 from erpgo_desktop.db.engine import make_session_factory
@@ -210,13 +210,23 @@ def test_the_print_menu(
     submenu = actions.add_print_menu(menu, lambda: current[0])
     assert submenu.title() == "&Print" and submenu.isEnabled()
     labels = [a.text() for a in submenu.actions()]
-    assert labels == ["Order &confirmation…", "P&acking slip…", "Pic&k list…", "&Save as PDF"]
+    assert labels == [
+        "Pr&int order confirmation…", "Print packin&g slip…", "Print pic&k list…",
+        "Pre&view", "Sav&e as PDF",
+    ]  # fmt: skip
+    section = actions.print_section
+    assert section is not None
+    assert [a.text() for a in section.preview_menu.actions()] == [
+        "Order &confirmation", "&Packing slip", "Pic&k list",
+    ]  # fmt: skip
 
-    submenu.actions()[2].trigger()  # no order chosen: nothing happens
+    preview = section.preview[DocumentKind.PICK_LIST]
+    preview.trigger()  # no order chosen: nothing happens
+    QApplication.processEvents()  # the action runs once the menu is done with the event
     assert not actions.busy
     current[0] = (seeded.order.id, seeded.order.order_number)
     with qtbot.waitSignal(actions.preview_opened, timeout=10_000) as opened:
-        submenu.actions()[2].trigger()
+        preview.trigger()
     assert opened.args[0].windowTitle().startswith("Pick list")
     opened.args[0].close()
 
