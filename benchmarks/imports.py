@@ -27,11 +27,9 @@ import time
 from pathlib import Path
 
 import psycopg
+from order_throughput import libpq, scratch_database
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from order_throughput import libpq, scratch_database  # noqa: E402
 
 PASSWORD = "long enough"
 CATEGORY = "Imported goods"
@@ -145,7 +143,9 @@ def baseline_copy(url: URL, path: Path) -> float:
 
 def fresh_copy(admin: URL, template: str, name: str) -> URL:
     with psycopg.connect(libpq(admin), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         conn.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
                 sql.Identifier(name), sql.Identifier(template)
@@ -156,7 +156,9 @@ def fresh_copy(admin: URL, template: str, name: str) -> URL:
 
 def drop(admin: URL, name: str) -> None:
     with psycopg.connect(libpq(admin), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def spread(values: list[float]) -> str:
@@ -174,7 +176,10 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
-    with scratch_database(args.url, "erpgo_import_bench") as template, tempfile.TemporaryDirectory() as folder:
+    with (
+        scratch_database(args.url, "erpgo_import_bench") as template,
+        tempfile.TemporaryDirectory() as folder,
+    ):
         prepare_template(template)
         admin = template.set(database=make_url(args.url).database)
         files = write_files(Path(folder), args.lines)
