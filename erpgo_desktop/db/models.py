@@ -417,6 +417,37 @@ class Customer(Versioned, Base):
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
 
 
+class CustomerAddress(Base):
+    """Revision 0015: a customer's billing or shipping address, which new orders copy."""
+
+    __tablename__ = "customer_addresses"
+    __table_args__ = (
+        CheckConstraint(
+            _in("type", ("billing", "shipping")), name="customer_addresses_type_check"
+        ),
+        UniqueConstraint("customer_id", "type", name="customer_addresses_customer_id_type_key"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE")
+    )
+    type: Mapped[str] = mapped_column(String(20))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    company: Mapped[str | None] = mapped_column(String(200))
+    address1: Mapped[str] = mapped_column(String(255))
+    address2: Mapped[str | None] = mapped_column(String(255))
+    city: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str] = mapped_column(String(20))
+    country: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
+
+
 class OrderAddress(Base):
     __tablename__ = "order_addresses"
     __table_args__ = (

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from erpgo_desktop.domain.money import parse_money
+from erpgo_desktop.domain.orders import Address, check_address
 from erpgo_desktop.domain.validation import check_email, check_person_name, check_phone
 from erpgo_desktop.errors import ValidationError
 
@@ -56,6 +57,49 @@ def check_customer(draft: CustomerDraft) -> CustomerDraft:
         credit_limit=check_credit_limit(draft.credit_limit),
         notes=(draft.notes or "").strip() or None,
     )
+
+
+@dataclass(frozen=True)
+class CustomerAddresses:
+    """Where a customer is billed and where their goods go; a new order starts from them.
+
+    No billing address: none kept. No shipping address: ship to the billing address."""
+
+    billing: Address | None = None
+    shipping: Address | None = None
+
+    @property
+    def for_order(self) -> tuple[Address, Address] | None:
+        """(ship to, bill to) for a new order, or None when the customer has no address."""
+        billing = self.billing or self.shipping
+        if billing is None:
+            return None
+        return self.shipping or billing, billing
+
+
+def check_customer_addresses(
+    addresses: CustomerAddresses, customer: CustomerDraft
+) -> CustomerAddresses:
+    """The addresses cleaned up, or ValidationError naming the field (billing_address.city).
+
+    An address names the customer unless it says otherwise: its empty name fields take the
+    customer's (so an order addressed from it never lacks them)."""
+
+    def checked(address: Address | None, kind: str) -> Address | None:
+        if address is None:
+            return None
+        named = replace(
+            address,
+            first_name=(address.first_name or "").strip() or customer.first_name,
+            last_name=(address.last_name or "").strip() or customer.last_name,
+        )
+        return check_address(named, kind)
+
+    billing = checked(addresses.billing, "billing")
+    shipping = checked(addresses.shipping, "shipping")
+    if shipping is not None and shipping == billing:
+        shipping = None  # the same place: kept once, and both follow when it changes
+    return CustomerAddresses(billing=billing, shipping=shipping)
 
 
 def check_customer_type(customer_type: str) -> str:

@@ -21,6 +21,7 @@ KINDS: dict[str, str] = {
     "product_variants": "Variant",
     "product_categories": "Category",
     "customers": "Customer",
+    "customer_addresses": "Customer address",
     "orders": "Order",
     "order_items": "Order line",
     "order_addresses": "Order address",

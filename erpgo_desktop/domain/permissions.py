@@ -159,12 +159,14 @@ DATABASE_GRANTS: dict[str, tuple[TableGrant, ...]] = {
         TableGrant("product_categories", _WRITE), TableGrant("products", _WRITE),
         TableGrant("product_variants", _WRITE),
     ),
-    CUSTOMERS_READ: (TableGrant("customers", _READ),),
+    # A customer's addresses are read and written with the customer.
+    CUSTOMERS_READ: (TableGrant("customers", _READ), TableGrant("customer_addresses", _READ)),
     CUSTOMERS_WRITE: (
         # A new customer's limit is chosen when the account is opened; changing it later,
         # lifting it to 0 (none) above all, is a credit override.
         TableGrant("customers", ("SELECT", "INSERT", "DELETE")),
         TableGrant("customers", ("UPDATE",), except_columns=("credit_limit",)),
+        TableGrant("customer_addresses", _WRITE),
     ),
     CUSTOMERS_CREDIT_OVERRIDE: (
         TableGrant("customers", ("UPDATE",), columns=("credit_limit",)),
@@ -175,7 +177,8 @@ DATABASE_GRANTS: dict[str, tuple[TableGrant, ...]] = {
         TableGrant("stock_reservations", _READ),
         # An order names its customer, its lines' products and the warehouses holding its
         # stock, whoever reads it.
-        TableGrant("customers", _READ), TableGrant("products", _READ),
+        TableGrant("customers", _READ), TableGrant("customer_addresses", _READ),
+        TableGrant("products", _READ),
         TableGrant("product_variants", _READ), TableGrant("warehouses", _READ),
     ),
     ORDERS_CREATE: (
@@ -209,7 +212,8 @@ DATABASE_GRANTS: dict[str, tuple[TableGrant, ...]] = {
     WAREHOUSES_WRITE: (TableGrant("warehouses", _WRITE),),
     REPORTS_VIEW: tuple(
         TableGrant(t, _READ) for t in (
-            "product_categories", "products", "product_variants", "customers", "orders",
+            "product_categories", "products", "product_variants", "customers",
+            "customer_addresses", "orders",
             "order_items", "order_addresses", "order_status_history", "warehouses",
             "product_inventory", "variant_inventory", "inventory_transactions",
             "stock_reservations", "dashboard_stock_value", "dashboard_stock_value_pending",

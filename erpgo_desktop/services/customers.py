@@ -17,13 +17,15 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Row, Select, func, insert, select
+from sqlalchemy import Row, Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
-from erpgo_desktop.db.models import Customer, Order, User
+from erpgo_desktop.db.models import Customer, CustomerAddress, Order, User
 from erpgo_desktop.domain import customers as rules
 from erpgo_desktop.domain import permissions as perms
-from erpgo_desktop.domain.customers import CustomerDraft
+from erpgo_desktop.domain.customers import CustomerAddresses, CustomerDraft
+from erpgo_desktop.domain.orders import Address
 from erpgo_desktop.errors import ConflictError, NotFoundError, ValidationError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require, stale_message
@@ -42,6 +44,7 @@ from erpgo_desktop.services.listing import (
 )
 
 __all__ = [
+    "CustomerAddresses",
     "CustomerCursor",
     "CustomerDraft",
     "CustomerListRow",
@@ -77,6 +80,8 @@ class CustomerRow:
     #: The username of whoever saved last (None: not recorded).
     updated_by_name: str | None
     version: int
+    #: Saved with the customer; a new order starts from them.
+    addresses: CustomerAddresses = CustomerAddresses()
 
     @property
     def display_name(self) -> str:
@@ -189,7 +194,11 @@ class CustomerService(Service):
             if not include_inactive:
                 statement = statement.where(Customer.status == "ACTIVE")
             rows = session.execute(statement.limit(limit)).all()
-            return tuple(_customer_row(*row) for row in rows)
+            addresses = _addresses(session, [row[0].id for row in rows])
+            return tuple(
+                _customer_row(*row, addresses=addresses.get(row[0].id, CustomerAddresses()))
+                for row in rows
+            )
 
         return self._read(work)
 
@@ -241,9 +250,15 @@ class CustomerService(Service):
         found = self._read(lambda session: session.scalar(statement)) or 0
         return capped(found, cap)
 
-    def create_customer(self, acting: CurrentUser, draft: CustomerDraft) -> CustomerRow:
+    def create_customer(
+        self,
+        acting: CurrentUser,
+        draft: CustomerDraft,
+        addresses: CustomerAddresses | None = None,
+    ) -> CustomerRow:
         require(acting, perms.CUSTOMERS_WRITE)
         clean = rules.check_customer(draft)
+        places = rules.check_customer_addresses(addresses or CustomerAddresses(), clean)
 
         def work(session: Session) -> CustomerRow:
             _check_email_free(session, clean.email, exclude=None)
@@ -257,6 +272,7 @@ class CustomerService(Service):
                 )
                 .returning(Customer.id)
             ).scalar_one()
+            _save_addresses(session, new_id, places)
             return _customer(session, new_id)
 
         return self._write(work)
@@ -268,10 +284,13 @@ class CustomerService(Service):
         draft: CustomerDraft,
         *,
         expected_version: int,
+        addresses: CustomerAddresses | None = None,
     ) -> CustomerRow:
-        """Save the editable fields (the credit limit among them; never the balance)."""
+        """Save the editable fields (the credit limit among them; never the balance) and,
+        unless `addresses` is None, the addresses (None: they stay as they are)."""
         require(acting, perms.CUSTOMERS_WRITE)
         clean = rules.check_customer(draft)
+        places = None if addresses is None else rules.check_customer_addresses(addresses, clean)
 
         def work(session: Session) -> CustomerRow:
             customer = _locked(session, customer_id, expected_version)
@@ -284,6 +303,10 @@ class CustomerService(Service):
                 if name in writable_fields(acting):
                     setattr(customer, name, value)
             customer.updated_by = acting.id
+            if places is not None and _save_addresses(session, customer_id, places):
+                # The customer's version moves with its addresses, even when nothing else
+                # of the customer changed.
+                flag_modified(customer, "updated_by")
             session.flush()
             return _customer(session, customer_id)
 
@@ -447,7 +470,12 @@ def _customer_select() -> Select[Customer, str | None]:
     )
 
 
-def _customer_row(customer: Customer, updated_by_name: str | None) -> CustomerRow:
+def _customer_row(
+    customer: Customer,
+    updated_by_name: str | None,
+    *,
+    addresses: CustomerAddresses,
+) -> CustomerRow:
     return CustomerRow(
         id=customer.id,
         customer_code=customer.customer_code,
@@ -466,6 +494,7 @@ def _customer_row(customer: Customer, updated_by_name: str | None) -> CustomerRo
         updated_at=customer.updated_at,
         updated_by_name=updated_by_name,
         version=customer.version,
+        addresses=addresses,
     )
 
 
@@ -473,4 +502,53 @@ def _customer(session: Session, customer_id: uuid.UUID) -> CustomerRow:
     found = session.execute(_customer_select().where(Customer.id == customer_id)).first()
     if found is None:
         raise NotFoundError("This customer does not exist (any more).")
-    return _customer_row(*found)
+    addresses = _addresses(session, [customer_id]).get(customer_id, CustomerAddresses())
+    return _customer_row(*found, addresses=addresses)
+
+
+_ADDRESS_FIELDS = tuple(f.name for f in fields(Address))
+
+
+def _addresses(
+    session: Session, customer_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, CustomerAddresses]:
+    """The addresses of these customers, by customer (one statement for all of them)."""
+    if not customer_ids:
+        return {}
+    statement = select(CustomerAddress).where(CustomerAddress.customer_id.in_(customer_ids))
+    found: dict[uuid.UUID, dict[str, Address]] = {}
+    for row in session.scalars(statement):
+        address = Address(**{name: getattr(row, name) for name in _ADDRESS_FIELDS})
+        found.setdefault(row.customer_id, {})[row.type] = address
+    return {
+        customer_id: CustomerAddresses(billing=kinds.get("billing"), shipping=kinds.get("shipping"))
+        for customer_id, kinds in found.items()
+    }
+
+
+def _save_addresses(session: Session, customer_id: uuid.UUID, wanted: CustomerAddresses) -> bool:
+    """Make the customer's address rows say `wanted`: insert, update or delete each type.
+    Whether anything changed."""
+    kept = _addresses(session, [customer_id]).get(customer_id, CustomerAddresses())
+    changed = False
+    for kind in ("billing", "shipping"):
+        before, after = getattr(kept, kind), getattr(wanted, kind)
+        if before == after:
+            continue
+        changed = True
+        mine = (CustomerAddress.customer_id == customer_id) & (CustomerAddress.type == kind)
+        if after is None:
+            session.execute(delete(CustomerAddress).where(mine))
+        elif before is None:
+            session.execute(
+                insert(CustomerAddress).values(
+                    customer_id=customer_id, type=kind, **_address_values(after)
+                )
+            )
+        else:
+            session.execute(update(CustomerAddress).where(mine).values(**_address_values(after)))
+    return changed
+
+
+def _address_values(address: Address) -> dict[str, Any]:
+    return {name: getattr(address, name) for name in _ADDRESS_FIELDS}

@@ -34,6 +34,7 @@ from erpgo_desktop.db.models import (
     Base,
     ChangeLog,
     Customer,
+    CustomerAddress,
     Order,
     OrderAddress,
     OrderItem,
@@ -402,6 +403,11 @@ def _label_statement(table: str, ids: set[uuid.UUID]) -> Any:
             a = OrderAddress
             name = a.first_name + literal(" ") + a.last_name + literal(", ") + a.city
             return select(a.id, name).where(a.id.in_(ids))
+        case "customer_addresses":
+            # "Billing address, Springfield": which of the customer's two it is.
+            c = CustomerAddress
+            name = func.initcap(c.type) + literal(" address, ") + c.city
+            return select(c.id, name).where(c.id.in_(ids))
         case "user_roles":
             return (
                 select(UserRole.id, User.username + literal(" · ") + Role.name)

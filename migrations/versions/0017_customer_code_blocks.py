@@ -7,7 +7,7 @@ behind, so the import took minutes. next_customer_codes(n) takes n numbers in on
 and hands out their codes in order.
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-03
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

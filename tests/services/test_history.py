@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from erpgo_desktop.db.engine import libpq_conninfo, make_session_factory
 from erpgo_desktop.domain.catalog import VariantDraft
+from erpgo_desktop.domain.customers import CustomerAddresses
 from erpgo_desktop.domain.orders import Address, OrderHeader
 from erpgo_desktop.errors import PermissionDeniedError
 from erpgo_desktop.services import Services, build_services
@@ -101,6 +102,35 @@ def test_an_order_line_change_shows_in_the_orders_history(
     # The order's own creation and its address are in the same history.
     kinds = {row.kind for row in history}
     assert {"Order", "Order line", "Order address"} <= kinds
+
+
+def test_a_customers_address_changes_show_in_the_customers_history(
+    people: dict[str, Services], seeded: dict[str, uuid.UUID]
+) -> None:
+    sam = people["sam"]
+    customers, user = sam.customers, acting(sam)
+    customer = customers.get_customer(user, seeded["customer"])
+    customer = customers.update_customer(
+        user,
+        customer.id,
+        customer.to_draft(),
+        expected_version=customer.version,
+        addresses=CustomerAddresses(billing=ADDRESS),
+    )
+    customers.update_customer(
+        user,
+        customer.id,
+        customer.to_draft(),
+        expected_version=customer.version,
+        addresses=CustomerAddresses(billing=replace(ADDRESS, city="Shelbyville")),
+    )
+
+    history = sam.history.record_history(user, "customers", customer.id)
+    address_changes = [row for row in history if row.kind == "Customer address"]
+    assert [row.action for row in address_changes] == ["U", "I"]
+    assert address_changes[0].person == "Sam"
+    assert address_changes[0].record == "Billing address, Shelbyville"
+    assert field(address_changes[0], "city") == ("Springfield", "Shelbyville")
 
 
 def test_a_stock_adjustment_shows_on_the_products_history_by_the_clerk(

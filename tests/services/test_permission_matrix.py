@@ -33,7 +33,7 @@ import erpgo_desktop.services as services_package
 from erpgo_desktop.db.engine import make_engine, make_session_factory
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain.catalog import CategoryDraft, ProductDraft, VariantDraft
-from erpgo_desktop.domain.customers import CustomerDraft
+from erpgo_desktop.domain.customers import CustomerAddresses, CustomerDraft
 from erpgo_desktop.domain.inventory import WarehouseDraft
 from erpgo_desktop.domain.orders import Address, OrderHeader
 from erpgo_desktop.errors import ErpError, PermissionDeniedError
@@ -522,11 +522,14 @@ ACTIONS: tuple[Action, ...] = (
            lambda b, u, s: b.customers.list_customers(u, CustomerQuery(search="Customer"))),
     Action(CU.count_customers, perms.CUSTOMERS_READ,
            lambda b, u, s: b.customers.count_customers(u, CustomerQuery(status="ACTIVE"))),
+    # With addresses: customer_addresses is granted as the customers are.
     Action(CU.create_customer, perms.CUSTOMERS_WRITE, lambda b, u, s: b.customers.create_customer(
-        u, CustomerDraft("Di", f"New {s.n}", f"new-customer-{s.n}@example.com"))),
+        u, CustomerDraft("Di", f"New {s.n}", f"new-customer-{s.n}@example.com"),
+        CustomerAddresses(billing=ADDRESS))),
     Action(CU.update_customer, perms.CUSTOMERS_WRITE, lambda b, u, s: b.customers.update_customer(
         u, s.customer_id, CustomerDraft("Cy", "Renamed", f"customer-{s.n}@example.com"),
-        expected_version=_customer_version(b, s))),
+        expected_version=_customer_version(b, s),
+        addresses=CustomerAddresses(billing=ADDRESS, shipping=replace(ADDRESS, city="Dock")))),
     Action(CU.deactivate_customer, perms.CUSTOMERS_WRITE,
            lambda b, u, s: b.customers.deactivate_customer(
                u, s.customer_id, expected_version=_customer_version(b, s))),
