@@ -422,16 +422,12 @@ class CustomerAddress(Base):
 
     __tablename__ = "customer_addresses"
     __table_args__ = (
-        CheckConstraint(
-            _in("type", ("billing", "shipping")), name="customer_addresses_type_check"
-        ),
+        CheckConstraint(_in("type", ("billing", "shipping")), name="customer_addresses_type_check"),
         UniqueConstraint("customer_id", "type", name="customer_addresses_customer_id_type_key"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    customer_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE")
-    )
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(20))
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))

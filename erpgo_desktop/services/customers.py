@@ -11,7 +11,7 @@ someone else in between is a conflict that names who and when.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -81,7 +81,7 @@ class CustomerRow:
     updated_by_name: str | None
     version: int
     #: Saved with the customer; a new order starts from them.
-    addresses: CustomerAddresses = CustomerAddresses()
+    addresses: CustomerAddresses = field(default_factory=CustomerAddresses)
 
     @property
     def display_name(self) -> str:

@@ -4,14 +4,18 @@ Sorting, searching and filtering happen in PostgreSQL (services/customers.py): b
 through the (last_name, first_name, id) index, by code through its unique index; the
 other columns have no index to page by and do not sort. Counts stop at a cap, so the
 status line may say "10,000+ customers".
+
+A row's context menu (right click, or the Menu key) opens the customer or starts a new
+order for them, with their addresses filled in.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QWidget
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QPushButton, QWidget
 
 from erpgo_desktop.domain import customers as customer_rules
 from erpgo_desktop.domain import permissions as perms
@@ -55,6 +59,9 @@ class CustomersTab(ListTab):
     tables = ("customers",)
     singular = "customer"
     plural = "customers"
+
+    #: "New order" for a customer of the list (their id).
+    order_requested = Signal(uuid.UUID)
 
     def __init__(
         self,
@@ -108,6 +115,30 @@ class CustomersTab(ListTab):
         )
         self.status_filter.currentIndexChanged.connect(self._filters_changed)
         self.type_filter.currentIndexChanged.connect(self._filters_changed)
+
+        self.may_order = acting.can(perms.ORDERS_CREATE)
+        #: The row's context menu while it is open (tests choose from it).
+        self.context_menu: QMenu | None = None
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._show_context_menu)
+
+    def _show_context_menu(self, position: QPoint) -> None:
+        index = self.table.indexAt(position)
+        if index.isValid():
+            self.table.setCurrentIndex(index)
+        customer_id = self.selected_id()
+        if customer_id is None:
+            return
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        opening = menu.addAction("&Open")
+        opening.triggered.connect(lambda: self.open_requested.emit(customer_id))
+        ordering = menu.addAction("New &order for this customer…")
+        ordering.setVisible(self.may_order)
+        ordering.triggered.connect(lambda: self.order_requested.emit(customer_id))
+        self.context_menu = menu
+        # popup(), not exec(): no event loop of its own, the list goes on loading.
+        menu.popup(self.table.viewport().mapToGlobal(position))
 
     @property
     def query(self) -> CustomerQuery:

@@ -229,6 +229,7 @@ class MainWindow(QMainWindow):
         self.customers: CustomersTab | None = None
         if perms.allows(user.permissions, perms.CUSTOMERS_READ):
             self.customers = CustomersTab(services, runner, user)
+            self.customers.order_requested.connect(self.open_order_for_customer)
             self._add_area(
                 _Area(
                     "customers",
@@ -392,6 +393,14 @@ class MainWindow(QMainWindow):
             "New &order…", lambda: self.open_order(None), icon="new-order"
         )
         self.new_order_action.setVisible(self._allowed(perms.ORDERS_CREATE))
+        self.customer_order_action = self._action(
+            "New order for the selected c&ustomer…",
+            self.order_for_selected_customer,
+            tip="A new order for the customer selected in the Customers tab, with their addresses",
+        )
+        self.customer_order_action.setVisible(
+            self._allowed(perms.ORDERS_CREATE) and self.customers is not None
+        )
         self.new_category_action = self._action(
             "New product &category…", lambda: self.open_category(None), icon="new-category"
         )
@@ -439,6 +448,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.previous_tab_action)
         sales_menu = menu_bar.addMenu("&Sales")
         sales_menu.addAction(self.new_order_action)
+        sales_menu.addAction(self.customer_order_action)
         sales_menu.addAction(self.new_customer_action)
         self.print_menu: QMenu | None = None
         if self._allowed(perms.ORDERS_READ):
@@ -497,6 +507,7 @@ class MainWindow(QMainWindow):
             can_delete and has_row and self._allowed(area.delete_permission if area else None)
         )
         self.find_action.setEnabled(area is not None)
+        self.customer_order_action.setEnabled(self._selected_customer() is not None)
         self.export_action.setEnabled(area is not None and area.table is not None)
         self.refresh_action.setEnabled(area is not None)
         if self.print_menu is not None and self.documents.print_section is not None:
@@ -732,6 +743,24 @@ class MainWindow(QMainWindow):
         dialog = OrderDialog(self.services, self.runner, self.user, order_id, parent=self)
         return self.show_dialog(dialog, refreshes="orders")
 
+    def open_order_for_customer(self, customer_id: uuid.UUID) -> QDialog:
+        """A new order with this customer chosen and their addresses filled in."""
+        dialog = OrderDialog(
+            self.services, self.runner, self.user, parent=self, customer_id=customer_id
+        )
+        return self.show_dialog(dialog, refreshes="orders")
+
+    def _selected_customer(self) -> uuid.UUID | None:
+        area = self.current_area()
+        if self.customers is None or area is None or area.widget is not self.customers:
+            return None
+        return self.customers.selected_id()
+
+    def order_for_selected_customer(self) -> None:
+        customer_id = self._selected_customer()
+        if customer_id is not None and self._allowed(perms.ORDERS_CREATE):
+            self.open_order_for_customer(customer_id)
+
     def open_warehouse(self, warehouse_id: uuid.UUID | None) -> QDialog:
         dialog = WarehouseDialog(self.services, self.runner, self.user, warehouse_id, parent=self)
         return self.show_dialog(dialog, refreshes="warehouses")
@@ -807,6 +836,7 @@ class MainWindow(QMainWindow):
             parent=self,
             history=self.services.history,
         )
+        dialog.order_requested.connect(self.open_order_for_customer)
         return self.show_dialog(dialog, refreshes="customers")
 
     def _refresh_areas(self, table: str) -> None:

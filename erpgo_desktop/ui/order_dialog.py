@@ -1,7 +1,11 @@
 """Order entry, keyboard first, and every later step of an order.
 
-The clerk types part of a customer's code, name or email and presses Enter; the
-addresses fill in from the customer (and their last order). Items are added by typing or
+The clerk types part of a customer's code, name or email and presses Enter (or starts
+from the customer: "New order" in the customer's dialog or the Customers tab); the
+addresses fill in from the customer's billing and shipping addresses (a customer without
+any: their name and their last order's address). They stay the order's own to change: an
+address typed here is this order's, never the customer's. Choosing another customer for a
+new order refills whatever was filled in, not what was typed. Items are added by typing or
 scanning a SKU or barcode and Enter (a scanner types the code and Enter; "3*CODE" adds
 three), or by choosing one of the suggestions that typing part of a name brings up.
 Quantity, unit price and discount are edited in the table; the availability of each line
@@ -121,7 +125,7 @@ ADDRESS_FIELDS: tuple[tuple[str, str, int], ...] = (
     ("phone", "Phone", 20),
     ("email", "Email", 255),
 )
-#: Filled in from the customer record when one is chosen (the rest from their last order).
+#: Filled in from a customer without addresses when chosen (the rest from their last order).
 FROM_CUSTOMER = ("first_name", "last_name", "company", "phone", "email")
 
 
@@ -255,7 +259,10 @@ class OrderDialog(RecordDialog):
         acting: CurrentUser,
         order_id: uuid.UUID | None = None,
         parent: QWidget | None = None,
+        *,
+        customer_id: uuid.UUID | None = None,
     ) -> None:
+        """`customer_id`: a new order for this customer, with their addresses."""
         super().__init__(runner, acting, order_id, parent)
         self.services = services
         self.customer: CustomerRow | None = None
@@ -263,7 +270,11 @@ class OrderDialog(RecordDialog):
         self.history: tuple[StatusChangeRow, ...] = ()
         self.action_dialog = None
         self._taxes: dict[uuid.UUID, TaxInfo] = {}
+        #: What was filled in automatically, by field ("shipping_address.city"): a field
+        #: that still holds it was not typed into, so another customer may refill it.
         self._filled: dict[str, str] = {}
+        #: Bill to the shipping address, as last set automatically (not by hand).
+        self._same_billing_filled = True
         self._lookups: deque[_Lookup] = deque()
         self._lookup_busy = False
         self._pick_customer_when_answered = False
@@ -280,6 +291,8 @@ class OrderDialog(RecordDialog):
         if order_id is None:
             self.mark_clean()
             self._read_warehouses()
+            if customer_id is not None:
+                self._start_with_customer(customer_id)
         else:
             services_, acting_ = services, acting
             self.load(
@@ -658,17 +671,43 @@ class OrderDialog(RecordDialog):
                 "code, name or email.",
             )
 
+    def _start_with_customer(self, customer_id: uuid.UUID) -> None:
+        customers, acting = self.services.customers, self.acting
+        self.runner.run(
+            lambda: customers.get_customer(acting, customer_id),
+            self._customer_given,
+            self._customer_not_given,
+            owner=self,
+        )
+
+    def _customer_not_given(self, error: BaseException) -> None:
+        if _alive(self):
+            self.show_field_error("customer", user_message(error))
+
+    def _customer_given(self, row: CustomerRow) -> None:
+        if not _alive(self) or self.customer is not None or self.row is not None:
+            return  # the person chose one meanwhile
+        typed = self.dirty
+        self._customer_picked(row)
+        if not typed:
+            self.mark_clean()  # nothing the person typed yet: closing asks nothing
+
     def _customer_picked(self, row: CustomerRow) -> None:
         self.customer_search.cancel()
         self.customer = row
         self.customer_edit.setText(customer_label(row))
         self._edited("customer")
-        for name in FROM_CUSTOMER:
-            self._autofill(name, getattr(row, name))
+        self._clear_autofilled()
+        addresses = row.addresses.for_order
+        if addresses is not None:
+            self._fill_addresses(*addresses)
+        else:
+            for name in FROM_CUSTOMER:
+                self._autofill(name, getattr(row, name))
         self._update_customer()
         # After the popup has closed, which gives the focus back to the customer field.
         QTimer.singleShot(0, self._focus_entry)
-        if self.acting.can(perms.ORDERS_READ):
+        if addresses is None and self.acting.can(perms.ORDERS_READ):
             orders, acting, customer_id = self.services.orders, self.acting, row.id
 
             def last_address() -> Address | None:
@@ -694,12 +733,34 @@ class OrderDialog(RecordDialog):
             if name not in FROM_CUSTOMER:
                 self._autofill(name, getattr(address, name))
 
-    def _autofill(self, name: str, value: str | None) -> None:
-        """Fill a shipping field from the customer unless the person typed into it."""
-        edit = self.address_fields["shipping"][name]
-        if edit.text() in ("", self._filled.get(name)):
+    def _fill_addresses(self, shipping: Address, billing: Address) -> None:
+        """The customer's addresses into the order's, but for what the person typed."""
+        for name, _label, _longest in ADDRESS_FIELDS:
+            self._autofill(name, getattr(shipping, name))
+        same = billing == shipping
+        if self.same_billing.isChecked() == self._same_billing_filled:
+            self.same_billing.setChecked(same)
+            self._same_billing_filled = same
+        if not same:
+            for name, _label, _longest in ADDRESS_FIELDS:
+                self._autofill(name, getattr(billing, name), "billing")
+
+    def _clear_autofilled(self) -> None:
+        """Empty what the last customer filled in (and nobody changed since)."""
+        for key, value in self._filled.items():
+            kind, name = key.split("_address.")
+            edit = self.address_fields[kind][name]
+            if edit.text() == value:
+                edit.clear()
+        self._filled.clear()
+
+    def _autofill(self, name: str, value: str | None, kind: str = "shipping") -> None:
+        """Fill an address field from the customer unless the person typed into it."""
+        edit = self.address_fields[kind][name]
+        key = f"{kind}_address.{name}"
+        if edit.text() in ("", self._filled.get(key)):
             edit.setText(value or "")
-            self._filled[name] = value or ""
+            self._filled[key] = value or ""
 
     def _update_customer(self) -> None:
         row = self.customer
