@@ -81,6 +81,7 @@ LOADED_TABLES = (
     "warehouses",
     "products",
     "customers",
+    "customer_addresses",
     "order_addresses",
     "orders",
     "order_items",
@@ -523,6 +524,7 @@ _ADDRESS_COLUMNS = (
     "id", "type", "first_name", "last_name", "company", "address1", "address2", "city",
     "state", "postal_code", "country", "phone", "email", "created_at", "updated_at",
 )  # fmt: skip
+_CUSTOMER_ADDRESS_COLUMNS = ("id", "customer_id", *_ADDRESS_COLUMNS[1:])
 _ORDER_COLUMNS = (
     "id", "order_number", "customer_id", "status", "previous_status", "priority", "type",
     "payment_status", "shipping_method", "subtotal", "tax_amount", "shipping_amount",
@@ -585,6 +587,7 @@ class _Generator:
         self.warehouse_ids = _Ids(seed, "warehouses")
         self.product_ids = _Ids(seed, "products")
         self.customer_ids = _Ids(seed, "customers")
+        self.customer_address_ids = _Ids(seed, "customer_addresses")
         self.address_ids = _Ids(seed, "order_addresses")
         self.order_ids = _Ids(seed, "orders")
         self.item_ids = _Ids(seed, "order_items")
@@ -1089,9 +1092,13 @@ class _Generator:
         r = rng.random
         ts = self.ts
         statuses = ("ACTIVE", "INACTIVE", "SUSPENDED")
+        # Apart from the customers' own, so that adding addresses changed no other row.
+        places = self.rng("customer_addresses").random
+        address_id = self.customer_address_ids
         for chunk_start in range(0, n, _ROWS_PER_CHUNK):
             self.progress("Customers", chunk_start, n)
             rows = []
+            addresses = []
             for c in range(chunk_start, min(n, chunk_start + _ROWS_PER_CHUNK)):
                 first, last, company = self.customer_name(c)
                 credit = self.cust_credit[c]
@@ -1110,7 +1117,19 @@ class _Generator:
                     f"{credit // 100}.{credit % 100:02d}\t{balance // 100}.{balance % 100:02d}\t"
                     f"{'t' if self.cust_exempt[c] else 'f'}\t{note}\t{created}\t{created}\n"
                 )
+                # Billed at home (where most of their orders went); one in five has goods
+                # delivered elsewhere.
+                addresses.append(
+                    f"{address_id(2 * c)}\t{self.customer_ids(c)}\tbilling\t"
+                    f"{self.customer_address(c)}\t{created}\t{created}\n"
+                )
+                if places() < 0.2:
+                    addresses.append(
+                        f"{address_id(2 * c + 1)}\t{self.customer_ids(c)}\tshipping\t"
+                        f"{self.other_address(c, places)}\t{created}\t{created}\n"
+                    )
             self.send("customers", _CUSTOMER_COLUMNS, rows)
+            self.send("customer_addresses", _CUSTOMER_ADDRESS_COLUMNS, addresses)
         self.progress("Customers", n, n)
 
     def write_products(self) -> None:

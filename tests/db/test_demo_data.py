@@ -29,6 +29,7 @@ LOADED = (
     "warehouses",
     "products",
     "customers",
+    "customer_addresses",
     "order_addresses",
     "orders",
     "order_items",
@@ -122,6 +123,8 @@ def test_counts_match_the_size_and_the_summary(
     assert rows["orders"] == SMALL.orders
     assert rows["warehouses"] == SMALL.warehouses
     assert rows["order_addresses"] == 2 * SMALL.orders
+    # Every customer is billed somewhere; some ship elsewhere.
+    assert SMALL.customers < rows["customer_addresses"] < 2 * SMALL.customers
     assert SMALL.orders <= rows["order_items"] <= 5 * SMALL.orders
     assert rows["product_categories"] > 20
     assert rows["product_inventory"] > 0 and rows["inventory_transactions"] > 0
@@ -190,6 +193,28 @@ def test_products_follow_the_rules(demo_url: URL) -> None:
         "count(*) FILTER (WHERE NOT is_active), count(DISTINCT sku) FROM products",
     )[0]
     assert mix[0] > 0 and mix[1] > 0 and mix[3] == SMALL.products
+
+
+def test_every_customer_has_a_billing_address_new_orders_can_start_from(demo_url: URL) -> None:
+    assert (
+        _value(
+            demo_url,
+            "SELECT count(*) FROM customers c WHERE NOT EXISTS (SELECT 1 FROM customer_addresses a "
+            "WHERE a.customer_id = c.id AND a.type = 'billing')",
+        )
+        == 0
+    )
+    # Billed at home, as their orders were: the billing address matches the orders'.
+    assert (
+        _value(
+            demo_url,
+            "SELECT count(*) FROM orders o JOIN order_addresses b ON b.id = o.billing_address_id "
+            "JOIN customer_addresses a ON a.customer_id = o.customer_id AND a.type = 'billing' "
+            "WHERE (a.address1, a.city, a.postal_code) IS DISTINCT FROM "
+            "(b.address1, b.city, b.postal_code)",
+        )
+        == 0
+    )
 
 
 def test_customers_follow_the_rules(demo_url: URL) -> None:
