@@ -263,15 +263,27 @@ def test_ctrl_s_saves(qtbot: QtBot, staff: Staff, runner: TaskRunner) -> None:
         qtbot.keyClick(dialog.phone, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
 
 
-def test_tab_visits_every_field_in_order(qtbot: QtBot, staff: Staff, runner: TaskRunner) -> None:
-    dialog = new_dialog(qtbot, staff, runner)
-    dialog.first_name.setFocus()
+def _tab_through(qtbot: QtBot, dialog: CustomerDialog, names: list[str]) -> None:
+    dialog.field(names[0]).setFocus()
     seen = [focused(dialog)]
-    for _ in range(len(dialog.field_names) - 1):
+    for _ in range(len(names) - 1):
         qtbot.keyClick(focused(dialog), Qt.Key.Key_Tab)
         seen.append(focused(dialog))
-    assert seen == [dialog.field(name) for name in dialog.field_names]
-    assert all(dialog.field(name).isVisible() for name in dialog.field_names)
+    assert seen == [dialog.field(name) for name in names]
+    assert all(dialog.field(name).isVisible() for name in names)
+
+
+def test_tab_visits_every_field_in_order(qtbot: QtBot, staff: Staff, runner: TaskRunner) -> None:
+    dialog = new_dialog(qtbot, staff, runner)
+    addresses = [n for n in dialog.field_names if "_address." in n or n == "same_shipping"]
+    customer = [n for n in dialog.field_names if n not in addresses]
+    _tab_through(qtbot, dialog, customer)
+
+    # The Addresses page: billing, then "same as billing", then (once unticked) shipping.
+    qtbot.keyClick(focused(dialog), Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)
+    dialog.same_shipping.setChecked(False)
+    assert addresses[0] == "billing_address.first_name"
+    _tab_through(qtbot, dialog, addresses)
 
 
 def test_the_dialog_says_at_once_when_the_record_changed_elsewhere(
