@@ -323,6 +323,15 @@ IMPORT_KINDS: Mapping[str, tuple[ImportField, ...]] = {
         _f("credit_limit", "Credit limit", "credit", "limit"),
         _f("tax_exempt", "Tax exempt", "tax exemption", "exempt"),
         _f("notes", "Notes", "note", "comment", "comments", "remarks"),
+        # The billing address (the customer's Addresses page); all of it optional.
+        _f("billing_address1", "Street", "street", "address", "address 1", "address line 1",
+           "street address", "billing address", "billing street"),
+        _f("billing_address2", "Street (2)", "address 2", "address line 2", "street 2"),
+        _f("billing_city", "City", "town", "billing city"),
+        _f("billing_state", "State", "region", "province", "county", "billing state"),
+        _f("billing_postal_code", "Postal code", "zip", "zip code", "postcode", "post code",
+           "postal", "billing postal code", "billing zip"),
+        _f("billing_country", "Country", "billing country"),
     ),
     "stock_counts": (
         _f("sku", "SKU", "item code", "article", "product code", "code", "variant sku",

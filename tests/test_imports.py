@@ -109,6 +109,12 @@ def test_exact_names_win_over_synonyms_and_each_column_feeds_one_field() -> None
         "credit_limit": None,
         "tax_exempt": None,
         "notes": None,
+        "billing_address1": None,
+        "billing_address2": None,
+        "billing_city": None,
+        "billing_state": None,
+        "billing_postal_code": None,
+        "billing_country": None,
     }
     counts = guess_mapping("stock_counts", ["Code", "Location", "Qty"])
     assert counts == {"sku": 0, "warehouse": 1, "counted": 2, "note": None}

@@ -194,7 +194,7 @@ class CustomerService(Service):
             if not include_inactive:
                 statement = statement.where(Customer.status == "ACTIVE")
             rows = session.execute(statement.limit(limit)).all()
-            addresses = _addresses(session, [row[0].id for row in rows])
+            addresses = read_addresses(session, [row[0].id for row in rows])
             return tuple(
                 _customer_row(*row, addresses=addresses.get(row[0].id, CustomerAddresses()))
                 for row in rows
@@ -502,14 +502,14 @@ def _customer(session: Session, customer_id: uuid.UUID) -> CustomerRow:
     found = session.execute(_customer_select().where(Customer.id == customer_id)).first()
     if found is None:
         raise NotFoundError("This customer does not exist (any more).")
-    addresses = _addresses(session, [customer_id]).get(customer_id, CustomerAddresses())
+    addresses = read_addresses(session, [customer_id]).get(customer_id, CustomerAddresses())
     return _customer_row(*found, addresses=addresses)
 
 
 _ADDRESS_FIELDS = tuple(f.name for f in fields(Address))
 
 
-def _addresses(
+def read_addresses(
     session: Session, customer_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, CustomerAddresses]:
     """The addresses of these customers, by customer (one statement for all of them)."""
@@ -529,7 +529,7 @@ def _addresses(
 def _save_addresses(session: Session, customer_id: uuid.UUID, wanted: CustomerAddresses) -> bool:
     """Make the customer's address rows say `wanted`: insert, update or delete each type.
     Whether anything changed."""
-    kept = _addresses(session, [customer_id]).get(customer_id, CustomerAddresses())
+    kept = read_addresses(session, [customer_id]).get(customer_id, CustomerAddresses())
     changed = False
     for kind in ("billing", "shipping"):
         before, after = getattr(kept, kind), getattr(wanted, kind)

@@ -18,6 +18,11 @@ addresses) to name duplicates by line. `benchmarks/imports.py` measures 100,000 
 A dry run does the same checks in the same kind of transaction, writes nothing and rolls
 back, so what it reports is what the import would meet.
 
+Customers may bring their billing address (street, city, postal code, country, ...): a new
+customer's needs street, city, postal code and country; an existing customer's is changed
+in the columns the file gives. It is saved with the customer (a change moves the
+customer's version), named after the customer, as the customer dialog does.
+
 Updating existing rows (`update_existing`): products are found by SKU, customers by their
 code when the file gives one, else by email address (ignoring case). Fields the mapping
 leaves out and cells left blank keep the stored value; a new row takes the defaults of a
@@ -45,6 +50,7 @@ from typing import Any, Protocol, get_type_hints
 
 from sqlalchemy import String, Table, any_, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -53,6 +59,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from erpgo_desktop import imports
 from erpgo_desktop.db.models import (
     Customer,
+    CustomerAddress,
     Product,
     ProductCategory,
     ProductInventory,
@@ -64,7 +71,8 @@ from erpgo_desktop.domain import customers as customer_rules
 from erpgo_desktop.domain import inventory as stock_rules
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain.catalog import ProductDraft
-from erpgo_desktop.domain.customers import CustomerDraft
+from erpgo_desktop.domain.customers import CustomerAddresses, CustomerDraft
+from erpgo_desktop.domain.orders import Address
 from erpgo_desktop.domain.validation import check_email
 from erpgo_desktop.errors import (
     ConflictError,
@@ -76,7 +84,11 @@ from erpgo_desktop.errors import (
 from erpgo_desktop.imports import SheetRow
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
-from erpgo_desktop.services.customers import check_credit_change, writable_fields
+from erpgo_desktop.services.customers import (
+    check_credit_change,
+    read_addresses,
+    writable_fields,
+)
 from erpgo_desktop.services.stock import StockKey, StockLedger, share_rows
 
 __all__ = ["ImportResult", "ImportService", "LineError", "Progress"]
@@ -316,7 +328,19 @@ def _types(draft: type) -> dict[str, type]:
 
 
 _PRODUCT_TYPES = {**_types(ProductDraft), "category": str}
-_CUSTOMER_TYPES = {**_types(CustomerDraft), "customer_code": str}
+_BILLING = "billing_"
+_BILLING_FIELDS = tuple(
+    f.name for f in imports.fields_of("customers") if f.name.startswith(_BILLING)
+)
+_CUSTOMER_TYPES = {
+    **_types(CustomerDraft),
+    "customer_code": str,
+    **dict.fromkeys(_BILLING_FIELDS, str),
+}
+#: A refused address field as the import calls it: billing_address.city -> billing_city.
+_BILLING_RENAME = {
+    f"billing_address.{name.removeprefix(_BILLING)}": name for name in _BILLING_FIELDS
+}
 _COUNT_TYPES: dict[str, type] = {"sku": str, "warehouse": str, "counted": str, "note": str}
 
 
@@ -761,11 +785,19 @@ def _plan_customers(
     found_rows = list(session.scalars(statement))
     by_code = {c.customer_code: c for c in found_rows if c.customer_code}
     by_email = {c.email.lower(): c for c in found_rows}
+    kept_addresses = read_addresses(session, [c.id for c in found_rows])
+    #: (the customer: their id, or a new customer's email; their new addresses)
+    new_addresses: list[tuple[uuid.UUID | str, CustomerAddresses]] = []
 
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for row, code, email in rows:
         values = {k: v for k, v in row.values.items() if k != "customer_code"}
+        billing_values = {
+            name.removeprefix(_BILLING): values.pop(name)
+            for name in _BILLING_FIELDS
+            if name in values
+        }
         if email is not None:
             values["email"] = email
         target: Customer | None = None
@@ -828,6 +860,20 @@ def _plan_customers(
         except ValidationError as error:
             plan.fail(row.line, error)
             continue
+        before = kept_addresses.get(target.id) if target is not None else None
+        before = before or CustomerAddresses()
+        after = before
+        if billing_values:
+            start = before.billing or _NO_ADDRESS
+            try:
+                after = customer_rules.check_customer_addresses(
+                    replace(before, billing=replace(start, **billing_values)), clean
+                )
+            except ValidationError as error:
+                plan.fail(row.line, error, _BILLING_RENAME)
+                continue
+        if after != before:
+            new_addresses.append((target.id if target is not None else clean.email, after))
         if target is not None:
             try:
                 check_credit_change(
@@ -839,9 +885,10 @@ def _plan_customers(
         if target is None:
             plan.created += 1
             inserts.append({n: getattr(clean, n) for n in _CUSTOMER_FIELDS})
-        elif clean == base:
+        elif clean == base and after == before:
             plan.unchanged += 1
         else:
+            # An address change alone moves the customer's version too.
             plan.updated += 1
             updates.append({**{n: getattr(clean, n) for n in allowed}, "id": target.id})
 
@@ -867,8 +914,47 @@ def _plan_customers(
             version=_CUSTOMERS.c.version + 1,
             updated_by=acting.id,
         )
+        _save_billing_addresses(connection, new_addresses)
 
     return write
+
+
+_NO_ADDRESS = Address("", "", "", "", "", "")
+_CUSTOMER_ADDRESSES: Table = CustomerAddress.__table__  # type: ignore[assignment]
+_ADDRESS_FIELDS = tuple(f.name for f in fields(Address))
+
+
+def _save_billing_addresses(
+    connection: Connection, wanted: Sequence[tuple[uuid.UUID | str, CustomerAddresses]]
+) -> None:
+    """The imported billing addresses, in one statement: new customers are found by their
+    email (they were inserted just before)."""
+    if not wanted:
+        return
+    emails = [key.lower() for key, _ in wanted if isinstance(key, str)]
+    found = {}
+    if emails:
+        statement = select(func.lower(Customer.email), Customer.id).where(
+            _texts(func.lower(Customer.email), emails)
+        )
+        found = {email: customer_id for email, customer_id in connection.execute(statement)}
+    rows = []
+    for key, addresses in wanted:
+        billing = addresses.billing
+        assert billing is not None  # an import sets the billing address or leaves it
+        customer_id = found[key.lower()] if isinstance(key, str) else key
+        rows.append(
+            {"customer_id": customer_id, "type": "billing"}
+            | {name: getattr(billing, name) for name in _ADDRESS_FIELDS}
+        )
+    given = _as_relation(_CUSTOMER_ADDRESSES, rows)
+    upsert = pg_insert(_CUSTOMER_ADDRESSES).from_select(list(rows[0]), select(*given.c))
+    connection.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["customer_id", "type"],
+            set_={name: upsert.excluded[name] for name in _ADDRESS_FIELDS},
+        )
+    )
 
 
 # --- stock counts -------------------------------------------------------------------------

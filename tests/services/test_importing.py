@@ -289,6 +289,43 @@ def test_good_customers_are_created_and_updated_by_email_or_code(env: Env, engin
     )
 
 
+def billing_addresses(engine: Engine) -> dict[str, tuple[str, ...]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT c.email, a.first_name, a.last_name, a.address1, a.city, "
+                 "a.postal_code, a.country, c.version FROM customer_addresses a "
+                 "JOIN customers c ON c.id = a.customer_id WHERE a.type = 'billing'")
+        ).all()  # fmt: skip
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def test_customers_bring_their_billing_address(env: Env, engine: Engine) -> None:
+    header = "First name,Last name,Email,Street,City,Zip,Country\n"
+    grace = "Grace,Hopper,grace@example.com,1 Navy Way,Arlington,22202,US\n"
+    ada = "Ada,Lovelace,ada@example.com,12 Square,London,SW1Y 4LB,UK\n"
+    alan = "Alan,Turing,alan@example.com,,Wilmslow,,UK\n"
+    before = fingerprint(engine)
+    refused = import_customers(env, sheet(header + grace + ada + alan), update_existing=True)
+    assert [(e.line, e.field) for e in refused.errors] == [(4, "billing_address1")]
+    assert "street" in refused.errors[0].message
+    assert fingerprint(engine) == before and billing_addresses(engine) == {}
+
+    assert import_customers(env, sheet(header + grace + ada), update_existing=True) == (
+        ImportResult(1, 1, 0)
+    )
+    assert billing_addresses(engine) == {
+        "grace@example.com": ("Grace", "Hopper", "1 Navy Way", "Arlington", "22202", "US", 1),
+        "ada@example.com": ("Ada", "Lovelace", "12 Square", "London", "SW1Y 4LB", "UK", 2),
+    }
+    # A column of the address alone changes that much of it, and the customer's version.
+    moved = sheet("First name,Last name,Email,City\nAda,Lovelace,ada@example.com,Oxford\n")
+    assert import_customers(env, moved, update_existing=True) == ImportResult(0, 1, 0)
+    assert billing_addresses(engine)["ada@example.com"] == (
+        "Ada", "Lovelace", "12 Square", "Oxford", "SW1Y 4LB", "UK", 3
+    )  # fmt: skip
+    assert import_customers(env, moved, update_existing=True) == ImportResult(0, 0, 1)
+
+
 # --- stock counts -------------------------------------------------------------------------
 
 
