@@ -156,7 +156,7 @@ class CustomerDialog(RecordDialog):
             for name, label, longest in ADDRESS_FIELDS:
                 edit = QLineEdit()
                 edit.setMaxLength(longest)
-                if name in ("first_name", "last_name", "company"):
+                if name in ("first_name", "last_name"):
                     edit.setPlaceholderText("the customer's")
                 self._add_address_row(form, f"{kind}_address.{name}", label, title, edit)
                 edits[name] = edit
