@@ -753,6 +753,9 @@ class OrderDialog(RecordDialog):
             if edit.text() == value:
                 edit.clear()
         self._filled.clear()
+        if self.same_billing.isChecked() == self._same_billing_filled:
+            self.same_billing.setChecked(True)
+            self._same_billing_filled = True
 
     def _autofill(self, name: str, value: str | None, kind: str = "shipping") -> None:
         """Fill an address field from the customer unless the person typed into it."""

@@ -214,6 +214,7 @@ def test_another_customer_refills_what_was_filled_in_not_what_was_typed(
     assert ship["last_name"].text() == second.last_name
     assert ship["phone"].text() == "+1 555 0100"
     assert bill["address1"].text() == ""
+    assert order.same_billing.isChecked()  # billed where shipped again, as for anyone
 
     order._customer_picked(third)
     assert ship["address1"].text() == "1 Office Road"
