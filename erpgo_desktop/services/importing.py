@@ -872,8 +872,6 @@ def _plan_customers(
             except ValidationError as error:
                 plan.fail(row.line, error, _BILLING_RENAME)
                 continue
-        if after != before:
-            new_addresses.append((target.id if target is not None else clean.email, after))
         if target is not None:
             try:
                 check_credit_change(
@@ -882,6 +880,8 @@ def _plan_customers(
             except PermissionDeniedError as error:
                 plan.errors.append(LineError(row.line, "credit_limit", error.message))
                 continue
+        if after != before:
+            new_addresses.append((target.id if target is not None else clean.email, after))
         if target is None:
             plan.created += 1
             inserts.append({n: getattr(clean, n) for n in _CUSTOMER_FIELDS})
