@@ -41,6 +41,7 @@ from erpgo_desktop.errors import (
     ConflictError,
     ConnectionLostError,
     NotFoundError,
+    ValidationError,
 )
 from erpgo_desktop.services.security import SIGNIN_PASSWORD, SIGNIN_ROLE, scram_verifier
 
@@ -52,6 +53,11 @@ NOT_SET_UP = (
     "This database is not set up for signing in with personal accounts: ask the "
     "administrator to run `erpgo-desktop migrate` and `erpgo-desktop setup-roles` (see the "
     "README's section for administrators)."
+)
+GRANTS_MISSING = (
+    "The database refused to answer a sign-in ({detail}): its rights are not set up for "
+    "this version of ERPGo Desktop. Ask the administrator to run `erpgo-desktop "
+    "setup-roles` as a superuser (after `erpgo-desktop migrate`)."
 )
 NO_ROLES_YET = (
     "The database's roles are not set up yet: run `erpgo-desktop setup-roles` as a "
@@ -146,7 +152,7 @@ class AuthService:
 
     def sign_in(self, username: str, password: str) -> SignedIn:
         """Connect as the person's own login role; the engine is theirs to dispose."""
-        username = username.strip()
+        username, password = _sign_in_input(username, password)
         refused = AuthenticationError("Wrong username or password.")
         with _connection_errors_as_lost(), self._gate() as connection:
             login_role, locked_until = connection.execute(
@@ -165,7 +171,12 @@ class AuthService:
             max_overflow=8,
         )
         try:
-            with _connection_errors_as_lost(), _refusals_named(), engine.begin() as connection:
+            with (
+                _connection_errors_as_lost(),
+                _refusals_named(),
+                _missing_grants_named(),
+                engine.begin() as connection,
+            ):
                 row = connection.execute(text("SELECT * FROM erpgo_sign_in()")).one_or_none()
         except _WrongPassword:
             engine.dispose()
@@ -183,10 +194,14 @@ class AuthService:
                     "ask the administrator to run `erpgo-desktop setup-roles`."
                 )
             raise locked_error(row.locked_until)
-        with make_session_factory(engine)() as session:
-            user = session.get(User, row.user_id)
-            assert user is not None
-            return SignedIn(current_user(session, user), engine)
+        try:
+            with _missing_grants_named(), make_session_factory(engine)() as session:
+                user = session.get(User, row.user_id)
+                assert user is not None
+                return SignedIn(current_user(session, user), engine)
+        except BaseException:
+            engine.dispose()
+            raise
 
     def _failed(self, username: str) -> AuthenticationError:
         with _connection_errors_as_lost(), self._gate() as connection:
@@ -200,6 +215,9 @@ class AuthService:
 
     def check_password(self, username: str, password: str) -> bool:
         """Whether `password` opens `username`'s login role (nothing is counted)."""
+        username, password = _sign_in_input(username, password)
+        if not username or not password:
+            return False
         with self._gate() as connection:
             login_role = connection.execute(
                 text("SELECT erpgo_login_role(:u)"), {"u": username}
@@ -252,6 +270,7 @@ class AuthService:
                 except DBAPIError as exc:
                     if isinstance(exc.orig, pg_errors.UndefinedFunction | pg_errors.UndefinedTable):
                         raise ConfigurationError(NOT_SET_UP) from exc
+                    _raise_if_grants_missing(exc)
                     raise
         finally:
             engine.dispose()
@@ -388,6 +407,37 @@ def current_user(session: Session, user: User) -> CurrentUser:
         roles=tuple(name for name, _ in rows),
         permissions=frozenset(granted),
     )
+
+
+def _sign_in_input(username: object, password: object) -> tuple[str, str]:
+    """The name (blanks around it dropped) and password as typed, or a refusal: neither
+    can hold a NUL character (no account has one), and both are text."""
+    name = validation.text_input(username, "username", "A username")
+    if not isinstance(password, str):
+        raise ValidationError("A password must be text.", field="password")
+    if validation.NUL in password:
+        raise AuthenticationError("Wrong username or password.")
+    return name, password
+
+
+def _raise_if_grants_missing(exc: DBAPIError) -> None:
+    """A sign-in the database's grants refuse: the roles were never set up for this
+    schema (a restored or copied database, a migration without `setup-roles`)."""
+    if isinstance(exc.orig, pg_errors.InsufficientPrivilege):
+        detail = getattr(getattr(exc.orig, "diag", None), "message_primary", None)
+        log.warning("a sign-in was refused a right: %s", exc.orig)
+        raise ConfigurationError(
+            GRANTS_MISSING.format(detail=detail or "permission denied")
+        ) from exc
+
+
+@contextmanager
+def _missing_grants_named() -> Iterator[None]:
+    try:
+        yield
+    except DBAPIError as exc:
+        _raise_if_grants_missing(exc)
+        raise
 
 
 class _WrongPassword(Exception):
