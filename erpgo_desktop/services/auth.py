@@ -41,8 +41,8 @@ from erpgo_desktop.errors import (
     ConflictError,
     ConnectionLostError,
     NotFoundError,
-    ValidationError,
 )
+from erpgo_desktop.services.arguments import checked_entry_points
 from erpgo_desktop.services.security import SIGNIN_PASSWORD, SIGNIN_ROLE, scram_verifier
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ class SignedIn:
     engine: Engine
 
 
+@checked_entry_points
 class AuthService:
     """Signing in, and creating accounts (with their login roles)."""
 
@@ -152,7 +153,7 @@ class AuthService:
 
     def sign_in(self, username: str, password: str) -> SignedIn:
         """Connect as the person's own login role; the engine is theirs to dispose."""
-        username, password = _sign_in_input(username, password)
+        username = username.strip()  # text without NUL: see services/arguments.py
         refused = AuthenticationError("Wrong username or password.")
         with _connection_errors_as_lost(), self._gate() as connection:
             login_role, locked_until = connection.execute(
@@ -215,9 +216,6 @@ class AuthService:
 
     def check_password(self, username: str, password: str) -> bool:
         """Whether `password` opens `username`'s login role (nothing is counted)."""
-        username, password = _sign_in_input(username, password)
-        if not username or not password:
-            return False
         with self._gate() as connection:
             login_role = connection.execute(
                 text("SELECT erpgo_login_role(:u)"), {"u": username}
@@ -236,6 +234,7 @@ class AuthService:
 
     def change_password(self, username: str, old_password: str, new_password: str) -> None:
         """A person's own new password, set from a session opened with the old one."""
+        new_password = validation.check_password(new_password, "new_password")
         signed_in = self.sign_in(username, old_password)
         try:
             with signed_in.engine.begin() as connection:
@@ -407,17 +406,6 @@ def current_user(session: Session, user: User) -> CurrentUser:
         roles=tuple(name for name, _ in rows),
         permissions=frozenset(granted),
     )
-
-
-def _sign_in_input(username: object, password: object) -> tuple[str, str]:
-    """The name (blanks around it dropped) and password as typed, or a refusal: neither
-    can hold a NUL character (no account has one), and both are text."""
-    name = validation.text_input(username, "username", "A username")
-    if not isinstance(password, str):
-        raise ValidationError("A password must be text.", field="password")
-    if validation.NUL in password:
-        raise AuthenticationError("Wrong username or password.")
-    return name, password
 
 
 def _raise_if_grants_missing(exc: DBAPIError) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from erpgo_desktop.db.models import Product, ProductCategory
 from erpgo_desktop.domain.validation import check_search
 from erpgo_desktop.errors import ValidationError
+from erpgo_desktop.services.arguments import checked_entry_points
 from erpgo_desktop.services.base import read_reconnecting
 
 DEFAULT_COUNT_CAP = 10_000
@@ -117,6 +118,7 @@ class ProductCount:
     exact: bool
 
 
+@checked_entry_points
 class ProductCatalogService:
     def __init__(
         self,

@@ -62,7 +62,7 @@ from erpgo_desktop.domain import inventory as stock_rules
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain.catalog import ProductDraft
 from erpgo_desktop.domain.customers import CustomerDraft
-from erpgo_desktop.domain.validation import check_email
+from erpgo_desktop.domain.validation import check_email, optional_text_input
 from erpgo_desktop.errors import (
     ConflictError,
     ErpError,
@@ -249,9 +249,17 @@ def _check_mapping(kind: str, mapping: Mapping[str, int | None]) -> None:
         names = ", ".join(f.label for f in missing)
         raise ValidationError(f"Choose a column for: {names}.", field="mapping")
     known = {f.name for f in imports.fields_of(kind)}
-    unknown = sorted(set(mapping) - known)
+    unknown = sorted(str(name) for name in set(mapping) - known)
     if unknown:
         raise ValidationError(f"Unknown fields: {', '.join(unknown)}.", field="mapping")
+    for name, column in mapping.items():
+        if column is not None and (
+            isinstance(column, bool) or not isinstance(column, int) or column < 0
+        ):
+            raise ValidationError(
+                f"The column of {name} is a column number from 0, not {column!r}.",
+                field="mapping",
+            )
 
 
 _TRUE = frozenset({"true", "yes", "y", "1", "x", "on", "t"})
@@ -304,14 +312,18 @@ def _parse_rows(
     for done, row in enumerate(rows):
         if progress is not None and done % _PROGRESS_STEP == 0:
             progress(_CHECKED, done, len(rows))
+        if not isinstance(row, SheetRow) or not isinstance(row.values, tuple | list):
+            raise ValidationError(f"Row {done + 1} of the file was not read as a row of cells.")
         values: dict[str, Any] = {}
         errors: list[LineError] = []
         for name, column in columns:
-            text = row.value(column)
-            if not text:
-                continue
             kind_of = types.get(name, str)
             try:
+                # Each cell is text as the domain takes it (no NUL, not None) before it is
+                # parsed: a bad cell is an error on its line, the other lines go on.
+                text = _cell_text(row, column, name, labels[name])
+                if not text:
+                    continue
                 if kind_of is bool:
                     values[name] = _parse_flag(text, name, labels[name])
                 elif kind_of is int:
@@ -324,6 +336,13 @@ def _parse_rows(
                 errors.append(LineError(row.line, error.field, error.message))
         parsed.append(_Parsed(row.line, values, tuple(errors)))
     return parsed
+
+
+def _cell_text(row: SheetRow, column: int, name: str, label: str) -> str:
+    """The cell in `column` as text (blanks around it dropped), "" for an empty or missing
+    one; a cell that is not text, or holds a NUL character, is refused."""
+    cell = row.values[column] if column < len(row.values) else None
+    return optional_text_input(cell, name, label)
 
 
 def _required(row: _Parsed, kind: str, plan: _Plan) -> bool:
