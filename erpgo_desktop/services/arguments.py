@@ -216,6 +216,15 @@ def _dataclass(cls: type) -> Check:
     return check_dataclass
 
 
+@dataclasses.dataclass(frozen=True)
+class CheckedInside:
+    """Marks a parameter the method checks itself, piece by piece:
+    `rows: Annotated[Sequence[SheetRow], CheckedInside("by line")]` lets an import report
+    each bad cell on its own line instead of refusing the whole file at the door."""
+
+    how: str
+
+
 def checked_arguments(function: F) -> F:
     """`function`, refusing arguments that are not of their annotated kind."""
     if getattr(function, "__checked_arguments__", False):
@@ -241,12 +250,17 @@ def checked_arguments(function: F) -> F:
 def _parameter_checks(
     function: Callable[..., Any], signature: inspect.Signature
 ) -> list[tuple[str, Check]]:
-    hints = typing.get_type_hints(function)
+    hints = typing.get_type_hints(function, include_extras=True)
     found: list[tuple[str, Check]] = []
     for name in signature.parameters:
         if name == "self" or name not in hints:
             continue
-        check = checker(hints[name])
+        hint = hints[name]
+        if typing.get_origin(hint) is typing.Annotated:
+            if any(isinstance(extra, CheckedInside) for extra in hint.__metadata__):
+                continue
+            hint = typing.get_args(hint)[0]
+        check = checker(hint)
         if check is not None:
             found.append((name, check))
     return found

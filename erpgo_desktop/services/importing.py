@@ -38,7 +38,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any, get_type_hints
+from typing import Annotated, Any, get_type_hints
 
 from sqlalchemy import String, Table, any_, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -71,6 +71,7 @@ from erpgo_desktop.errors import (
     ValidationError,
 )
 from erpgo_desktop.imports import SheetRow
+from erpgo_desktop.services.arguments import CheckedInside
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
 from erpgo_desktop.services.customers import check_credit_change, writable_fields
@@ -80,6 +81,9 @@ __all__ = ["ImportResult", "ImportService", "LineError", "Progress"]
 
 #: progress(message, done, total), as ui/tasks.py passes it to work on a worker.
 Progress = Callable[[str, int, int], None]
+#: A file's rows: each cell is checked on its line (`_cell_text`), so that a bad one is
+#: reported with its line number and the other lines are still checked.
+_Rows = Annotated[Sequence[SheetRow], CheckedInside("cell by cell, reported by line")]
 _PROGRESS_STEP = 500
 _CHECKED = "Checking rows"
 
@@ -156,7 +160,7 @@ class ImportService(Service):
     def import_products(
         self,
         acting: CurrentUser,
-        rows: Sequence[SheetRow],
+        rows: _Rows,
         mapping: Mapping[str, int | None],
         *,
         update_existing: bool,
@@ -175,7 +179,7 @@ class ImportService(Service):
     def import_customers(
         self,
         acting: CurrentUser,
-        rows: Sequence[SheetRow],
+        rows: _Rows,
         mapping: Mapping[str, int | None],
         *,
         update_existing: bool,
@@ -194,7 +198,7 @@ class ImportService(Service):
     def import_stock_counts(
         self,
         acting: CurrentUser,
-        rows: Sequence[SheetRow],
+        rows: _Rows,
         mapping: Mapping[str, int | None],
         *,
         update_existing: bool = True,

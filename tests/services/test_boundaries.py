@@ -222,6 +222,8 @@ class World:
     admin: CurrentUser
     counter: Iterator[int]
     fingerprint_sql: str
+    #: The fingerprint after the last refusal (nothing changed since), or None.
+    known: str | None = None
 
     def seed(self) -> Seed:
         n = next(self.counter)
@@ -258,6 +260,18 @@ class World:
     def fingerprint(self) -> str:
         with self.engine.connect() as connection:
             return str(connection.execute(text(self.fingerprint_sql)).scalar_one())
+
+    def refused_without_change(self, action: Callable[[], object]) -> None:
+        """Run `action`: it succeeds, or raises ErpError and the database is unchanged.
+        The fingerprint after a refusal is the one before the next call."""
+        before = self.known or self.fingerprint()
+        self.known = None
+        try:
+            action()
+        except ErpError:
+            after = self.fingerprint()
+            assert after == before, "a refused call changed the database"
+            self.known = after
 
 
 def _fingerprint_sql(engine: Engine) -> str:
@@ -631,14 +645,11 @@ def test_bad_input_is_refused_in_words(
 ) -> None:
     # One set of rows per method: most calls are refused and change nothing.
     if method not in _seeds:
+        world.known = None
         _seeds[method] = world.seed()
     seed = _seeds[method]
     bad = data.draw(bad_values(hint), label=".".join(map(str, path)))
-    before = world.fingerprint()
-    try:
-        call(world, seed, method, path, bad)
-    except ErpError:
-        assert world.fingerprint() == before, "a refused call changed the database"
+    world.refused_without_change(lambda: call(world, seed, method, path, bad))
 
 
 # --- signing in to a database whose rights are not set up --------------------------------
@@ -692,3 +703,79 @@ def test_sign_in_refuses_nul_and_wrong_types_in_words(world: World) -> None:
         with pytest.raises(ValidationError):
             world.auth.sign_in(username, password)  # type: ignore[arg-type]
     assert world.fingerprint() == before  # and no wrong password was counted
+
+
+# --- the import planners: a bad cell is an error on its line ------------------------------
+
+_BAD_CELLS = st.one_of(
+    _NUL_TEXT,
+    _EXPONENT,
+    _HUGE_INT.map(str),
+    st.sampled_from(["NaN", "Infinity", "-1", "-0.01", "1e27", "1" * 400, "1,5e3"]),
+    _WRONG_TYPE,
+    st.integers(),
+    _NOT_FINITE,
+)
+
+#: Per import: the columns of a row, and three rows: good, to be spoiled, good.
+_IMPORTS: dict[str, tuple[tuple[str, ...], Callable[[Seed], list[tuple[Any, ...]]]]] = {
+    "import_products": (
+        ("sku", "name", "category", "price", "weight", "min_stock_level", "description"),
+        lambda s: [
+            (f"BI-{s.n}-{i}", "Imported", f"/Category {s.n}", "9.50", "1.5", "3", "d")
+            for i in range(3)
+        ],
+    ),
+    "import_customers": (
+        ("first_name", "last_name", "email", "credit_limit", "notes"),
+        lambda s: [("Im", "Ported", f"bimp-{s.n}-{i}@example.com", "5", "n") for i in range(3)],
+    ),
+    "import_stock_counts": (
+        ("sku", "warehouse", "counted", "note"),
+        lambda s: (
+            [(sku, f"B{s.n}A", "47", "counted") for sku in (f"BX-{s.n}", f"BX-{s.n}-RED")]
+            + [(f"BX-{s.n}", f"B{s.n}B", "3", "counted")]
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("importer", sorted(_IMPORTS))
+@settings(
+    max_examples=20,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_bad_cells_are_reported_by_line(world: World, importer: str, data: st.DataObject) -> None:
+    """A dry run over three lines, the middle one with a bad cell: the cell is an error
+    on line 3 (or, for a blank-like value, no error), lines 2 and 4 are checked as
+    usual, nothing is raised and nothing is written. The real import of the same rows
+    writes nothing when line 3 is refused."""
+    if importer not in _seeds:
+        world.known = None
+        _seeds[importer] = world.seed()
+    seed = _seeds[importer]
+    columns, make_rows = _IMPORTS[importer]
+    cells = [list(row) for row in make_rows(seed)]
+    column = data.draw(st.sampled_from(range(len(columns))), label="column")
+    cells[1][column] = data.draw(_BAD_CELLS, label=columns[column])
+    rows = [SheetRow(line, tuple(row)) for line, row in enumerate(cells, start=2)]
+    mapping = {name: i for i, name in enumerate(columns)}
+    run = getattr(world.services.imports, importer)
+
+    before = world.known or world.fingerprint()
+    world.known = None
+    checked = run(world.admin, rows, mapping, update_existing=False, dry_run=True)
+    assert world.fingerprint() == before
+    assert {e.line for e in checked.errors} <= {3}, checked.errors
+    assert all(e.field for e in checked.errors), checked.errors
+    good = checked.created + checked.updated + checked.unchanged
+    assert good >= 2, checked  # lines 2 and 4 were still checked
+
+    if checked.errors:
+        imported = run(world.admin, rows, mapping, update_existing=False, dry_run=False)
+        assert imported.errors == checked.errors
+        assert world.fingerprint() == before
+    world.known = before
