@@ -261,9 +261,23 @@ def _parameter_checks(
                 continue
             hint = typing.get_args(hint)[0]
         check = checker(hint)
-        if check is not None:
-            found.append((name, check))
+        if check is None:
+            continue
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:  # *args: each one is of the kind
+            check = _each(check, lambda args: args)
+        elif kind is inspect.Parameter.VAR_KEYWORD:  # **kwargs: each value is
+            check = _each(check, lambda kwargs: kwargs.values())
+        found.append((name, check))
     return found
+
+
+def _each(check: Check, items: Callable[[Any], Iterable[Any]]) -> Check:
+    def check_each(value: Any, field: str) -> None:
+        for item in items(value):
+            check(item, field)
+
+    return check_each
 
 
 def checked_entry_points(cls: C) -> C:
