@@ -31,7 +31,7 @@ import pkgutil
 import types
 import typing
 import uuid
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -177,7 +177,11 @@ def bad_values(hint: Any) -> st.SearchStrategy[Any]:
 
 
 def _hashable(value: object) -> bool:
-    return isinstance(value, Hashable)
+    try:
+        hash(value)  # Decimal("sNaN") says it is Hashable, and refuses
+    except TypeError:
+        return False
+    return True
 
 
 class _Placeholder(str):
