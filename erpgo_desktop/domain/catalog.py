@@ -12,11 +12,18 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
-from erpgo_desktop.domain.money import parse_money
+from erpgo_desktop.domain.money import parse_decimal, parse_money
+from erpgo_desktop.domain.validation import (
+    check_whole_number,
+    clean_text,
+    parse_whole_number,
+    required_text,
+    text_input,
+)
 from erpgo_desktop.errors import ValidationError
 
 SKU = re.compile(r"[A-Za-z0-9_-]{1,100}")
@@ -47,16 +54,20 @@ class CategoryDraft:
 
 def check_category(draft: CategoryDraft) -> CategoryDraft:
     name = check_category_name(draft.name)
-    if not -MAX_SORT_ORDER <= draft.sort_order <= MAX_SORT_ORDER:
-        raise ValidationError("The sort order is out of range.", field="sort_order")
-    return replace(draft, name=name, description=_optional_text(draft.description))
+    sort_order = _whole(
+        draft.sort_order, "sort_order", "The sort order", -MAX_SORT_ORDER, MAX_SORT_ORDER
+    )
+    return replace(
+        draft,
+        name=name,
+        description=_optional_text(draft.description, "description", "A description"),
+        sort_order=sort_order,
+    )
 
 
 def check_category_name(name: str) -> str:
     """A category name: 1–200 characters without '/', which separates names in paths."""
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise ValidationError("A category name has 1 to 200 characters.", field="name")
+    name = required_text(name, "name", "A category name", 200)
     if CATEGORY_SEPARATOR in name:
         raise ValidationError(
             "A category name cannot contain '/': it separates the names in a category's path.",
@@ -137,7 +148,7 @@ def check_product(draft: ProductDraft) -> ProductDraft:
         draft,
         sku=check_sku(draft.sku),
         name=_required_text(draft.name, "name", "A product name", 300),
-        description=_optional_text(draft.description),
+        description=_optional_text(draft.description, "description", "A description"),
         short_description=_optional_text(
             draft.short_description, "short_description", "A short description", 500
         ),
@@ -161,7 +172,7 @@ def check_product(draft: ProductDraft) -> ProductDraft:
 
 
 def check_sku(sku: str) -> str:
-    sku = sku.strip()
+    sku = text_input(sku, "sku", "A SKU")
     if not SKU.fullmatch(sku):
         raise ValidationError(
             "A SKU has 1 to 100 letters, digits, '-' or '_' (no spaces).", field="sku"
@@ -186,12 +197,13 @@ def check_price_and_cost(price: Decimal, cost: Decimal) -> tuple[Decimal, Decima
 
 def check_stock_levels(min_level: int, max_level: int) -> tuple[int, int]:
     """0..999,999,999 each; the minimum at most the maximum when a maximum is set (> 0)."""
-    for value, name, label in (
-        (min_level, "min_stock_level", "The minimum stock level"),
-        (max_level, "max_stock_level", "The maximum stock level"),
-    ):
-        if not 0 <= value <= MAX_STOCK_LEVEL:
-            raise ValidationError(f"{label} is a whole number from 0 to 999,999,999.", field=name)
+    min_level, max_level = (
+        _whole(value, name, label, 0, MAX_STOCK_LEVEL)
+        for value, name, label in (
+            (min_level, "min_stock_level", "The minimum stock level"),
+            (max_level, "max_stock_level", "The maximum stock level"),
+        )
+    )
     if max_level > 0 and min_level > max_level:
         raise ValidationError(
             f"The minimum stock level ({min_level:,}) cannot be above the maximum "
@@ -203,9 +215,10 @@ def check_stock_levels(min_level: int, max_level: int) -> tuple[int, int]:
 
 def check_tax(taxable: bool, tax_rate: Decimal) -> Decimal:
     """A percentage 0..100 with at most two decimals; 0 when the product is not taxable."""
-    rate = _decimal(tax_rate, "tax_rate", "The tax rate")
-    if rate != rate.quantize(Decimal("0.01")):
-        raise ValidationError("The tax rate has at most two decimals.", field="tax_rate")
+    rate = parse_decimal(
+        tax_rate, "tax_rate", "The tax rate", digits=5, places=2, example="8.25",
+        decimals="two decimals",
+    )  # fmt: skip
     if not 0 <= rate <= MAX_TAX_RATE:
         raise ValidationError("The tax rate is a percentage from 0 to 100.", field="tax_rate")
     if not taxable and rate != 0:
@@ -240,7 +253,7 @@ def check_digital(
         raise ValidationError(
             "A digital product does not require shipping.", field="requires_shipping"
         )
-    url = (download_url or "").strip()
+    url = clean_text(download_url, "download_url", "The download URL", 1000) or ""
     if not url:
         raise ValidationError("A digital product needs a download URL.", field="download_url")
     parts = urlsplit(url)
@@ -249,15 +262,13 @@ def check_digital(
             "The download URL is a web address, such as https://example.com/file.zip.",
             field="download_url",
         )
-    if len(url) > 1000:
-        raise ValidationError(
-            "The download URL has at most 1,000 characters.", field="download_url"
-        )
+    max_downloads = parse_whole_number(max_downloads, "max_downloads", "The maximum downloads")
     if not 0 <= max_downloads <= MAX_DOWNLOADS:
         raise ValidationError(
             "The maximum number of downloads is from 0 to 9,999 (0: no limit).",
             field="max_downloads",
         )
+    expiry_days = parse_whole_number(expiry_days, "expiry_days", "The days to expiry")
     if not 0 <= expiry_days <= MAX_EXPIRY_DAYS:
         raise ValidationError(
             "A download expires after 0 to 3,650 days (0: never).", field="expiry_days"
@@ -274,15 +285,10 @@ def check_barcode(barcode: str | None) -> str | None:
 
 def check_measure(value: Decimal, field: str, label: str, *, digits: int, places: int) -> Decimal:
     """A weight or size: not negative, at most `places` decimals, fitting DECIMAL(digits,places)."""
-    amount = _decimal(value, field, label)
-    step = Decimal(1).scaleb(-places)
-    if amount != amount.quantize(step):
-        raise ValidationError(f"{label} has at most {places} decimals.", field=field)
+    amount = parse_decimal(value, field, label, digits=digits, places=places, example="1.5")
     if amount < 0:
         raise ValidationError(f"{label} cannot be negative.", field=field)
-    if amount >= Decimal(10) ** (digits - places):
-        raise ValidationError(f"{label} is too large.", field=field)
-    return amount.quantize(step)
+    return amount
 
 
 # --- variants -----------------------------------------------------------------------------
@@ -326,6 +332,8 @@ def check_variant(draft: VariantDraft) -> VariantDraft:
 def check_attributes(attributes: Mapping[str, str]) -> Mapping[str, str]:
     """Up to 50 attributes: names of 1–50 characters, unique ignoring case, each with a
     text value of at most 200 characters. Returned read-only, names and values trimmed."""
+    if not isinstance(attributes, Mapping):
+        raise ValidationError("Attributes are names with values.", field="attributes")
     if len(attributes) > MAX_ATTRIBUTES:
         raise ValidationError(
             f"A variant has at most {MAX_ATTRIBUTES} attributes.", field="attributes"
@@ -333,9 +341,8 @@ def check_attributes(attributes: Mapping[str, str]) -> Mapping[str, str]:
     cleaned: dict[str, str] = {}
     seen: set[str] = set()
     for raw_name, raw_value in attributes.items():
-        if not isinstance(raw_name, str) or not isinstance(raw_value, str):
-            raise ValidationError("Attribute names and values are text.", field="attributes")
-        name, value = raw_name.strip(), raw_value.strip()
+        name = text_input(raw_name, "attributes", "An attribute name")
+        value = text_input(raw_value, "attributes", "An attribute value")
         if not name or len(name) > MAX_ATTRIBUTE_NAME:
             raise ValidationError(
                 f"An attribute name has 1 to {MAX_ATTRIBUTE_NAME} characters.", field="attributes"
@@ -355,30 +362,16 @@ def check_attributes(attributes: Mapping[str, str]) -> Mapping[str, str]:
 # --- shared helpers -----------------------------------------------------------------------
 
 
-def _decimal(value: Decimal | int | str, field: str, label: str) -> Decimal:
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValidationError(f"{label} must be a number.", field=field) from None
-    if not amount.is_finite():
-        raise ValidationError(f"{label} must be a number.", field=field)
-    return amount
-
-
 def _required_text(value: str, field: str, label: str, max_length: int) -> str:
-    value = value.strip()
-    if not value or len(value) > max_length:
-        raise ValidationError(f"{label} has 1 to {max_length:,} characters.", field=field)
-    return value
+    return required_text(value, field, label, max_length)
 
 
 def _optional_text(
-    value: str | None, field: str = "", label: str = "", max_length: int | None = None
+    value: str | None, field: str = "", label: str = "This text", max_length: int | None = None
 ) -> str | None:
     """Blank is None; longer than `max_length` is refused."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    if max_length is not None and len(value) > max_length:
-        raise ValidationError(f"{label} has at most {max_length:,} characters.", field=field)
-    return value
+    return clean_text(value, field, label, max_length)
+
+
+def _whole(value: object, field: str, label: str, minimum: int, maximum: int) -> int:
+    return check_whole_number(value, field, label, minimum, maximum)

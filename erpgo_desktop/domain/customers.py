@@ -13,7 +13,13 @@ from decimal import Decimal
 
 from erpgo_desktop.domain.money import parse_money
 from erpgo_desktop.domain.orders import Address, check_address
-from erpgo_desktop.domain.validation import check_email, check_person_name, check_phone
+from erpgo_desktop.domain.validation import (
+    check_email,
+    check_person_name,
+    check_phone,
+    clean_text,
+    text_input,
+)
 from erpgo_desktop.errors import ValidationError
 
 CUSTOMER_TYPES = ("INDIVIDUAL", "BUSINESS")
@@ -40,9 +46,7 @@ class CustomerDraft:
 def check_customer(draft: CustomerDraft) -> CustomerDraft:
     """The draft cleaned up, or ValidationError naming the first field that breaks a rule."""
     customer_type = check_customer_type(draft.type)
-    company = (draft.company or "").strip() or None
-    if company is not None and len(company) > 200:
-        raise ValidationError("A company name has at most 200 characters.", field="company")
+    company = clean_text(draft.company, "company", "A company name", 200)
     if customer_type == "BUSINESS" and company is None:
         raise ValidationError("A business customer needs a company name.", field="company")
     return replace(
@@ -55,7 +59,7 @@ def check_customer(draft: CustomerDraft) -> CustomerDraft:
         type=customer_type,
         status=check_customer_status(draft.status),
         credit_limit=check_credit_limit(draft.credit_limit),
-        notes=(draft.notes or "").strip() or None,
+        notes=clean_text(draft.notes, "notes", "The notes"),
     )
 
 
@@ -103,14 +107,14 @@ def check_customer_addresses(
 
 
 def check_customer_type(customer_type: str) -> str:
-    value = customer_type.strip().upper()
+    value = text_input(customer_type, "type", "A customer type").upper()
     if value not in CUSTOMER_TYPES:
         raise ValidationError("A customer is an individual or a business.", field="type")
     return value
 
 
 def check_customer_status(status: str) -> str:
-    value = status.strip().upper()
+    value = text_input(status, "status", "A status").upper()
     if value not in CUSTOMER_STATUSES:
         raise ValidationError(
             "A customer's status is active, inactive or suspended.", field="status"

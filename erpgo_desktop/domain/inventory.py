@@ -14,7 +14,15 @@ import uuid
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from erpgo_desktop.domain.validation import check_email, check_phone
+from erpgo_desktop.domain.validation import (
+    check_email,
+    check_phone,
+    clean_text,
+    optional_text_input,
+    parse_whole_number,
+    required_text,
+    text_input,
+)
 from erpgo_desktop.errors import ValidationError
 
 MAX_STOCK = 999_999_999
@@ -23,7 +31,6 @@ MAX_REASON_LENGTH = 1_000
 COUNT_REASON = "count"
 
 WAREHOUSE_CODE = re.compile(r"[A-Z0-9_-]{1,20}")
-_WHOLE = re.compile(r"[+-]?[0-9]+")
 
 
 # -- quantities ----------------------------------------------------------------------
@@ -31,19 +38,7 @@ _WHOLE = re.compile(r"[+-]?[0-9]+")
 
 def parse_whole(value: int | str | Decimal, field: str, label: str) -> int:
     """A whole number from a spin box (int) or a text field (str); no fractions."""
-    if isinstance(value, bool):  # True is an int to Python, not a quantity to a person
-        raise ValidationError(f"{label} must be a whole number.", field=field)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal):
-        if not value.is_finite() or value != value.to_integral_value():
-            raise ValidationError(f"{label} must be a whole number.", field=field)
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        if _WHOLE.fullmatch(text):
-            return int(text)
-    raise ValidationError(f"{label} must be a whole number.", field=field)
+    return parse_whole_number(value, field, label)
 
 
 def check_receive_quantity(quantity: int | str | Decimal) -> int:
@@ -100,7 +95,7 @@ def check_count_covers_reserved(counted: int, reserved: int, sku: str, warehouse
 
 def check_reason(reason: str | None) -> str:
     """The required reason of an adjustment, trimmed."""
-    value = (reason or "").strip()
+    value = optional_text_input(reason, "reason", "A reason")
     if not value:
         raise ValidationError(
             "Say why the stock is adjusted (damage, loss, found, ...).", field="reason"
@@ -114,10 +109,7 @@ def check_reason(reason: str | None) -> str:
 
 def check_note(note: str | None) -> str | None:
     """An optional note on a receipt, transfer or count: None when blank."""
-    value = (note or "").strip()
-    if len(value) > MAX_REASON_LENGTH:
-        raise ValidationError(f"A note has at most {MAX_REASON_LENGTH:,} characters.", field="note")
-    return value or None
+    return clean_text(note, "note", "A note", MAX_REASON_LENGTH)
 
 
 def count_reason(note: str | None) -> str:
@@ -169,7 +161,7 @@ def check_reorder_settings(
         raise ValidationError(
             f"The reorder level must be from 0 to {MAX_STOCK:,}.", field="reorder_level"
         )
-    if max_stock is None or (isinstance(max_stock, str) and not max_stock.strip()):
+    if max_stock is None or (isinstance(max_stock, str) and not text_input(max_stock, "max_stock")):
         return level, None
     maximum = parse_whole(max_stock, "max_stock", "The maximum stock")
     if not 0 <= maximum <= MAX_STOCK:
@@ -235,7 +227,7 @@ class WarehouseDraft:
 
 def check_warehouse_code(code: str) -> str:
     """Upper-case letters, digits, '-' and '_', up to 20; typed lower case is raised."""
-    value = code.strip().upper()
+    value = text_input(code, "code", "A warehouse code").upper()
     if not WAREHOUSE_CODE.fullmatch(value):
         raise ValidationError(
             "A warehouse code has 1 to 20 letters, digits, '-' or '_' (upper case), "
@@ -247,10 +239,8 @@ def check_warehouse_code(code: str) -> str:
 
 def check_warehouse(draft: WarehouseDraft) -> WarehouseDraft:
     """The draft cleaned up, or ValidationError naming the first field that breaks a rule."""
-    name = draft.name.strip()
-    if not name or len(name) > 200:
-        raise ValidationError("A warehouse name has 1 to 200 characters.", field="name")
-    email = (draft.email or "").strip()
+    name = required_text(draft.name, "name", "A warehouse name", 200)
+    email = optional_text_input(draft.email, "email", "An email address")
     return replace(
         draft,
         code=check_warehouse_code(draft.code),
@@ -266,7 +256,4 @@ def check_warehouse(draft: WarehouseDraft) -> WarehouseDraft:
 
 
 def _optional(value: str | None, field: str, label: str, max_length: int) -> str | None:
-    text = (value or "").strip()
-    if len(text) > max_length:
-        raise ValidationError(f"{label} has at most {max_length:,} characters.", field=field)
-    return text or None
+    return clean_text(value, field, label, max_length)

@@ -1,4 +1,11 @@
-"""Money is Decimal from the database to the screen, rounded half-up to cents."""
+"""Money is Decimal from the database to the screen, rounded half-up to cents.
+
+Every decimal a person enters (an amount, a weight, a size, a rate) is read by
+`parse_decimal`, which refuses what the column's NUMERIC(digits, places) cannot hold in
+any notation: too many decimals, too large (1e27, 1e300), not a number (NaN, Infinity),
+not a number at all (None, a list). It looks at the number's magnitude before rounding
+it, since rounding 1e300 to cents is an InvalidOperation of its own.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +17,53 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 #: DECIMAL(12,2): ten digits before the point.
 MAX_AMOUNT = Decimal("9999999999.99")
+#: Longer than any number a column here holds, written out with every zero.
+_LONGEST_NUMBER_TEXT = 100
 
 
 def round_money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def parse_money(value: Decimal | int | str, field: str, *, label: str = "An amount") -> Decimal:
-    """A money amount from user input: a number with at most two decimals that fits."""
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValidationError(f"{label} must be a number, such as 12.50.", field=field) from None
-    if not amount.is_finite():
-        raise ValidationError(f"{label} must be a number, such as 12.50.", field=field)
-    if amount != amount.quantize(CENT):
-        raise ValidationError(f"{label} has at most two decimals (cents).", field=field)
-    if abs(amount) > MAX_AMOUNT:
+def parse_decimal(
+    value: object,
+    field: str,
+    label: str,
+    *,
+    digits: int,
+    places: int,
+    example: str = "12.50",
+    decimals: str | None = None,
+) -> Decimal:
+    """A number that NUMERIC(digits, places) holds exactly, from a Decimal, an int or the
+    text of one (blanks around it dropped), quantized to `places` decimals. `decimals`
+    words the limit of decimals in the refusal ("two decimals (cents)")."""
+    not_a_number = ValidationError(f"{label} must be a number, such as {example}.", field=field)
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = Decimal(value)
+    elif isinstance(value, str) and "\x00" not in value and len(value) <= _LONGEST_NUMBER_TEXT:
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise not_a_number from None
+    else:
+        raise not_a_number
+    if not number.is_finite():
+        raise not_a_number
+    # adjusted(): the power of ten of the leading digit, whatever the notation.
+    if not number.is_zero() and number.adjusted() >= digits - places:
         raise ValidationError(f"{label} is too large.", field=field)
-    return amount.quantize(CENT)
+    step = Decimal(1).scaleb(-places)
+    rounded = number.quantize(step)  # exact: at most `digits` digits now
+    if rounded != number:
+        wording = decimals or f"{places} decimals"
+        raise ValidationError(f"{label} has at most {wording}.", field=field)
+    return rounded
+
+
+def parse_money(value: Decimal | int | str, field: str, *, label: str = "An amount") -> Decimal:
+    """A money amount from user input: a number with at most two decimals that fits
+    DECIMAL(12,2)."""
+    return parse_decimal(value, field, label, digits=12, places=2, decimals="two decimals (cents)")

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from erpgo_desktop.domain.money import MAX_AMOUNT, ZERO, parse_money, round_money
-from erpgo_desktop.domain.validation import check_email, check_phone
+from erpgo_desktop.domain.validation import check_email, check_phone, clean_text
 from erpgo_desktop.errors import ValidationError
 
 # --- Statuses ----------------------------------------------------------------------------
@@ -262,7 +262,7 @@ def check_order_discount(discount: Decimal, goods: Decimal) -> None:
 
 
 def check_shipping_method(method: str) -> str:
-    if method not in SHIPPING_METHODS:
+    if not isinstance(method, str) or method not in SHIPPING_METHODS:
         raise ValidationError(
             f"A shipping method is one of {', '.join(SHIPPING_METHODS)}.", field="shipping_method"
         )
@@ -274,13 +274,13 @@ CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def check_priority(priority: str) -> str:
-    if priority not in PRIORITIES:
+    if not isinstance(priority, str) or priority not in PRIORITIES:
         raise ValidationError(f"A priority is one of {', '.join(PRIORITIES)}.", field="priority")
     return priority
 
 
 def check_currency(currency: str) -> str:
-    if not CURRENCY.fullmatch(currency):
+    if not isinstance(currency, str) or not CURRENCY.fullmatch(currency):
         raise ValidationError(
             "A currency is three upper-case letters (ISO 4217), such as USD.", field="currency"
         )
@@ -296,8 +296,8 @@ def check_shipment(
 ) -> tuple[str | None, str | None]:
     """Carrier and tracking number of a shipment, both required unless the goods are
     picked up or downloaded."""
-    carrier = (carrier or "").strip() or None
-    tracking = (tracking_number or "").strip() or None
+    carrier = clean_text(carrier, "carrier", "A carrier's name")
+    tracking = clean_text(tracking_number, "tracking_number", "A tracking number")
     needs_carrier = method not in ("PICKUP", "DIGITAL")
     if carrier is None and needs_carrier:
         raise ValidationError(f"Name the carrier of this {method} shipment.", field="carrier")
@@ -343,9 +343,15 @@ _OPTIONAL_ADDRESS = {"company": 200, "address2": 255, "state": 100}
 
 def check_address(address: Address, kind: str) -> Address:
     """The address cleaned up; `kind` ('shipping' or 'billing') prefixes the error's field."""
+    if not isinstance(address, Address):
+        raise ValidationError(f"The {kind} address is missing.", field=f"{kind}_address")
     values: dict[str, str | None] = {
-        item.name: _text(getattr(address, item.name)) for item in fields(Address)
-    }
+        item.name: clean_text(
+            getattr(address, item.name), f"{kind}_address.{item.name}",
+            f"The {kind} address's {item.name.replace('_', ' ')}",
+        )
+        for item in fields(Address)
+    }  # fmt: skip
     required: dict[str, str] = {}
     for name, longest in _REQUIRED_ADDRESS.items():
         value = values[name]
@@ -404,6 +410,10 @@ class OrderHeader:
 
 def check_header(header: OrderHeader) -> OrderHeader:
     """The header cleaned up, or ValidationError naming the field that breaks a rule."""
+    if not isinstance(header, OrderHeader):
+        raise ValidationError("The order's details are missing.")
+    if header.required_date is not None and not isinstance(header.required_date, datetime):
+        raise ValidationError("The required date is a date.", field="required_date")
     shipping = check_address(header.shipping_address, "shipping")
     billing = check_address(header.billing_address or header.shipping_address, "billing")
     return replace(
@@ -413,11 +423,7 @@ def check_header(header: OrderHeader) -> OrderHeader:
         shipping_method=check_shipping_method(header.shipping_method),
         priority=check_priority(header.priority),
         order_discount=check_discount(header.order_discount, "order_discount"),
-        notes=_text(header.notes),
-        customer_notes=_text(header.customer_notes),
-        internal_notes=_text(header.internal_notes),
+        notes=clean_text(header.notes, "notes", "The notes"),
+        customer_notes=clean_text(header.customer_notes, "customer_notes", "The customer's notes"),
+        internal_notes=clean_text(header.internal_notes, "internal_notes", "The internal notes"),
     )
-
-
-def _text(value: str | None) -> str | None:
-    return (value or "").strip() or None

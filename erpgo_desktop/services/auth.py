@@ -42,6 +42,7 @@ from erpgo_desktop.errors import (
     ConnectionLostError,
     NotFoundError,
 )
+from erpgo_desktop.services.arguments import checked_entry_points
 from erpgo_desktop.services.security import SIGNIN_PASSWORD, SIGNIN_ROLE, scram_verifier
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,11 @@ NOT_SET_UP = (
     "This database is not set up for signing in with personal accounts: ask the "
     "administrator to run `erpgo-desktop migrate` and `erpgo-desktop setup-roles` (see the "
     "README's section for administrators)."
+)
+GRANTS_MISSING = (
+    "The database refused to answer a sign-in ({detail}): its rights are not set up for "
+    "this version of ERPGo Desktop. Ask the administrator to run `erpgo-desktop "
+    "setup-roles` as a superuser (after `erpgo-desktop migrate`)."
 )
 NO_ROLES_YET = (
     "The database's roles are not set up yet: run `erpgo-desktop setup-roles` as a "
@@ -97,6 +103,7 @@ class SignedIn:
     engine: Engine
 
 
+@checked_entry_points
 class AuthService:
     """Signing in, and creating accounts (with their login roles)."""
 
@@ -146,7 +153,7 @@ class AuthService:
 
     def sign_in(self, username: str, password: str) -> SignedIn:
         """Connect as the person's own login role; the engine is theirs to dispose."""
-        username = username.strip()
+        username = username.strip()  # text without NUL: see services/arguments.py
         refused = AuthenticationError("Wrong username or password.")
         with _connection_errors_as_lost(), self._gate() as connection:
             login_role, locked_until = connection.execute(
@@ -165,7 +172,12 @@ class AuthService:
             max_overflow=8,
         )
         try:
-            with _connection_errors_as_lost(), _refusals_named(), engine.begin() as connection:
+            with (
+                _connection_errors_as_lost(),
+                _refusals_named(),
+                _missing_grants_named(),
+                engine.begin() as connection,
+            ):
                 row = connection.execute(text("SELECT * FROM erpgo_sign_in()")).one_or_none()
         except _WrongPassword:
             engine.dispose()
@@ -183,10 +195,14 @@ class AuthService:
                     "ask the administrator to run `erpgo-desktop setup-roles`."
                 )
             raise locked_error(row.locked_until)
-        with make_session_factory(engine)() as session:
-            user = session.get(User, row.user_id)
-            assert user is not None
-            return SignedIn(current_user(session, user), engine)
+        try:
+            with _missing_grants_named(), make_session_factory(engine)() as session:
+                user = session.get(User, row.user_id)
+                assert user is not None
+                return SignedIn(current_user(session, user), engine)
+        except BaseException:
+            engine.dispose()
+            raise
 
     def _failed(self, username: str) -> AuthenticationError:
         with _connection_errors_as_lost(), self._gate() as connection:
@@ -218,6 +234,7 @@ class AuthService:
 
     def change_password(self, username: str, old_password: str, new_password: str) -> None:
         """A person's own new password, set from a session opened with the old one."""
+        new_password = validation.check_password(new_password, "new_password")
         signed_in = self.sign_in(username, old_password)
         try:
             with signed_in.engine.begin() as connection:
@@ -252,6 +269,7 @@ class AuthService:
                 except DBAPIError as exc:
                     if isinstance(exc.orig, pg_errors.UndefinedFunction | pg_errors.UndefinedTable):
                         raise ConfigurationError(NOT_SET_UP) from exc
+                    _raise_if_grants_missing(exc)
                     raise
         finally:
             engine.dispose()
@@ -388,6 +406,26 @@ def current_user(session: Session, user: User) -> CurrentUser:
         roles=tuple(name for name, _ in rows),
         permissions=frozenset(granted),
     )
+
+
+def _raise_if_grants_missing(exc: DBAPIError) -> None:
+    """A sign-in the database's grants refuse: the roles were never set up for this
+    schema (a restored or copied database, a migration without `setup-roles`)."""
+    if isinstance(exc.orig, pg_errors.InsufficientPrivilege):
+        detail = getattr(getattr(exc.orig, "diag", None), "message_primary", None)
+        log.warning("a sign-in was refused a right: %s", exc.orig)
+        raise ConfigurationError(
+            GRANTS_MISSING.format(detail=detail or "permission denied")
+        ) from exc
+
+
+@contextmanager
+def _missing_grants_named() -> Iterator[None]:
+    try:
+        yield
+    except DBAPIError as exc:
+        _raise_if_grants_missing(exc)
+        raise
 
 
 class _WrongPassword(Exception):

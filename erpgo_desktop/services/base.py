@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -25,6 +25,7 @@ from erpgo_desktop.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from erpgo_desktop.services.arguments import checked_entry_points
 from erpgo_desktop.services.auth import CurrentUser
 
 log = logging.getLogger(__name__)
@@ -294,7 +295,12 @@ def _raise_refused_right(exc: DBAPIError) -> None:
 
 
 class Service:
-    """A service: each public method is one unit of work in its own transaction."""
+    """A service: each public method is one unit of work in its own transaction, whose
+    arguments are checked against its annotations on the way in (services/arguments.py)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        checked_entry_points(cls)
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory

@@ -28,7 +28,9 @@ from sqlalchemy import ColumnElement, FromClause, Select, func, literal, or_, se
 from sqlalchemy.orm import Session, sessionmaker
 
 from erpgo_desktop.db.models import Product, ProductCategory
+from erpgo_desktop.domain.validation import check_search
 from erpgo_desktop.errors import ValidationError
+from erpgo_desktop.services.arguments import checked_entry_points
 from erpgo_desktop.services.base import read_reconnecting
 
 DEFAULT_COUNT_CAP = 10_000
@@ -62,7 +64,7 @@ class ProductQuery:
     @property
     def search_term(self) -> str:
         """The search as it is matched: surrounding blanks do not count."""
-        return self.search.strip()
+        return check_search(self.search, MAX_SEARCH_LENGTH)
 
     @property
     def narrowed(self) -> bool:
@@ -108,6 +110,7 @@ class ProductCount:
     exact: bool
 
 
+@checked_entry_points
 class ProductCatalogService:
     def __init__(
         self,
@@ -306,8 +309,7 @@ def escape_like(text: str) -> str:
 
 
 def _check_search(query: ProductQuery) -> None:
-    if len(query.search_term) > MAX_SEARCH_LENGTH:
-        raise ValidationError(f"Search for at most {MAX_SEARCH_LENGTH} characters.", field="search")
+    check_search(query.search, MAX_SEARCH_LENGTH)
 
 
 def _matching(

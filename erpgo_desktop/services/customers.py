@@ -119,7 +119,7 @@ class CustomerQuery:
 
     @property
     def search_term(self) -> str:
-        return self.search.strip()
+        return check_search(self.search)
 
 
 @dataclass(frozen=True)
@@ -174,9 +174,7 @@ class CustomerService(Service):
         require(acting, perms.CUSTOMERS_READ)
         if not 1 <= limit <= MAX_SEARCH_RESULTS:
             raise ValidationError(f"Ask for 1 to {MAX_SEARCH_RESULTS} customers, not {limit}.")
-        term = search.strip()
-        if len(term) > 255:
-            raise ValidationError("Search for at most 255 characters.", field="search")
+        term = check_search(search)
 
         def work(session: Session) -> tuple[CustomerRow, ...]:
             statement = _customer_select().order_by(

@@ -46,7 +46,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol, get_type_hints
+from typing import Annotated, Any, Protocol, get_type_hints
 
 from sqlalchemy import String, Table, any_, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -73,7 +73,7 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain.catalog import ProductDraft
 from erpgo_desktop.domain.customers import CustomerAddresses, CustomerDraft
 from erpgo_desktop.domain.orders import Address
-from erpgo_desktop.domain.validation import check_email
+from erpgo_desktop.domain.validation import check_email, optional_text_input
 from erpgo_desktop.errors import (
     ConflictError,
     ErpError,
@@ -82,6 +82,7 @@ from erpgo_desktop.errors import (
     ValidationError,
 )
 from erpgo_desktop.imports import SheetRow
+from erpgo_desktop.services.arguments import CheckedInside
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
 from erpgo_desktop.services.customers import (
@@ -98,6 +99,9 @@ Progress = Callable[[str, int, int], None]
 #: Rows checked, looked up and written together: large enough that a statement's own cost
 #: vanishes, small enough that a batch's rows and their lookups stay a few megabytes.
 BATCH_ROWS = 2_000
+#: A file's rows: each cell is checked on its line (`_cell_text`), so that a bad one is
+#: reported with its line number and the other lines are still checked.
+_FileRows = Annotated[Sequence[SheetRow], CheckedInside("cell by cell, reported by line")]
 _CHECKED = "Checking rows"
 _WRITING = "Importing rows"
 
@@ -174,7 +178,7 @@ class ImportService(Service):
     def import_products(
         self,
         acting: CurrentUser,
-        rows: Sequence[SheetRow],
+        rows: _FileRows,
         mapping: Mapping[str, int | None],
         *,
         update_existing: bool,
@@ -194,7 +198,7 @@ class ImportService(Service):
     def import_customers(
         self,
         acting: CurrentUser,
-        rows: Sequence[SheetRow],
+        rows: _FileRows,
         mapping: Mapping[str, int | None],
         *,
         update_existing: bool,
@@ -214,7 +218,7 @@ class ImportService(Service):
     def import_stock_counts(
         self,
         acting: CurrentUser,
-        rows: Sequence[SheetRow],
+        rows: _FileRows,
         mapping: Mapping[str, int | None],
         *,
         update_existing: bool = True,
@@ -290,9 +294,17 @@ def _check_mapping(kind: str, mapping: Mapping[str, int | None]) -> None:
         names = ", ".join(f.label for f in missing)
         raise ValidationError(f"Choose a column for: {names}.", field="mapping")
     known = {f.name for f in imports.fields_of(kind)}
-    unknown = sorted(set(mapping) - known)
+    unknown = sorted(str(name) for name in set(mapping) - known)
     if unknown:
         raise ValidationError(f"Unknown fields: {', '.join(unknown)}.", field="mapping")
+    for name, column in mapping.items():
+        if column is not None and (
+            isinstance(column, bool) or not isinstance(column, int) or column < 0
+        ):
+            raise ValidationError(
+                f"The column of {name} is a column number from 0, not {column!r}.",
+                field="mapping",
+            )
 
 
 _TRUE = frozenset({"true", "yes", "y", "1", "x", "on", "t"})
@@ -363,15 +375,19 @@ def _parse_rows(
 ) -> Iterator[_Parsed]:
     labels = {f.name: f.label for f in imports.fields_of(kind)}
     columns = [(name, column) for name, column in mapping.items() if column is not None]
-    for row in rows:
+    for done, row in enumerate(rows):
+        if not isinstance(row, SheetRow) or not isinstance(row.values, tuple | list):
+            raise ValidationError(f"Row {done + 1} of the file was not read as a row of cells.")
         values: dict[str, Any] = {}
         errors: list[LineError] = []
         for name, column in columns:
-            text = row.value(column)
-            if not text:
-                continue
             kind_of = types.get(name, str)
             try:
+                # Each cell is text as the domain takes it (no NUL, not None) before it is
+                # parsed: a bad cell is an error on its line, the other lines go on.
+                text = _cell_text(row, column, name, labels[name])
+                if not text:
+                    continue
                 if kind_of is bool:
                     values[name] = _parse_flag(text, name, labels[name])
                 elif kind_of is int:
@@ -383,6 +399,13 @@ def _parse_rows(
             except ValidationError as error:
                 errors.append(LineError(row.line, error.field, error.message))
         yield _Parsed(row.line, values, tuple(errors))
+
+
+def _cell_text(row: SheetRow, column: int, name: str, label: str) -> str:
+    """The cell in `column` as text (blanks around it dropped), "" for an empty or missing
+    one; a cell that is not text, or holds a NUL character, is refused."""
+    cell = row.values[column] if column < len(row.values) else None
+    return optional_text_input(cell, name, label)
 
 
 def _required(row: _Parsed, kind: str, plan: _Plan) -> bool:

@@ -53,6 +53,7 @@ from erpgo_desktop.db.models import (
 )
 from erpgo_desktop.domain import inventory as rules
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.validation import check_search
 from erpgo_desktop.errors import NotFoundError, ValidationError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
@@ -991,10 +992,7 @@ def _capped_count(session: Session, statement: Any, cap: int | None) -> RowCount
 
 
 def _checked_search(search: str) -> str:
-    term = search.strip()
-    if len(term) > MAX_SEARCH_LENGTH:
-        raise ValidationError(f"Search for at most {MAX_SEARCH_LENGTH} characters.", field="search")
-    return term
+    return check_search(search, MAX_SEARCH_LENGTH)
 
 
 def _check_warehouse_exists(session: Session, warehouse_id: uuid.UUID) -> None:

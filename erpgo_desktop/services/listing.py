@@ -27,12 +27,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import QueryableAttribute
 
 from erpgo_desktop.db.models import Customer
+from erpgo_desktop.domain.validation import MAX_SEARCH_LENGTH, check_search
 from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services.catalog import escape_like
 
+__all__ = ["MAX_SEARCH_LENGTH", "check_search"]  # the lists' search check lives in the domain
+
 DEFAULT_COUNT_CAP = 10_000
 MAX_PAGE_SIZE = 1_000
-MAX_SEARCH_LENGTH = 255
+#: A bigint: no list is longer, and PostgreSQL refuses a larger OFFSET or LIMIT.
+MAX_OFFSET = 2**63 - 1
 
 #: A column of a list's query: a mapped attribute (Customer.email) or an expression.
 ColumnLike = ColumnElement[Any] | QueryableAttribute[Any]
@@ -46,17 +50,24 @@ class ListCount:
     exact: bool
 
 
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_page_size(limit: int) -> None:
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValidationError(f"A page has 1 to {MAX_PAGE_SIZE} rows, not {limit}.")
+    if not _is_whole(limit) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationError(f"A page has 1 to {MAX_PAGE_SIZE} rows, not {limit!r}.")
 
 
-def check_search(term: str) -> str:
-    """The search as it is matched (surrounding blanks do not count), checked for length."""
-    term = term.strip()
-    if len(term) > MAX_SEARCH_LENGTH:
-        raise ValidationError(f"Search for at most {MAX_SEARCH_LENGTH} characters.", field="search")
-    return term
+def check_offset(offset: int) -> None:
+    """A position in a list: 0 is the first row."""
+    if not _is_whole(offset) or not 0 <= offset <= MAX_OFFSET:
+        raise ValidationError(f"A page cannot start at row {offset!r}.", field="offset")
+
+
+def check_count_cap(cap: int | None) -> None:
+    if cap is not None and (not _is_whole(cap) or not 0 <= cap <= MAX_OFFSET):
+        raise ValidationError(f"A count cap is a whole number from 0, not {cap!r}.")
 
 
 def contains_any(
@@ -143,10 +154,9 @@ def keyset_after_nullable(
 
 def count_statement(matching: Select[*tuple[Any, ...]], cap: int | None) -> Select[int]:
     """count(*) of `matching`, reading no more than cap + 1 of its rows (None: all)."""
+    check_count_cap(cap)
     if cap is None:
         return select(func.count()).select_from(matching.subquery())
-    if cap < 0:
-        raise ValidationError(f"A count cap cannot be negative: {cap}.")
     return select(func.count()).select_from(matching.limit(cap + 1).subquery())
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from erpgo_desktop.db.models import Product, ProductVariant
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.validation import check_search
 from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
@@ -107,12 +108,7 @@ class ItemLookupService(Service):
 
 
 def _checked(text: str) -> str:
-    term = text.strip()
-    if len(term) > MAX_CODE_LENGTH:
-        raise ValidationError(
-            f"A code or search has at most {MAX_CODE_LENGTH} characters.", field="code"
-        )
-    return term
+    return check_search(text, MAX_CODE_LENGTH, field="code")
 
 
 def _product_select() -> Select[*tuple[Any, ...]]:

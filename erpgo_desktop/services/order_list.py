@@ -83,7 +83,7 @@ class OrderQuery:
 
     @property
     def search_term(self) -> str:
-        return self.search.strip()
+        return check_search(self.search)
 
     @property
     def is_filtered(self) -> bool:

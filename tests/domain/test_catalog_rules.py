@@ -281,7 +281,7 @@ def test_variant_attributes() -> None:
         ({"Size": "L", "size ": "M"}, "'size' is given twice"),
         ({"size": "x" * 201}, "at most 200 characters"),
         ({f"a{i}": "x" for i in range(51)}, "at most 50 attributes"),
-        ({"size": 3}, "are text"),
+        ({"size": 3}, "must be text"),
     ]:
         with pytest.raises(ValidationError, match=message) as caught:
             rules.check_attributes(attributes)  # type: ignore[arg-type]
