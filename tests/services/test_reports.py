@@ -48,10 +48,11 @@ def sql(engine: Engine, statement: str, **params: Any) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in connection.execute(text(statement), params).all()]
 
 
-def every_row(read: Callable[..., ReportPage[Any]], limit: int = 2, **kwargs: Any) -> list[Any]:
-    """All rows of a report, read `limit` at a time by keyset."""
+def every_row(
+    read: Callable[..., ReportPage[Any]], limit: int = 2, after: Any = None, **kwargs: Any
+) -> list[Any]:
+    """All rows of a report (after `after`), read `limit` at a time by keyset."""
     rows: list[Any] = []
-    after = None
     while True:
         page = read(after=after, limit=limit, **kwargs)
         rows.extend(page.rows)
