@@ -503,11 +503,10 @@ class ReportService(Service):
 
 
 def _report_order(keys: Sequence[Any], descending: bool) -> list[Any]:
-    """Every key the same way, so that a row comparison finds the rows after a cursor; a
-    NULL sort value (no credit limit, no code) counts as the smallest."""
-    lead, *ties = keys
-    order = [lead.desc().nulls_last() if descending else lead.asc().nulls_first()]
-    return order + [key.desc() if descending else key.asc() for key in ties]
+    """Every key the same way, so that a row comparison finds the rows after a cursor.
+    NULLs (no credit limit, no code) where PostgreSQL puts them, after every value
+    ascending: an index on the sort column then reads the order."""
+    return [key.desc() if descending else key.asc() for key in keys]
 
 
 def _report_after(
@@ -522,12 +521,12 @@ def _report_after(
     later_ties = ties_row < ties_bound if descending else ties_row > ties_bound
     if lead_value is None:
         among_nulls = and_(lead.is_(None), later_ties)
-        return among_nulls if descending else or_(among_nulls, lead.is_not(None))
+        return or_(among_nulls, lead.is_not(None)) if descending else among_nulls
     position = tuple_(lead, *ties)
     bound = tuple_(literal(lead_value, lead.type), *tie_bound)
     if descending:
-        return or_(position < bound, lead.is_(None))
-    return position > bound  # NULLs came first, before the cursor
+        return position < bound  # NULLs came first, before the cursor
+    return or_(position > bound, lead.is_(None))
 
 
 # -- the reports' statements ---------------------------------------------------------------

@@ -78,7 +78,7 @@ def test_valuation_pages_hold_every_row_once_with_ties(
     assert totals.sums["on_hand"] == sum(row.on_hand for row in by_sku) == 29
 
 
-def test_balance_pages_order_no_limit_as_the_smallest(
+def test_balance_pages_put_no_limit_last_ascending(
     engine: Engine, reports: ReportService
 ) -> None:
     world: World = make_world(engine)
@@ -92,7 +92,7 @@ def test_balance_pages_order_no_limit_as_the_smallest(
             assert len(rows) == 4
     ascending = reports.customer_balances(world.manager, sort="available_credit", descending=False)
     credits = [row.available_credit for row in ascending.rows]
-    assert credits == [None, None, Decimal("450.00"), Decimal("800.00")]
+    assert credits == [Decimal("450.00"), Decimal("800.00"), None, None]
     descending = reports.customer_balances(world.manager, sort="available_credit")
     assert [row.available_credit for row in descending.rows] == list(reversed(credits))
     assert reports.totals(world.manager, Report.CUSTOMER_BALANCES).sums["balance"] == Decimal(
