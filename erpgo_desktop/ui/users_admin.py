@@ -172,8 +172,6 @@ class _ListPage(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(self.button_row)
         self.setFocusProxy(self.table)
-        # As the main window's tabs: the roles are read when their page is first shown.
-        self.first_show = load_when_first_shown(self, self.load)
 
         self.model.load_failed.connect(self._load_failed)
         self.model.status_changed.connect(lambda *_status: self.changed.emit())
@@ -350,10 +348,17 @@ class UsersAdminDialog(QDialog):
             page.changed.connect(self._update)
         self.tabs.currentChanged.connect(lambda _index: self._update())
 
+        # As the main window's tabs, read when first shown (ui/first_show.py); both lists
+        # at once, a few dozen rows each, so that the Roles page is there when chosen.
+        self.first_show = load_when_first_shown(self, self._first_load)
         self.users_page.table.setFocus()
         self._update()
 
     # -- pages ---------------------------------------------------------------------------
+
+    def _first_load(self) -> None:
+        self.users_page.load()
+        self.roles_page.load()
 
     def reload(self) -> None:
         """F5: both lists read again, the selections kept."""
