@@ -78,9 +78,7 @@ def test_valuation_pages_hold_every_row_once_with_ties(
     assert totals.sums["on_hand"] == sum(row.on_hand for row in by_sku) == 29
 
 
-def test_balance_pages_put_no_limit_last_ascending(
-    engine: Engine, reports: ReportService
-) -> None:
+def test_balance_pages_put_no_limit_last_ascending(engine: Engine, reports: ReportService) -> None:
     world: World = make_world(engine)
     for limit, balance in (("0", "50.00"), ("0", "50.00"), ("500.00", "50.00"), ("900", "100")):
         world.customer(credit_limit=limit, balance=balance)
