@@ -26,7 +26,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Text, and_, cast, false, func, literal, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -55,7 +55,12 @@ from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
 from erpgo_desktop.services.listing import MAX_PAGE_SIZE, check_page_size, check_search
-from erpgo_desktop.services.reports import ReportPage, report_period
+from erpgo_desktop.services.reports import (
+    ReportCursor,
+    ReportPage,
+    ReportTotals,
+    report_period,
+)
 
 #: Whose history a person may open: the permission that reads the record itself.
 READ_PERMISSION: dict[str, str] = {
@@ -156,21 +161,59 @@ class HistoryService(Service):
         search: str = "",
         sort: str = "changed_at",
         descending: bool = True,
-        offset: int = 0,
+        after: ReportCursor | None = None,
         limit: int = MAX_PAGE_SIZE,
     ) -> ReportPage[ChangeRow]:
         """The Changes report: every change in the period (days, both included), of one
-        person and one kind of record (a table of `domain.history.KINDS`) when given."""
+        person and one kind of record (a table of `domain.history.KINDS`) when given; a
+        keyset page in the order the changes happened (the log's id)."""
         require(acting, perms.REPORTS_VIEW)
-        first, after_last = report_period(start, end)
-        term = check_search(search)
         if sort not in CHANGE_SORTS:
             raise ValidationError(f"This report cannot be sorted by {sort!r}.", field="sort")
+        check_page_size(limit)
+        conditions = self._change_conditions(start, end, person_id, kind, search)
+        if after is not None:
+            (last_id,) = after
+            conditions.append(ChangeLog.id < last_id if descending else ChangeLog.id > last_id)
+        order = ChangeLog.id.desc() if descending else ChangeLog.id.asc()
+        statement = _change_columns().where(*conditions).order_by(order).limit(limit + 1)
+
+        def work(session: Session) -> ReportPage[ChangeRow]:
+            found = session.execute(statement).all()
+            rows = tuple(_rows(session, found[:limit]))
+            cursor = (found[min(limit, len(found)) - 1].id,) if found else None
+            return ReportPage(rows, cursor, len(found) > limit)
+
+        return self._read(work)
+
+    def count_changes(
+        self,
+        acting: CurrentUser,
+        start: date,
+        end: date,
+        *,
+        person_id: uuid.UUID | None = None,
+        kind: str | None = None,
+        search: str = "",
+    ) -> ReportTotals:
+        """How many changes the Changes report has for these filters (nothing adds up)."""
+        require(acting, perms.REPORTS_VIEW)
+        conditions = self._change_conditions(start, end, person_id, kind, search)
+        counting = select(func.count()).select_from(ChangeLog).where(*conditions)
+        return self._read(lambda session: ReportTotals(session.scalar(counting) or 0))
+
+    @staticmethod
+    def _change_conditions(
+        start: date,
+        end: date,
+        person_id: uuid.UUID | None,
+        kind: str | None,
+        search: str,
+    ) -> list[ColumnElement[bool]]:
+        first, after_last = report_period(start, end)
+        term = check_search(search)
         if kind is not None and kind not in words.KINDS:
             raise ValidationError(f"No history is kept for {kind!r}.", field="kind")
-        check_page_size(limit)
-        if offset < 0:
-            raise ValidationError("A page cannot start before the first row.", field="offset")
         conditions = [ChangeLog.changed_at >= first, ChangeLog.changed_at < after_last]
         if person_id is not None:
             login_role = select(User.login_role).where(User.id == person_id).scalar_subquery()
@@ -182,16 +225,7 @@ class HistoryService(Service):
             conditions.append(
                 func.strpos(func.lower(cast(ChangeLog.changes, Text)), term.lower()) > 0
             )
-        order = ChangeLog.id.desc() if descending else ChangeLog.id.asc()
-        statement = _change_columns().where(*conditions).order_by(order).offset(offset).limit(limit)
-        counting = select(func.count()).select_from(ChangeLog).where(*conditions)
-
-        def work(session: Session) -> ReportPage[ChangeRow]:
-            found = session.execute(statement).all()
-            total = session.scalar(counting) or 0
-            return ReportPage(tuple(_rows(session, found)), total, offset)
-
-        return self._read(work)
+        return conditions
 
     def people(self, acting: CurrentUser) -> list[Person]:
         """Everyone who may have changed something, for the report's person filter."""

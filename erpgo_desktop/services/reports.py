@@ -1,11 +1,17 @@
 """The managers' reports: stock valuation, stock movements, sales and customer balances.
 
-Each report is one aggregate (or join) in PostgreSQL, sorted there by the column asked for,
-with the group's identity as the tie-breaker so that pages never overlap; a page is
-`OFFSET`/`LIMIT` of that order, and its total comes with it (`count(*) OVER ()`). Reports
-are read by people and exported; they are not scrolled a million rows deep, so each page
-computes the whole aggregate again and sorts it (a top-N sort): the cost of a page is the
-cost of the report, whatever its depth. Figures:
+Each report is one aggregate (or join) in PostgreSQL, read as the lists are: by keyset
+pages in the order asked for, the sort column first and the group's identity after it as
+the tie-breaker (`WHERE (key, id...) > (:last...) ORDER BY key, id... LIMIT n+1`), so that
+every row comes once, whatever changes between pages. A page carries no total: the
+count and the sums of the columns that add up (`ReportService.totals`) are one query of
+their own, read once for a report and its filters, not with every page.
+
+A report may be the UNION ALL of branches (the valuation: stock of products, and stock of
+variants); a page is then each branch's page, merged. Each branch sorted and limited on
+its own is what lets PostgreSQL read a branch through an index (products by SKU, say)
+and stop after a page's rows, instead of joining and sorting every stock row first.
+Figures:
 
 - inventory valuation: one row per stock row (product or variant in a warehouse) with
   stock on hand, as much rows as the stock tables hold (no grouping);
@@ -39,7 +45,9 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    CompoundSelect,
     Select,
+    Text,
     and_,
     case,
     cast,
@@ -48,11 +56,11 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import Subquery
 
 from erpgo_desktop.db.models import (
     Customer,
@@ -111,26 +119,33 @@ class Report(enum.Enum):
     CHANGES = "changes"
 
 
+#: Where a report's page ended: the sort column's and the tie-breakers' values of its last
+#: row, in the order the report sorts by them.
+ReportCursor = tuple[Any, ...]
+
+
 @dataclass(frozen=True)
 class ReportPage(Generic[R]):
-    """Rows `offset` to `offset + len(rows)` of the report, in the order asked for;
-    `total` rows in all."""
+    """Rows of a report in the order asked for, after the cursor the page was read from."""
 
     rows: tuple[R, ...]
-    total: int
-    offset: int
-    #: The sums over the whole report (every row, not only this page) of the columns that
-    #: add up (`TOTALS`): what a reader checks a report against.
-    totals: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: Where the next page starts; None when no row came.
+    next_cursor: ReportCursor | None
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class ReportTotals:
+    """How many rows a report has, and the sums over all of them of the columns that add
+    up (`TOTALS`): what a reader checks a report against. Read apart from the pages."""
+
+    count: int
+    sums: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
-    def has_more(self) -> bool:
-        return self.offset + len(self.rows) < self.total
-
-    @property
-    def next_cursor(self) -> int | None:
-        """Where the next page starts (an offset), as the list model's cursor."""
-        return self.offset + len(self.rows) if self.rows else None
+    def exact(self) -> bool:
+        """Always: a report is counted whole (the list model's count protocol)."""
+        return True
 
 
 # -- rows ---------------------------------------------------------------------------------
@@ -269,8 +284,25 @@ BALANCE_SORTS = ("customer_name", "customer_code", "credit_limit", "balance",
                  "overdue_amount")  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """A report's statement and how it pages: its branches (UNION ALL), the columns it
+    may be sorted by, its tie-breakers (together unique) and how a row is made."""
+
+    branches: tuple[Select[Any], ...]
+    sorts: tuple[str, ...]
+    tie_breakers: tuple[str, ...]
+    summed: tuple[str, ...]
+    make: Callable[[Mapping[Any, Any]], Any]
+
+
+def _made(row_type: Any) -> Callable[[Mapping[Any, Any]], Any]:
+    return lambda values: row_type(**_fields(values, row_type))
+
+
 class ReportService(Service):
-    """Read-only reports for users with `reports.view`."""
+    """Read-only reports for users with `reports.view`: keyset pages (one method per
+    report) and, apart, each report's count and sums (`totals`)."""
 
     def inventory_valuation(
         self,
@@ -278,21 +310,18 @@ class ReportService(Service):
         *,
         warehouse_id: uuid.UUID | None = None,
         search: str = "",
-        sort: str = "value_at_cost",
-        descending: bool = True,
-        offset: int = 0,
+        sort: str = "sku",
+        descending: bool = False,
+        after: ReportCursor | None = None,
         limit: int = MAX_PAGE_SIZE,
     ) -> ReportPage[ValuationRow]:
         """Stock on hand (above 0) per product or variant and warehouse, valued at the
-        item's cost and price (a variant without a cost of its own at its product's)."""
+        item's cost and price (a variant without a cost of its own at its product's).
+        By SKU first: an index reads that order, so the first page is quick however much
+        stock there is; the values sort too, over every stock row."""
         require(acting, perms.REPORTS_VIEW)
-        term = check_search(search)
-        report = _valuation_rows(warehouse_id, term).subquery("valuation")
-        return self._page(
-            report, VALUATION_SORTS, TOTALS[Report.INVENTORY_VALUATION], sort, descending,
-            ("sku", "item_id", "warehouse_id"),
-            offset, limit, lambda m: ValuationRow(**_fields(m, ValuationRow)),
-        )  # fmt: skip
+        shape = _valuation(warehouse_id, check_search(search))
+        return self._page(shape, sort, descending, after, limit)
 
     def stock_movements(
         self,
@@ -304,19 +333,13 @@ class ReportService(Service):
         search: str = "",
         sort: str = "sku",
         descending: bool = False,
-        offset: int = 0,
+        after: ReportCursor | None = None,
         limit: int = MAX_PAGE_SIZE,
     ) -> ReportPage[MovementRow]:
         """What moved in the period per product or variant and warehouse, from the ledger."""
         require(acting, perms.REPORTS_VIEW)
-        term = check_search(search)
-        first, after_last = report_period(start, end)
-        report = _movement_rows(first, after_last, warehouse_id, term).subquery("movements")
-        return self._page(
-            report, MOVEMENT_SORTS, TOTALS[Report.STOCK_MOVEMENTS], sort, descending,
-            ("sku", "item_id", "warehouse_id"),
-            offset, limit, lambda m: MovementRow(**_fields(m, MovementRow)),
-        )  # fmt: skip
+        shape = _movements(start, end, warehouse_id, check_search(search))
+        return self._page(shape, sort, descending, after, limit)
 
     def sales_by_product(
         self,
@@ -327,20 +350,14 @@ class ReportService(Service):
         search: str = "",
         sort: str = "net_sales",
         descending: bool = True,
-        offset: int = 0,
+        after: ReportCursor | None = None,
         limit: int = MAX_PAGE_SIZE,
     ) -> ReportPage[ProductSalesRow]:
         """Units and net sales per product or variant on sold orders of the period (lines
         not cancelled)."""
         require(acting, perms.REPORTS_VIEW)
-        term = check_search(search)
-        first, after_last = report_period(start, end)
-        report = _product_sales_rows(first, after_last, term).subquery("product_sales")
-        return self._page(
-            report, PRODUCT_SALES_SORTS, TOTALS[Report.SALES_BY_PRODUCT], sort, descending,
-            ("sku", "item_id"),
-            offset, limit, lambda m: ProductSalesRow(**_fields(m, ProductSalesRow)),
-        )  # fmt: skip
+        shape = _product_sales(start, end, check_search(search))
+        return self._page(shape, sort, descending, after, limit)
 
     def sales_by_customer(
         self,
@@ -351,19 +368,13 @@ class ReportService(Service):
         search: str = "",
         sort: str = "net_sales",
         descending: bool = True,
-        offset: int = 0,
+        after: ReportCursor | None = None,
         limit: int = MAX_PAGE_SIZE,
     ) -> ReportPage[CustomerSalesRow]:
         """Orders, net sales, totals and payments per customer, sold orders of the period."""
         require(acting, perms.REPORTS_VIEW)
-        term = check_search(search)
-        first, after_last = report_period(start, end)
-        report = _customer_sales_rows(first, after_last, term).subquery("customer_sales")
-        return self._page(
-            report, CUSTOMER_SALES_SORTS, TOTALS[Report.SALES_BY_CUSTOMER], sort, descending,
-            ("customer_name", "customer_id"),
-            offset, limit, lambda m: CustomerSalesRow(**_fields(m, CustomerSalesRow)),
-        )  # fmt: skip
+        shape = _customer_sales(start, end, check_search(search))
+        return self._page(shape, sort, descending, after, limit)
 
     def sales_by_region(
         self,
@@ -374,19 +385,13 @@ class ReportService(Service):
         search: str = "",
         sort: str = "net_sales",
         descending: bool = True,
-        offset: int = 0,
+        after: ReportCursor | None = None,
         limit: int = MAX_PAGE_SIZE,
     ) -> ReportPage[RegionSalesRow]:
         """Sold orders of the period per shipping country and state."""
         require(acting, perms.REPORTS_VIEW)
-        term = check_search(search)
-        first, after_last = report_period(start, end)
-        report = _region_sales_rows(first, after_last, term).subquery("region_sales")
-        return self._page(
-            report, REGION_SALES_SORTS, TOTALS[Report.SALES_BY_REGION], sort, descending,
-            ("country", "state"),
-            offset, limit, lambda m: RegionSalesRow(**_fields(m, RegionSalesRow)),
-        )  # fmt: skip
+        shape = _region_sales(start, end, check_search(search))
+        return self._page(shape, sort, descending, after, limit)
 
     def customer_balances(
         self,
@@ -395,68 +400,133 @@ class ReportService(Service):
         search: str = "",
         sort: str = "balance",
         descending: bool = True,
-        offset: int = 0,
+        after: ReportCursor | None = None,
         limit: int = MAX_PAGE_SIZE,
     ) -> ReportPage[CustomerBalanceRow]:
         """Customers with a balance or unpaid sold orders: limit, balance, what is unpaid
         and what of it is overdue (past the order's required date)."""
         require(acting, perms.REPORTS_VIEW)
+        shape = _balances(check_search(search))
+        return self._page(shape, sort, descending, after, limit)
+
+    def totals(
+        self,
+        acting: CurrentUser,
+        report: Report,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        warehouse_id: uuid.UUID | None = None,
+        search: str = "",
+    ) -> ReportTotals:
+        """How many rows `report` has for these filters, and its sums (`TOTALS`): one
+        aggregate over the whole report, read once for a report and its filters rather
+        than with each page. The period is required by the reports that have one; the
+        warehouse counts only for those that take it. Not for Changes (the change
+        history counts its own: `HistoryService.count_changes`)."""
+        require(acting, perms.REPORTS_VIEW)
         term = check_search(search)
-        report = _balance_rows(term).subquery("balances")
-        return self._page(
-            report, BALANCE_SORTS, TOTALS[Report.CUSTOMER_BALANCES], sort, descending,
-            ("customer_name", "customer_id"),
-            offset, limit, lambda m: CustomerBalanceRow(**_fields(m, CustomerBalanceRow)),
-        )  # fmt: skip
+        if report in (Report.INVENTORY_VALUATION, Report.CUSTOMER_BALANCES):
+            shape = (
+                _valuation(warehouse_id, term)
+                if report is Report.INVENTORY_VALUATION
+                else _balances(term)
+            )
+        elif report is Report.CHANGES:
+            raise ValidationError("The change history counts its own rows.", field="report")
+        else:
+            if start is None or end is None:
+                raise ValidationError("This report covers a period.", field="start")
+            if report is Report.STOCK_MOVEMENTS:
+                shape = _movements(start, end, warehouse_id, term)
+            elif report is Report.SALES_BY_PRODUCT:
+                shape = _product_sales(start, end, term)
+            elif report is Report.SALES_BY_CUSTOMER:
+                shape = _customer_sales(start, end, term)
+            else:
+                shape = _region_sales(start, end, term)
+        whole = union_all(*shape.branches).subquery("report")
+        statement = select(
+            func.count(),
+            *(func.coalesce(func.sum(whole.c[name]), 0) for name in shape.summed),
+        ).select_from(whole)
+
+        def work(session: Session) -> ReportTotals:
+            found = session.execute(statement).one()
+            sums = dict(zip(shape.summed, found[1:], strict=True))
+            return ReportTotals(int(found[0]), sums)
+
+        return self._read(work)
 
     # -- shared ------------------------------------------------------------------------
 
     def _page(
         self,
-        report: Subquery,
-        sorts: Sequence[str],
-        summed: Sequence[str],
+        shape: _Shape,
         sort: str,
         descending: bool,
-        tie_breakers: Sequence[str],
-        offset: int,
+        after: ReportCursor | None,
         limit: int,
-        make: Callable[[Mapping[Any, Any]], R],
-    ) -> ReportPage[R]:
-        if sort not in sorts:
+    ) -> ReportPage[Any]:
+        if sort not in shape.sorts:
             raise ValidationError(f"This report cannot be sorted by {sort!r}.", field="sort")
         check_page_size(limit)
-        if offset < 0:
-            raise ValidationError("A page cannot start before the first row.", field="offset")
-        key = report.c[sort]
-        order = [key.desc().nulls_last() if descending else key.asc().nulls_first()]
-        order += [report.c[name].asc() for name in tie_breakers if name != sort]
-        sums = [func.sum(report.c[name]).over().label(f"report_sum_{name}") for name in summed]
-        statement = (
-            select(report, func.count().over().label("report_total"), *sums)
-            .order_by(*order)
-            .offset(offset)
-            .limit(limit)
-        )
+        names = (sort, *(name for name in shape.tie_breakers if name != sort))
+        if after is not None and len(after) != len(names):
+            raise ValidationError("This page does not follow from that report.", field="after")
 
-        def work(session: Session) -> ReportPage[R]:
+        def page_of(source: Select[Any] | CompoundSelect[Any]) -> Select[Any]:
+            rows = source.subquery()
+            keys = [rows.c[name] for name in names]
+            statement = select(rows).order_by(*_report_order(keys, descending))
+            if after is not None:
+                statement = statement.where(_report_after(keys, after, descending))
+            return statement.limit(limit + 1)
+
+        if len(shape.branches) == 1:
+            statement = page_of(shape.branches[0])
+        else:
+            # Each branch's page (an index can read it), then the merge of those pages.
+            pages = [select(page_of(branch).subquery()) for branch in shape.branches]
+            statement = page_of(union_all(*pages))
+
+        def work(session: Session) -> ReportPage[Any]:
             records = session.execute(statement).mappings().all()
+            rows = tuple(shape.make(record) for record in records[:limit])
+            cursor = None
             if records:
-                first = records[0]
-                total = int(first["report_total"])
-                totals = {name: first[f"report_sum_{name}"] for name in summed}
-            elif offset == 0:
-                total, totals = 0, {name: 0 for name in summed}
-            else:  # past the end: the window had no row to count on
-                whole = select(
-                    func.count(), *(func.coalesce(func.sum(report.c[n]), 0) for n in summed)
-                ).select_from(report)
-                found = session.execute(whole).one()
-                total, totals = int(found[0]), dict(zip(summed, found[1:], strict=True))
-            rows = tuple(make(record) for record in records)
-            return ReportPage(rows, total, offset, totals)
+                last = records[min(limit, len(records)) - 1]
+                cursor = tuple(last[name] for name in names)
+            return ReportPage(rows, cursor, len(records) > limit)
 
         return self._read(work)
+
+
+def _report_order(keys: Sequence[Any], descending: bool) -> list[Any]:
+    """Every key the same way, so that a row comparison finds the rows after a cursor.
+    NULLs (no credit limit, no code) where PostgreSQL puts them, after every value
+    ascending: an index on the sort column then reads the order."""
+    return [key.desc() if descending else key.asc() for key in keys]
+
+
+def _report_after(
+    keys: Sequence[Any], values: Sequence[Any], descending: bool
+) -> ColumnElement[bool]:
+    """The rows after `values` in `_report_order(keys, descending)`; the tie-breakers are
+    never NULL, the sort column may be."""
+    lead, *ties = keys
+    lead_value, *tie_values = values
+    tie_bound = [literal(value, key.type) for key, value in zip(ties, tie_values, strict=True)]
+    ties_row, ties_bound = tuple_(*ties), tuple_(*tie_bound)
+    later_ties = ties_row < ties_bound if descending else ties_row > ties_bound
+    if lead_value is None:
+        among_nulls = and_(lead.is_(None), later_ties)
+        return or_(among_nulls, lead.is_not(None)) if descending else among_nulls
+    position = tuple_(lead, *ties)
+    bound = tuple_(literal(lead_value, lead.type), *tie_bound)
+    if descending:
+        return position < bound  # NULLs came first, before the cursor
+    return or_(position > bound, lead.is_(None))
 
 
 # -- the reports' statements ---------------------------------------------------------------
@@ -482,18 +552,24 @@ def _no_uuid() -> ColumnElement[uuid.UUID]:
     return cast(null(), PG_UUID(as_uuid=True))
 
 
-def _valuation_rows(warehouse_id: uuid.UUID | None, term: str) -> Select[Any]:
-    pi, vi, p, v, w = ProductInventory, VariantInventory, Product, ProductVariant, Warehouse
+def _warehouse_code(warehouse_id: Any) -> Any:
+    # Looked up for the rows of a page only: a join would make PostgreSQL join (and sort)
+    # every stock row before the first page.
+    return select(Warehouse.code).where(Warehouse.id == warehouse_id).scalar_subquery()
+
+
+def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
+    pi, vi, p, v = ProductInventory, VariantInventory, Product, ProductVariant
     variant_cost = case((v.cost > 0, v.cost), else_=p.cost)
     products = (
         select(
             p.id.label("product_id"),
             _no_uuid().label("variant_id"),
             p.id.label("item_id"),
-            w.id.label("warehouse_id"),
-            w.code.label("warehouse_code"),
+            pi.warehouse_id.label("warehouse_id"),
+            _warehouse_code(pi.warehouse_id).label("warehouse_code"),
             p.sku.label("sku"),
-            p.name.label("name"),
+            cast(p.name, Text).label("name"),
             pi.quantity_available.label("on_hand"),
             pi.quantity_reserved.label("reserved"),
             p.cost.label("unit_cost"),
@@ -501,31 +577,29 @@ def _valuation_rows(warehouse_id: uuid.UUID | None, term: str) -> Select[Any]:
             (pi.quantity_available * p.cost).label("value_at_cost"),
             (pi.quantity_available * p.price).label("value_at_price"),
         )
-        .select_from(pi)
-        .join(p, p.id == pi.product_id)
-        .join(w, w.id == pi.warehouse_id)
+        .select_from(p)
+        .join(pi, pi.product_id == p.id)
         .where(pi.quantity_available > 0)
     )
     variants = (
         select(
-            p.id,
-            v.id,
-            v.id,
-            w.id,
-            w.code,
-            v.sku,
-            p.name + literal(" — ") + v.name,
-            vi.quantity_available,
-            vi.quantity_reserved,
-            variant_cost,
-            v.price,
-            vi.quantity_available * variant_cost,
-            vi.quantity_available * v.price,
+            p.id.label("product_id"),
+            v.id.label("variant_id"),
+            v.id.label("item_id"),
+            vi.warehouse_id.label("warehouse_id"),
+            _warehouse_code(vi.warehouse_id).label("warehouse_code"),
+            v.sku.label("sku"),
+            (p.name + literal(" — ") + v.name).label("name"),
+            vi.quantity_available.label("on_hand"),
+            vi.quantity_reserved.label("reserved"),
+            variant_cost.label("unit_cost"),
+            v.price.label("unit_price"),
+            (vi.quantity_available * variant_cost).label("value_at_cost"),
+            (vi.quantity_available * v.price).label("value_at_price"),
         )
         .select_from(vi)
         .join(v, v.id == vi.variant_id)
         .join(p, p.id == v.product_id)
-        .join(w, w.id == vi.warehouse_id)
         .where(vi.quantity_available > 0)
     )
     if warehouse_id is not None:
@@ -534,7 +608,13 @@ def _valuation_rows(warehouse_id: uuid.UUID | None, term: str) -> Select[Any]:
     if term:
         products = products.where(_contains((p.sku, p.name), term))
         variants = variants.where(_contains((v.sku, v.name, p.sku, p.name), term))
-    return select(union_all(products, variants).subquery("stock"))
+    return _Shape(
+        (products, variants),
+        VALUATION_SORTS,
+        ("sku", "item_id", "warehouse_id"),
+        TOTALS[Report.INVENTORY_VALUATION],
+        _made(ValuationRow),
+    )
 
 
 def _movement_rows(
@@ -756,3 +836,57 @@ def _balance_rows(term: str) -> Select[Any]:
     if term:
         statement = statement.where(_customer_search(term))
     return select(statement.subquery("balances"))
+
+
+def _movements(start: date, end: date, warehouse_id: uuid.UUID | None, term: str) -> _Shape:
+    first, after_last = report_period(start, end)
+    return _Shape(
+        (_movement_rows(first, after_last, warehouse_id, term),),
+        MOVEMENT_SORTS,
+        ("sku", "item_id", "warehouse_id"),
+        TOTALS[Report.STOCK_MOVEMENTS],
+        _made(MovementRow),
+    )
+
+
+def _product_sales(start: date, end: date, term: str) -> _Shape:
+    first, after_last = report_period(start, end)
+    return _Shape(
+        (_product_sales_rows(first, after_last, term),),
+        PRODUCT_SALES_SORTS,
+        ("sku", "item_id"),
+        TOTALS[Report.SALES_BY_PRODUCT],
+        _made(ProductSalesRow),
+    )
+
+
+def _customer_sales(start: date, end: date, term: str) -> _Shape:
+    first, after_last = report_period(start, end)
+    return _Shape(
+        (_customer_sales_rows(first, after_last, term),),
+        CUSTOMER_SALES_SORTS,
+        ("customer_name", "customer_id"),
+        TOTALS[Report.SALES_BY_CUSTOMER],
+        _made(CustomerSalesRow),
+    )
+
+
+def _region_sales(start: date, end: date, term: str) -> _Shape:
+    first, after_last = report_period(start, end)
+    return _Shape(
+        (_region_sales_rows(first, after_last, term),),
+        REGION_SALES_SORTS,
+        ("country", "state"),
+        TOTALS[Report.SALES_BY_REGION],
+        _made(RegionSalesRow),
+    )
+
+
+def _balances(term: str) -> _Shape:
+    return _Shape(
+        (_balance_rows(term),),
+        BALANCE_SORTS,
+        ("customer_name", "customer_id"),
+        TOTALS[Report.CUSTOMER_BALANCES],
+        _made(CustomerBalanceRow),
+    )

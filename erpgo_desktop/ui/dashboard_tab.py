@@ -64,6 +64,7 @@ from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.charts import BarChart, ChartSeries, format_figure
+from erpgo_desktop.ui.first_show import load_when_first_shown
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 
 #: Pause after the last change notification before the panels are read again.
@@ -423,8 +424,9 @@ class DashboardTab(QWidget):
             for panel in self._panels():
                 panel.set_failed(self._refusal)
             self._filters_box.setEnabled(False)
-        else:
-            self.reload()
+        # The panels are aggregates over the whole database: read them only once the
+        # dashboard is looked at (ui/first_show.py).
+        self.first_show = load_when_first_shown(self, self.reload)
 
     # -- building ------------------------------------------------------------------------
 
@@ -636,8 +638,8 @@ class DashboardTab(QWidget):
     def apply_change(self, change: Change) -> None:
         """Mark the panels reading the changed table; they are read again once, a moment
         after the last change of a burst."""
-        if self._refusal is not None:
-            return
+        if self._refusal is not None or not self.first_show.done:
+            return  # nothing read yet: the first load reads what is there then
         if change.concerns("warehouses"):
             self._load_warehouses()
         stale = {task for task, tables in TASK_TABLES.items() if any(map(change.concerns, tables))}

@@ -219,6 +219,8 @@ class PagedTableModel(QAbstractTableModel):
         self._count: Count | None = None
         self._generation = 0
         self._started = False
+        # Held: nothing loads before start() or reload(), whatever the query becomes.
+        self._held = False
         self._refreshing = False
         self._refresh_again = False
         # Sparse mode (None: append mode); see the module's docstring.
@@ -309,13 +311,37 @@ class PagedTableModel(QAbstractTableModel):
 
     # -- changing what is listed ---------------------------------------------------------
 
+    @property
+    def is_started(self) -> bool:
+        """Loading has begun (reload() or start() was called, or a query set unheld)."""
+        return self._started
+
+    def hold(self) -> None:
+        """Load nothing until `start()` or `reload()`: queries set meanwhile (a sort
+        restored from the settings, a filter) only choose what the first load reads.
+        For screens not shown yet (ui/first_show.py)."""
+        if not self._started:
+            self._held = True
+
+    def start(self) -> None:
+        """Load the first page for the current query, unless loading has begun already."""
+        self._held = False
+        if not self._started:
+            self.reload()
+
     def set_query(self, query: Any) -> None:
+        if self._held and not self._started:
+            self._query = query
+            return
         if query != self._query or not self._started:
             self._query = query
             self.reload()
 
     def set_search(self, text: str) -> None:
         query = dataclasses.replace(self._query, search=text)
+        if self._held and not self._started:
+            self._query = query
+            return
         # Searches ignore case and surrounding blanks: "DRILL " lists what "drill" does.
         if _search_key(query) != _search_key(self._query) or not self._started:
             self._query = query
@@ -327,6 +353,7 @@ class PagedTableModel(QAbstractTableModel):
     def reload(self) -> None:
         """Forget the loaded rows and start again from the first page."""
         self._started = True
+        self._held = False
         self._generation += 1
         self.beginResetModel()
         self._rows = []
@@ -348,8 +375,11 @@ class PagedTableModel(QAbstractTableModel):
         """Read again what is loaded and swap it in, keeping the selection on its rows.
 
         Meant for changes made elsewhere: nothing is emptied while the new rows load,
-        and a refresh asked for while one runs is done once more after it.
+        and a refresh asked for while one runs is done once more after it. A held model
+        has nothing to read again: its first load will read what is there then.
         """
+        if self._held and not self._started:
+            return
         if not self._started or self._failed:
             self.reload()
             return

@@ -4,7 +4,9 @@ the main window drives (`reload`, `focus_search`, `apply_change`, `status_text` 
 
 A tab subclass makes its `PagedTableModel` and its filter widgets, and changes the model's
 query when a filter changes; searching, sorting by header clicks, the keyboard and the
-status line work the same way in every tab.
+status line work the same way in every tab. Nothing is read before the tab is first shown
+(ui/first_show.py): until then the model is held, and filters and sorts only choose what
+`first_load` reads.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.services.notifications import Change
+from erpgo_desktop.ui.first_show import load_when_first_shown
 from erpgo_desktop.ui.list_model import Count, PagedTableModel
 from erpgo_desktop.ui.list_view import ListTableView
 
@@ -99,6 +102,7 @@ class ListTab(QWidget):
         super().__init__(parent)
         self.model = model
         model.setParent(self)
+        model.hold()
         model.status_changed.connect(lambda *_status: self.status_changed.emit())
         self._failure: str | None = None
         model.load_failed.connect(self._load_failed)
@@ -130,8 +134,8 @@ class ListTab(QWidget):
                 header.setSectionResizeMode(number, QHeaderView.ResizeMode.Stretch)
             elif column.width:
                 self.table.setColumnWidth(number, column.width)
-        # The indicator first, then sorting on: enabling sorting sorts by the indicator,
-        # and that first sort is what loads the first page.
+        # The indicator first, then sorting on: enabling sorting sorts the (held) model by
+        # the indicator, which is what the first load will read.
         header.setSortIndicator(sort_column, sort_order)
         header.sortIndicatorChanged.connect(self._sort_indicator_changed)
         self.table.setSortingEnabled(True)
@@ -143,6 +147,12 @@ class ListTab(QWidget):
         layout.addLayout(self.filter_row)
         layout.addWidget(self.table)
         self.setFocusProxy(self.table)
+        self.first_show = load_when_first_shown(self, self.first_load)
+
+    def first_load(self) -> None:
+        """Read what the tab shows, the first time it is shown (subclasses add what their
+        filters need)."""
+        self.model.start()
 
     def add_filters(self, widgets: Sequence[QWidget]) -> None:
         """Put `widgets` after the search box, in Tab order: search, filters, table."""

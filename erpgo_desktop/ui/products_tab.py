@@ -71,6 +71,9 @@ class ProductsTab(ListTab):
         self.category_filter.setVisible(categories is not None)
         self.category_filter.currentIndexChanged.connect(self._filters_changed)
         self.active_filter.currentIndexChanged.connect(self._filters_changed)
+
+    def first_load(self) -> None:
+        super().first_load()
         self.load_categories()
 
     @property

@@ -1,10 +1,12 @@
 """The Reports tab: pick a report and its filters; a sortable table; Export.
 
 Each report is a `PagedTableModel` over `ReportService` (services/reports.py): sorting by
-a header click and the search are done in PostgreSQL, pages are offsets of the sorted
-report, and the count is the report's total. The models are made when their report is
-first chosen and kept, each with its own sort. Export writes what the table shows
-(ui/exporting.py); XLSX gets numbers as numbers (`TypedColumn`).
+a header click and the search are done in PostgreSQL, pages are keyset pages of the sorted
+report, and the model's count is the report's totals (`ReportService.totals`: the row
+count and the sums shown under the table), read once per report and filters, apart from
+the pages. The models are made when their report is first chosen and kept, each with its
+own sort. Nothing is read before the tab is first shown (ui/first_show.py). Export writes
+what the table shows (ui/exporting.py); XLSX gets numbers as numbers (`TypedColumn`).
 
 Each report names the filters it takes (`ReportSpec`): the period, the warehouse, and for
 Changes (the change history, `HistoryService.changes`) the person and the kind of record.
@@ -45,12 +47,18 @@ from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.history import HistoryService, Person
-from erpgo_desktop.services.listing import ListCount
 from erpgo_desktop.services.notifications import Change
-from erpgo_desktop.services.reports import Report, ReportPage, ReportService
+from erpgo_desktop.services.reports import (
+    Report,
+    ReportCursor,
+    ReportPage,
+    ReportService,
+    ReportTotals,
+)
 from erpgo_desktop.services.warehouses import WarehouseRow
 from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.exporting import ExportJob, TypedColumn, export_table
+from erpgo_desktop.ui.first_show import load_when_first_shown
 from erpgo_desktop.ui.list_model import PagedTableModel, money, number
 from erpgo_desktop.ui.list_tab import SEARCH_DELAY_MS, list_status
 from erpgo_desktop.ui.list_view import ListTableView
@@ -134,7 +142,9 @@ SPECS: tuple[ReportSpec, ...] = (
          TypedColumn("Unit price", lambda r: money(r.unit_price), align_right=True,
                      value=lambda r: r.unit_price, width=110),
          _money("value_at_cost", "Value at cost"), _money("value_at_price", "Value at price")),
-        "value_at_cost", True, False, True, "Search SKU or name (Ctrl+F)",
+        # By SKU: an index reads that order, so the first page comes at once over a
+        # million stock rows (a click on a value column sorts every stock row).
+        "sku", False, False, True, "Search SKU or name (Ctrl+F)",
         ("product_inventory", "variant_inventory", "products", "product_variants"),
     ),
     ReportSpec(
@@ -193,7 +203,8 @@ SPEC_OF = {spec.report: spec for spec in SPECS}
 
 
 class ReportSource:
-    """One report of the services as a list source for the signed-in user (workers)."""
+    """One report of the services as a list source for the signed-in user (workers):
+    keyset pages, and as the count the report's totals, read once per query."""
 
     def __init__(
         self,
@@ -208,34 +219,20 @@ class ReportSource:
         self._report = report
         #: The totals last read, with the query they are of (written on a worker: one
         #: assignment of an immutable pair, read on the GUI thread).
-        self.totals: tuple[ReportQuery, Mapping[str, Any]] | None = None
+        self.totals: tuple[ReportQuery, ReportTotals] | None = None
 
-    def fetch_page(self, query: ReportQuery, after: int | None, limit: int) -> ReportPage[Any]:
-        return self._read_noting_totals(query, after or 0, limit)
-
-    def count(self, query: ReportQuery) -> ListCount:
-        return ListCount(self._read_noting_totals(query, 0, 1).total, exact=True)
-
-    def totals_of(self, query: ReportQuery) -> Mapping[str, Any]:
-        """The report's totals for `query`, once read; {} before, or without totals."""
-        known = self.totals
-        return known[1] if known is not None and known[0] == query else {}
-
-    def _read_noting_totals(self, query: ReportQuery, offset: int, limit: int) -> ReportPage[Any]:
-        page = self._read(query, offset, limit)
-        self.totals = (query, page.totals)
-        return page
-
-    def _read(self, query: ReportQuery, offset: int, limit: int) -> ReportPage[Any]:
+    def fetch_page(
+        self, query: ReportQuery, after: ReportCursor | None, limit: int
+    ) -> ReportPage[Any]:
         reports, acting = self._reports, self._acting
         options: dict[str, Any] = {
             "search": query.search,
             "sort": query.sort,
             "descending": query.descending,
-            "offset": offset,
+            "after": after,
             "limit": limit,
         }
-        start, end = query.start or date.today(), query.end or date.today()
+        start, end = _period(query)
         match self._report:
             case Report.INVENTORY_VALUATION:
                 return reports.inventory_valuation(
@@ -257,6 +254,39 @@ class ReportSource:
                 return self._history.changes(
                     acting, start, end, person_id=query.person_id, kind=query.kind, **options
                 )
+
+    def count(self, query: ReportQuery) -> ReportTotals:
+        """The report's row count and sums: the model asks once per query (and refresh)."""
+        start, end = _period(query)
+        if self._report is Report.CHANGES:
+            totals = self._history.count_changes(
+                self._acting,
+                start,
+                end,
+                person_id=query.person_id,
+                kind=query.kind,
+                search=query.search,
+            )
+        else:
+            totals = self._reports.totals(
+                self._acting,
+                self._report,
+                start=start,
+                end=end,
+                warehouse_id=query.warehouse_id,
+                search=query.search,
+            )
+        self.totals = (query, totals)
+        return totals
+
+    def totals_of(self, query: ReportQuery) -> Mapping[str, Any]:
+        """The report's sums for `query`, once read; {} before, or without sums."""
+        known = self.totals
+        return known[1].sums if known is not None and known[0] == query else {}
+
+
+def _period(query: ReportQuery) -> tuple[date, date]:
+    return query.start or date.today(), query.end or date.today()
 
 
 def _date_edit(name: str, day: QDate) -> QDateEdit:
@@ -315,6 +345,8 @@ class ReportsTab(QWidget):
         self._models: dict[Report, PagedTableModel] = {}
         self._failure: str | None = None
         self.export_job: ExportJob | None = None
+        #: Shown once: before, nothing is read (the reports add up whole tables).
+        self._shown = False
 
         self.report_combo = QComboBox()
         self.report_combo.setObjectName("report_choice")
@@ -405,8 +437,8 @@ class ReportsTab(QWidget):
             combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
         self.table.horizontalHeader().sortIndicatorChanged.connect(self._sort_indicator_changed)
         self.report_combo.currentIndexChanged.connect(lambda _i: self._show_report())
-        self._load_warehouses()
         self._show_report()
+        self.first_show = load_when_first_shown(self, self._first_load)
 
     # -- the tab surface -----------------------------------------------------------------
 
@@ -469,9 +501,12 @@ class ReportsTab(QWidget):
 
     def apply_filters(self) -> None:
         """Read the report for what the fields say, unless the period is backwards (said
-        under the dates; the table stays as it was)."""
+        under the dates; the table stays as it was). Before the tab is first shown the
+        fields are only read then."""
         self._search_timer.stop()
         self._date_timer.stop()
+        if not self._shown:
+            return
         start, end = _day(self.start_edit), _day(self.end_edit)
         if self.spec.period and start > end:
             self.date_error.setText("The period ends before it starts.")
@@ -493,8 +528,16 @@ class ReportsTab(QWidget):
                 kind=self.kind_combo.currentData() if spec.kind else None,
             )
         )
+        model.start()  # a report chosen now for the first time: its first page
+
+    def _first_load(self) -> None:
+        self._shown = True
+        self._load_warehouses()
+        self._show_report()
 
     def _show_report(self) -> None:
+        """Set the filters and the table up for the chosen report, and read it once the
+        tab has been shown."""
         spec = self.spec
         for widget in (self.start_label, self.start_edit, self.end_label, self.end_edit):
             widget.setEnabled(spec.period)
@@ -506,7 +549,7 @@ class ReportsTab(QWidget):
         self.person_combo.setVisible(spec.person)
         self.kind_label.setVisible(spec.kind)
         self.kind_combo.setVisible(spec.kind)
-        if spec.person and not self._people_asked:
+        if spec.person and not self._people_asked and self._shown:
             self._load_people()
         self.search.setPlaceholderText(spec.search_placeholder)
         model = self._model_for(spec)
@@ -519,15 +562,16 @@ class ReportsTab(QWidget):
                 header.setSectionResizeMode(number_, QHeaderView.ResizeMode.Interactive)
                 if column.width:
                     self.table.setColumnWidth(number_, column.width)
-        self.apply_filters()  # before sorting is on: the report loads once, with its period
         query = model.query
         sorted_column = model.column_of_sort(query.sort)
         order = Qt.SortOrder.DescendingOrder if query.descending else Qt.SortOrder.AscendingOrder
         self.table.setSortingEnabled(False)
         header.setSortIndicator(sorted_column if sorted_column is not None else -1, order)
-        # Sorting on "sorts" the model by the indicator: the query it has already.
+        # Sorting on "sorts" the model by the indicator: the query it has already (or, for a
+        # held model, what its first load reads).
         self.table.setSortingEnabled(True)
         self._failure = None
+        self.apply_filters()
         self.status_changed.emit()
 
     def _model_for(self, spec: ReportSpec) -> PagedTableModel:
@@ -540,6 +584,7 @@ class ReportsTab(QWidget):
                 source, self._runner, spec.columns, query, row_key=_row_key,
                 page_size=self._page_size, parent=self,
             )  # fmt: skip
+            model.hold()  # until apply_filters has given it the period and the filters
             model.status_changed.connect(lambda *_status: self.status_changed.emit())
             model.status_changed.connect(lambda *_status: self._show_totals())
             model.load_failed.connect(self._load_failed)

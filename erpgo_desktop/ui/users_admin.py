@@ -45,6 +45,7 @@ from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.history import HistoryService
 from erpgo_desktop.services.listing import ListCount
 from erpgo_desktop.services.users import RoleRow, UserAdminService, UserRow
+from erpgo_desktop.ui.first_show import load_when_first_shown
 from erpgo_desktop.ui.forms import alive
 from erpgo_desktop.ui.list_model import CallSource, Column, PagedTableModel, number, yes_no
 from erpgo_desktop.ui.role_dialog import ADMIN_ROLE, RoleDialog
@@ -163,6 +164,7 @@ class _ListPage(QWidget):
         self.model = PagedTableModel(
             _whole_list_source(read), runner, columns, _Everything(), parent=self
         )
+        self.model.hold()
         self.table = _table(f"{name}_table", self.model, columns)
         self.buttons: dict[str, QPushButton] = {}
         self.button_row = QHBoxLayout()
@@ -346,12 +348,17 @@ class UsersAdminDialog(QDialog):
             page.changed.connect(self._update)
         self.tabs.currentChanged.connect(lambda _index: self._update())
 
-        self.users_page.load()
-        self.roles_page.load()
+        # As the main window's tabs, read when first shown (ui/first_show.py); both lists
+        # at once, a few dozen rows each, so that the Roles page is there when chosen.
+        self.first_show = load_when_first_shown(self, self._first_load)
         self.users_page.table.setFocus()
         self._update()
 
     # -- pages ---------------------------------------------------------------------------
+
+    def _first_load(self) -> None:
+        self.users_page.load()
+        self.roles_page.load()
 
     def reload(self) -> None:
         """F5: both lists read again, the selections kept."""

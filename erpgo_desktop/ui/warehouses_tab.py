@@ -62,6 +62,7 @@ from erpgo_desktop.services.lookup import SellableItem
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.services.warehouses import WarehouseRow
 from erpgo_desktop.ui import icons
+from erpgo_desktop.ui.first_show import load_when_first_shown
 from erpgo_desktop.ui.list_model import Column, PagedTableModel, number, yes_no
 from erpgo_desktop.ui.stock_dialogs import (
     AdjustDialog,
@@ -388,7 +389,10 @@ class WarehousesTab(QWidget):
         self.stock_model.modelReset.connect(lambda: self._stock_row_selected(QModelIndex()))
         self.stock_model.modelReset.connect(self._forget_failure)
         self._update_buttons()
-        self.warehouse_model.reload()
+        # The stock and the ledger follow the selected warehouse: read nothing before the
+        # tab is first shown (ui/first_show.py).
+        self.warehouse_model.hold()
+        self.first_show = load_when_first_shown(self, self.warehouse_model.start)
 
     # -- what the main window asks of every tab ------------------------------------------
 

@@ -202,7 +202,8 @@ def test_the_changes_report_filters_by_period_person_and_kind(
     cleo_id = acting(cleo).id
 
     by_cleo = history.changes(user, TODAY, TODAY, person_id=cleo_id)
-    assert by_cleo.total == len(by_cleo.rows) >= 1
+    assert history.count_changes(user, TODAY, TODAY, person_id=cleo_id).count == len(by_cleo.rows)
+    assert len(by_cleo.rows) >= 1
     assert {row.person for row in by_cleo.rows} == {"Cleo"}
     products = history.changes(user, TODAY, TODAY, kind="products")
     assert {row.kind for row in products.rows} == {"Product"}
@@ -212,10 +213,10 @@ def test_the_changes_report_filters_by_period_person_and_kind(
         "Claw" in row.summary for row in searched.rows
     )
     yesterday = TODAY - timedelta(days=1)
-    assert history.changes(user, yesterday, yesterday).total == 0
+    assert history.count_changes(user, yesterday, yesterday).count == 0
     # Newest first, and pages do not overlap.
     everything = history.changes(user, TODAY, TODAY, limit=2)
-    following = history.changes(user, TODAY, TODAY, offset=2, limit=2)
+    following = history.changes(user, TODAY, TODAY, after=everything.next_cursor, limit=2)
     assert everything.rows[0].id > everything.rows[1].id > following.rows[0].id
 
 

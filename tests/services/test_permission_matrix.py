@@ -51,7 +51,7 @@ from erpgo_desktop.services.inventory import InventoryService
 from erpgo_desktop.services.lookup import ItemLookupService
 from erpgo_desktop.services.order_list import OrderQuery
 from erpgo_desktop.services.orders import NewLine, OrderDetail, OrderService
-from erpgo_desktop.services.reports import ReportService
+from erpgo_desktop.services.reports import Report, ReportService
 from erpgo_desktop.services.stock import StockKey
 from erpgo_desktop.services.users import UserAdminService, UserProfile
 from erpgo_desktop.services.warehouses import WarehouseService
@@ -474,10 +474,14 @@ ACTIONS: tuple[Action, ...] = (
            lambda b, u, s: b.reports.sales_by_region(u, REPORT_START, REPORT_END)),
     Action(ReportService.customer_balances, perms.REPORTS_VIEW,
            lambda b, u, s: b.reports.customer_balances(u)),
+    Action(ReportService.totals, perms.REPORTS_VIEW,
+           lambda b, u, s: b.reports.totals(u, Report.INVENTORY_VALUATION)),
     # The change history: the Changes report, and each record's History page
     Action(HistoryService.changes, perms.REPORTS_VIEW,
            lambda b, u, s: b.history.changes(u, REPORT_START, REPORT_END)),
     Action(HistoryService.people, perms.REPORTS_VIEW, lambda b, u, s: b.history.people(u)),
+    Action(HistoryService.count_changes, perms.REPORTS_VIEW,
+           lambda b, u, s: b.history.count_changes(u, REPORT_START, REPORT_END)),
     Action(HistoryService.record_history, perms.PRODUCTS_READ,
            lambda b, u, s: b.history.record_history(u, "products", s.product_id)),
     Action(HistoryService.record_history, perms.CUSTOMERS_READ,

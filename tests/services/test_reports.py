@@ -23,7 +23,7 @@ from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.domain.orders import Address, OrderHeader
 from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services.inventory import InventoryService
-from erpgo_desktop.services.reports import ReportPage, ReportService
+from erpgo_desktop.services.reports import Report, ReportPage, ReportService
 from erpgo_desktop.services.stock import StockKey
 from tests.services.test_orders_support import World, make_world, receive
 
@@ -48,17 +48,17 @@ def sql(engine: Engine, statement: str, **params: Any) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in connection.execute(text(statement), params).all()]
 
 
-def every_row(read: Callable[..., ReportPage[Any]], limit: int = 2, **kwargs: Any) -> list[Any]:
-    """All rows of a report, read `limit` at a time."""
+def every_row(
+    read: Callable[..., ReportPage[Any]], limit: int = 2, after: Any = None, **kwargs: Any
+) -> list[Any]:
+    """All rows of a report (after `after`), read `limit` at a time by keyset."""
     rows: list[Any] = []
-    offset = 0
     while True:
-        page = read(offset=offset, limit=limit, **kwargs)
+        page = read(after=after, limit=limit, **kwargs)
         rows.extend(page.rows)
         if not page.has_more:
-            assert page.total == len(rows)
             return rows
-        offset = page.next_cursor
+        after = page.next_cursor
 
 
 def set_costs(engine: Engine, product: uuid.UUID, cost: str) -> None:
@@ -85,7 +85,7 @@ def test_inventory_valuation_equals_sql(world: World, reports: ReportService) ->
         ).scalar_one()
     receive(engine, dear, {world.east: 4}, variant=variant)
 
-    rows = reports.inventory_valuation(world.manager).rows
+    rows = reports.inventory_valuation(world.manager, sort="value_at_cost", descending=True).rows
     expected = sql(
         engine,
         """
@@ -122,19 +122,21 @@ def test_inventory_valuation_equals_sql(world: World, reports: ReportService) ->
         reports.inventory_valuation, acting=world.manager, sort="on_hand", descending=False
     )
     assert paged == sorted(rows, key=lambda r: (r.on_hand, r.sku, r.variant_id or r.product_id,
-                                                str(r.warehouse_id)))  # fmt: skip
+                                                r.warehouse_id))  # fmt: skip
     search = reports.inventory_valuation(world.manager, search="dear-red")
     assert [r.variant_id for r in search.rows] == [variant]
 
-    # The totals are of the whole report, whichever page is read, even past its end.
-    for offset in (0, 3, 10):
-        page = reports.inventory_valuation(world.manager, offset=offset, limit=1)
-        assert page.totals == {
-            "on_hand": sum(r.on_hand for r in rows),
-            "reserved": sum(r.reserved for r in rows),
-            "value_at_cost": sum(r.value_at_cost for r in rows),
-            "value_at_price": sum(r.value_at_price for r in rows),
-        }
+    # The totals are of the whole report, apart from its pages.
+    totals = reports.totals(world.manager, Report.INVENTORY_VALUATION)
+    assert totals.count == len(rows) and totals.exact
+    assert totals.sums == {
+        "on_hand": sum(r.on_hand for r in rows),
+        "reserved": sum(r.reserved for r in rows),
+        "value_at_cost": sum(r.value_at_cost for r in rows),
+        "value_at_price": sum(r.value_at_price for r in rows),
+    }
+    east_totals = reports.totals(world.manager, Report.INVENTORY_VALUATION, warehouse_id=world.east)
+    assert east_totals.count == len(east.rows) == 2
 
 
 def test_stock_movements_from_the_ledger(world: World, reports: ReportService) -> None:
@@ -319,7 +321,10 @@ def test_sales_by_product_customer_and_region(world: World, reports: ReportServi
     ]
     wider = reports.sales_by_region(world.manager, LAST_DAY - timedelta(days=90), LAST_DAY)
     assert sum(r.orders for r in wider.rows) == 4  # the old order too
-    assert reports.sales_by_region(world.manager, WEEK_AGO, LAST_DAY, search="nether").total == 1
+    nether = reports.totals(
+        world.manager, Report.SALES_BY_REGION, start=WEEK_AGO, end=LAST_DAY, search="nether"
+    )
+    assert nether.count == 1 and nether.sums["orders"] == 1
 
 
 def test_customer_balances_equal_sql(world: World, reports: ReportService) -> None:
@@ -377,5 +382,12 @@ def test_refusals(world: World, reports: ReportService) -> None:
     assert backwards.value.field == "end"
     with pytest.raises(ValidationError):
         reports.customer_balances(world.manager, limit=0)
-    empty = reports.customer_balances(world.manager, offset=10)
-    assert empty.rows == () and empty.total == 0 and not empty.has_more
+    with pytest.raises(ValidationError) as no_period:
+        reports.totals(world.manager, Report.SALES_BY_PRODUCT)
+    assert no_period.value.field == "start"
+    with pytest.raises(ValidationError) as wrong_cursor:
+        reports.customer_balances(world.manager, after=(1, 2))
+    assert wrong_cursor.value.field == "after"
+    empty = reports.customer_balances(world.manager)
+    assert empty.rows == () and empty.next_cursor is None and not empty.has_more
+    assert reports.totals(world.manager, Report.CUSTOMER_BALANCES).count == 0

@@ -265,6 +265,7 @@ def test_counts_over_the_cap_read_as_more(
 ) -> None:
     tab = OrdersTab(services, runner, SALES, count_cap=2, page_size=1)
     qtbot.addWidget(tab)
+    tab.show()  # a tab reads its rows when first shown
     qtbot.waitUntil(lambda: settled(tab.model))
 
     assert tab.model.count == ListCount(2, exact=False)
