@@ -74,13 +74,22 @@ from erpgo_desktop.db.models import (
     OrderItem,
     OrderStatusHistory,
     Product,
+    ProductInventory,
     ProductVariant,
     StockReservation,
+    VariantInventory,
     User,
     Warehouse,
 )
 from erpgo_desktop.domain import orders as rules
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.inventory import (
+    LineNeed,
+    ReservationOptions,
+    StockItem,
+    WarehouseRef,
+    reservation_options,
+)
 from erpgo_desktop.domain.money import ZERO
 from erpgo_desktop.domain.orders import (
     CANCELLED,
@@ -102,6 +111,7 @@ from erpgo_desktop.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    StockShortageError,
     ValidationError,
 )
 from erpgo_desktop.services.auth import CurrentUser
@@ -678,7 +688,12 @@ class OrderService(Service):
                 order.extras.warehouses,
             )
             ledger = StockLedger(session, acting.id)
-            _reserve(session, ledger, order, lines, plan, all_or_nothing=True)
+            try:
+                _reserve(session, ledger, order, lines, plan, all_or_nothing=True)
+            except StockShortageError as error:
+                # Read under the locks just taken: what the screen offers instead holds.
+                error.options = _reservation_options(session, lines)
+                raise
             for line in lines:
                 line.item.status = "CONFIRMED"
             order.status = CONFIRMED
@@ -742,6 +757,20 @@ class OrderService(Service):
             return _saved(session, order, acting, lines)
 
         return self._write(work)()
+
+    def reservation_options(self, acting: CurrentUser, order_id: uuid.UUID) -> ReservationOptions:
+        """What each active warehouse can sell of the order's stocked lines, and where the
+        whole order can be reserved from (one warehouse, or a split over several), for
+        choosing where to confirm from. A refused confirmation carries the same, read
+        under its locks (`StockShortageError.options`)."""
+        require(acting, perms.ORDERS_CONFIRM)
+
+        def work(session: Session) -> ReservationOptions:
+            if session.get(Order, order_id) is None:
+                raise NotFoundError("That order does not exist.")
+            return _reservation_options(session, _lines(session, order_id))
+
+        return self._read(work)
 
     def _take_on_credit(
         self, session: Session, acting: CurrentUser, order: _OrderRow, override: bool
@@ -2249,7 +2278,7 @@ def _reserve(
         if demand[key] > level.sellable and not names[key].backorder
     ]
     if shortages and all_or_nothing:
-        raise ValidationError(
+        raise StockShortageError(
             f"Not enough stock to confirm order {order.order_number}, so nothing was "
             "reserved: " + "; ".join(sorted(shortages)) + ".",
             field="quantity",
@@ -2276,6 +2305,58 @@ def _reserve(
         line.reservations[w] = line.reservations.get(w, 0) + take
         line.warehouse_codes[w] = levels[line.key(w)].warehouse_code
     return sum(take for _, _, take in taken)
+
+
+def _reservation_options(session: Session, lines: Sequence[_Line]) -> ReservationOptions:
+    """`domain.inventory.reservation_options` over the stock rows of the lines' items in
+    every active warehouse (a warehouse without a row has none)."""
+    needs = tuple(
+        LineNeed(
+            line.id,
+            (line.item.product_id, line.item.variant_id),
+            line.sku,
+            line.name,
+            line.item.quantity - line.item.shipped_quantity - line.reserved,
+            line.backorder,
+        )
+        for line in lines
+        if line.tracks and line.item.quantity - line.item.shipped_quantity - line.reserved > 0
+    )
+    db = _db(session)
+    warehouses = tuple(
+        WarehouseRef(row.id, row.code, row.name)
+        for row in db.execute(
+            select(Warehouse.id, Warehouse.code, Warehouse.name)
+            .where(Warehouse.is_active.is_(True))
+            .order_by(Warehouse.code)
+        )
+    )
+    sellable: dict[StockItem, dict[uuid.UUID, int]] = defaultdict(dict)
+    products = list({n.item[0] for n in needs if n.item[1] is None})
+    variants = list({n.item[1] for n in needs if n.item[1] is not None})
+    if products:
+        pi = ProductInventory
+        for row in db.execute(
+            select(pi.product_id, pi.warehouse_id, pi.quantity_available - pi.quantity_reserved)
+            .where(pi.product_id == any_(bindparam("ids", type_=_IDS)))
+            .params(ids=products)
+        ):
+            sellable[(row[0], None)][row[1]] = row[2]
+    if variants:
+        vi = VariantInventory
+        for row in db.execute(
+            select(
+                ProductVariant.product_id,
+                vi.variant_id,
+                vi.warehouse_id,
+                vi.quantity_available - vi.quantity_reserved,
+            )
+            .join(ProductVariant, ProductVariant.id == vi.variant_id)
+            .where(vi.variant_id == any_(bindparam("ids", type_=_IDS)))
+            .params(ids=variants)
+        ):
+            sellable[(row[0], row[1])][row[2]] = row[3]
+    return reservation_options(warehouses, needs, dict(sellable))
 
 
 def _ship_stock(
