@@ -492,7 +492,7 @@ class OrderDialog(RecordDialog):
             form = self.add_form(box_layout)
             edits: dict[str, QLineEdit] = {}
             for name, label, longest in ADDRESS_FIELDS:
-                caption = "First &name:" if (kind, name) == ("shipping", "first_name") else label
+                caption = "First &name" if (kind, name) == ("shipping", "first_name") else label
                 edit = self.add_row(form, f"{kind}_address.{name}", f"{caption}:", QLineEdit())
                 edit.setMaxLength(longest)
                 edits[name] = edit
@@ -900,6 +900,15 @@ class OrderDialog(RecordDialog):
         else:
             self.entry.setFocus()
 
+    def _edited(self, name: str) -> None:
+        super()._edited(name)
+        if self.row is not None and self.row.status != rules.DRAFT:
+            self._update_actions()  # Save changes: enabled once something changed
+
+    def mark_clean(self) -> None:
+        super().mark_clean()
+        self._update_actions()
+
     def _lines_edited(self) -> None:
         self._update_totals()
         self._stock_timer.start()
@@ -1125,7 +1134,15 @@ class OrderDialog(RecordDialog):
             widget.setVisible(can(permission))
             widget.setEnabled(enabled and not busy)
 
-        show(self.save_button, perms.ORDERS_CREATE, self._editable())
+        # A draft is saved as a draft; a submitted order that may still change is saved
+        # only when something was changed ("Save draft" on it would say what it is not).
+        draft = order is None or status == rules.DRAFT
+        show(self.save_button, perms.ORDERS_CREATE, self._editable() and (draft or self.dirty))
+        if not self.saving:
+            self.save_button.setText("Save &draft" if draft else "&Save changes")
+            self.save_button.setToolTip(
+                "Save the draft (Ctrl+S)" if draft else "Save the changes to the order (Ctrl+S)"
+            )
         show(self.submit_button, perms.ORDERS_CREATE, status == rules.DRAFT)
         show(
             self.confirm_button,
@@ -1268,7 +1285,7 @@ class OrderDialog(RecordDialog):
         try:
             work = self._prepare(action, save=save)
         except ValidationError as error:
-            self.show_error(error)
+            self.show_error(error, checked=True)
             return
         self._set_saving(True)
         self.runner.run(work, self._save_succeeded, self._save_failed)
@@ -1317,7 +1334,6 @@ class OrderDialog(RecordDialog):
             # Saving disables the fields, which takes the focus away; it comes back after.
             self._focus_before = QApplication.focusWidget()
         super()._set_saving(saving)
-        self.save_button.setText("Saving…" if saving else "Save &draft")
         self._update_actions()
         if not saving:
             before, self._focus_before = self._focus_before, None
