@@ -329,9 +329,7 @@ class ReservationOptions:
         """The lines (backordered ones too) that `warehouse_id` cannot fill alone."""
         demand = _demand(self.needs)
         return tuple(
-            need
-            for need in self.needs
-            if demand[need.item] > self.available(need, warehouse_id)
+            need for need in self.needs if demand[need.item] > self.available(need, warehouse_id)
         )
 
     def fills(self, warehouse_id: uuid.UUID) -> bool:
@@ -362,9 +360,7 @@ def reservation_options(
     def has(item: StockItem, warehouse_id: uuid.UUID) -> int:
         return max(0, sellable.get(item, {}).get(warehouse_id, 0))
 
-    whole = tuple(
-        w.id for w in warehouses if all(has(item, w.id) >= q for item, q in firm.items())
-    )
+    whole = tuple(w.id for w in warehouses if all(has(item, w.id) >= q for item, q in firm.items()))
     short = tuple(
         n
         for n in needs

@@ -25,7 +25,11 @@ def parse_money(value: Decimal | int | str, field: str, *, label: str = "An amou
     if not amount.is_finite():
         raise ValidationError(f"{label} must be a number, such as 12.50.", field=field)
     if amount != amount.quantize(CENT):
-        raise ValidationError(f"{label} has at most two decimals (cents).", field=field)
+        raise ValidationError(
+            f"{label} has at most two decimals (cents): type {round_money(amount)} "
+            f"({amount} rounded) or the amount you mean.",
+            field=field,
+        )
     if abs(amount) > MAX_AMOUNT:
         raise ValidationError(f"{label} is too large.", field=field)
     return amount.quantize(CENT)

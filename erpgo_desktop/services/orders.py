@@ -77,8 +77,8 @@ from erpgo_desktop.db.models import (
     ProductInventory,
     ProductVariant,
     StockReservation,
-    VariantInventory,
     User,
+    VariantInventory,
     Warehouse,
 )
 from erpgo_desktop.domain import orders as rules
@@ -107,6 +107,7 @@ from erpgo_desktop.domain.orders import (
     LineAmounts,
     OrderHeader,
 )
+from erpgo_desktop.domain.wording import in_sentence
 from erpgo_desktop.errors import (
     ConflictError,
     NotFoundError,
@@ -578,8 +579,8 @@ class OrderService(Service):
             order = _lock(session, acting, order_id, expected_version)
             if order.status == ON_HOLD:
                 raise ValidationError(
-                    f"Order {order.order_number} is ON_HOLD: resume it to go back to "
-                    f"{rules.resume_target(order.previous_status)}.",
+                    f"Order {order.order_number} is on hold: resume it to go back to "
+                    f"{in_sentence(rules.resume_target(order.previous_status))}.",
                     field="status",
                 )
             rules.check_transition(order.status, PENDING)
@@ -606,8 +607,8 @@ class OrderService(Service):
             order = _lock(session, acting, order_id, expected_version)
             if order.status not in (PENDING, ON_HOLD) or _is_confirmed(order):
                 raise ValidationError(
-                    f"Order {order.order_number} is {order.status}: only a submitted order "
-                    "that is not confirmed yet can be approved.",
+                    f"Order {order.order_number} is {in_sentence(order.status)}: only a "
+                    "submitted order that is not confirmed yet can be approved.",
                     field="status",
                 )
             if not rules.needs_approval(order.total_amount):
@@ -730,8 +731,8 @@ class OrderService(Service):
                 ON_HOLD,
             ):
                 raise ValidationError(
-                    f"Order {order.order_number} is {order.status}: backorders are reserved "
-                    "for confirmed orders that are not shipped yet.",
+                    f"Order {order.order_number} is {in_sentence(order.status)}: backorders "
+                    "are reserved for confirmed orders that are not shipped yet.",
                     field="status",
                 )
             lines = order.lines
@@ -851,8 +852,8 @@ class OrderService(Service):
             order = _lock(session, acting, order_id, expected_version)
             if order.status != ON_HOLD:
                 raise ValidationError(
-                    f"Order {order.order_number} is {order.status}, not ON_HOLD: there is no "
-                    "hold to lift.",
+                    f"Order {order.order_number} is {in_sentence(order.status)}, not on "
+                    "hold: there is no hold to lift.",
                     field="status",
                 )
             target = rules.resume_target(order.previous_status)
@@ -1107,7 +1108,8 @@ class OrderService(Service):
             order = _lock(session, acting, order_id, expected_version)
             if order.status in rules.NO_PAYMENT_STATUSES:
                 raise ValidationError(
-                    f"Order {order.order_number} is {order.status}: it takes no payments.",
+                    f"Order {order.order_number} is {in_sentence(order.status)}: it takes no "
+                    "payments.",
                     field="status",
                 )
             unpaid = order.total_amount - order.paid_amount
@@ -2341,10 +2343,10 @@ def _reservation_options(session: Session, lines: Sequence[_Line]) -> Reservatio
             .where(pi.product_id == any_(bindparam("ids", type_=_IDS)))
             .params(ids=products)
         ):
-            sellable[(row[0], None)][row[1]] = row[2]
+            sellable[(row[0], None)][row[1]] = int(row[2])
     if variants:
         vi = VariantInventory
-        for row in db.execute(
+        for variant_row in db.execute(
             select(
                 ProductVariant.product_id,
                 vi.variant_id,
@@ -2355,7 +2357,8 @@ def _reservation_options(session: Session, lines: Sequence[_Line]) -> Reservatio
             .where(vi.variant_id == any_(bindparam("ids", type_=_IDS)))
             .params(ids=variants)
         ):
-            sellable[(row[0], row[1])][row[2]] = row[3]
+            product_id, variant_id, warehouse_id, left = variant_row
+            sellable[(product_id, variant_id)][warehouse_id] = int(left)
     return reservation_options(warehouses, needs, dict(sellable))
 
 
@@ -2487,8 +2490,8 @@ def _is_confirmed(order: _OrderRow) -> bool:
 def _require_editable(order: _OrderRow, what: str) -> None:
     if order.status not in rules.EDITABLE:
         raise ValidationError(
-            f"{what} can be changed only while the order is DRAFT or PENDING; order "
-            f"{order.order_number} is {order.status}.",
+            f"{what} can be changed only while the order is a draft or pending; order "
+            f"{order.order_number} is {in_sentence(order.status)}.",
             field="status",
         )
 

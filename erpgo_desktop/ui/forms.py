@@ -54,9 +54,10 @@ What the base does with the outcome:
   name no registered field go to the banner at the top.
 - An error goes as soon as its value is fixed, in every dialog alike: while one is shown,
   each edit runs the rules again (`check_input`, by default `prepare_save` without its
-  work) and takes away what they no longer say, the message under another field fixed by
-  this edit included; the service's refusals go when the field they name is edited (only
-  the service can say whether the new value will do).
+  work): a message the rules no longer give goes, also one under another field that this
+  edit fixed; one they still give says how the value is wrong now. The service's refusals
+  go when the field they name is edited (only the service can say whether the new value
+  will do).
 - A `ConflictError` carrying `current` (someone saved the record after it was opened)
   opens the `ConflictDialog` with both versions: reload theirs, overwrite (with the write
   permission), or keep editing.
@@ -204,7 +205,6 @@ def decimal_edit(int_digits: int, places: int, *, negative: bool = False) -> QLi
     edit.setMaxLength(int_digits + _TYPED_DECIMALS + 2)
     edit.setProperty(DECIMAL_PLACES, places)
     return edit
-
 
 
 def money_edit() -> QLineEdit:
@@ -612,13 +612,17 @@ class FormDialog(QDialog):
         verdict = self._check_now()
         known = verdict is not _UNKNOWN
         for shown, checked in list(self._shown.items()):
-            if known and verdict == (shown, self._fields[shown].error.text()):
-                continue  # still wrong, and in the same way
-            if shown == name or (checked and known and (verdict is None or verdict[0] == shown)):
+            if checked and known and verdict is not None and verdict[0] == shown:
+                # Still wrong: the message says how it is wrong now (12.3456, not 12.34567).
+                self._fields[shown].error.setText(verdict[1])
+            elif shown == name or (checked and known and verdict is None):
                 self._hide_error(shown)
-        if self._banner_checked and known:
-            if verdict is None or (verdict[0] == "" and verdict[1] != self.banner.text()):
-                self._hide_banner()
+        if (
+            self._banner_checked
+            and known
+            and (verdict is None or (verdict[0] == "" and verdict[1] != self.banner.text()))
+        ):
+            self._hide_banner()
 
     # -- dirty tracking ------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ three), or by choosing one of the suggestions that typing part of a name brings 
 Quantity, unit price and discount are edited in the table; the availability of each line
 in every warehouse, the totals and the customer's credit follow as you type.
 
-Nothing is written until Save draft (Ctrl+S), Submit or another action: the dialog then
+Nothing is written until Save draft (Ctrl+S; on a submitted order that may still change,
+Save changes, enabled once something changed), Submit or another action: the dialog then
 writes the difference to the order as it was loaded (create the draft, remove, change and
 add lines, save the header) on a worker, one service call after the other, and shows the
 service's own figures afterwards. When a call is refused, what went through is kept (the
@@ -73,6 +74,7 @@ from erpgo_desktop.services.lookup import SellableItem
 from erpgo_desktop.services.orders import OrderDetail, OrderService, StatusChangeRow
 from erpgo_desktop.services.warehouses import WarehouseRow
 from erpgo_desktop.ui import icons
+from erpgo_desktop.ui.badges import BadgeDelegate
 from erpgo_desktop.ui.forms import RecordDialog, format_decimal, money_edit, read_decimal
 from erpgo_desktop.ui.lookup_completer import (
     AsyncCompleter,
@@ -330,10 +332,10 @@ class OrderDialog(RecordDialog):
             terms_form, "shipping_method", "Shipping &method:", QComboBox()
         )
         for method in rules.SHIPPING_METHODS:
-            self.shipping_method.addItem(method.title(), method)
+            self.shipping_method.addItem(code_label(method), method)
         self.priority = self.add_row(terms_form, "priority", "&Priority:", QComboBox())
         for priority in rules.PRIORITIES:
-            self.priority.addItem(priority.title(), priority)
+            self.priority.addItem(code_label(priority), priority)
         self.priority.setCurrentIndex(rules.PRIORITIES.index("NORMAL"))
         self.order_discount = self.add_row(
             terms_form, "order_discount", "Order d&iscount:", money_edit()
@@ -420,6 +422,7 @@ class OrderDialog(RecordDialog):
         self.table = QTableView()
         self.table.setModel(self.lines_model)
         self.table.setItemDelegate(LineEditDelegate(self.table))
+        self.table.setItemDelegateForColumn(OrderLinesModel.STATUS, BadgeDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table, as everywhere else

@@ -27,10 +27,12 @@ from PySide6.QtWidgets import QLineEdit, QStyledItemDelegate, QStyleOptionViewIt
 
 from erpgo_desktop.domain import orders as rules
 from erpgo_desktop.domain.money import ZERO
+from erpgo_desktop.domain.wording import LINE_STATUS_TONES, code_label, tone
 from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services.inventory import StockOverview, WarehouseStock
 from erpgo_desktop.services.lookup import SellableItem
 from erpgo_desktop.services.orders import OrderLineRow
+from erpgo_desktop.ui.badges import BADGE_ROLE
 from erpgo_desktop.ui.forms import decimal_edit, format_decimal
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -174,8 +176,8 @@ def is_short(line: DraftLine, overview: StockOverview | None) -> bool:
 def line_status(line: DraftLine) -> str:
     saved = line.saved
     if saved is None:
-        return "new"
-    parts = [saved.status.lower()]
+        return "New"
+    parts = [code_label(saved.status)]
     if saved.reserved_quantity:
         held = ", ".join(f"{r.warehouse_code} {r.quantity:,}" for r in saved.reservations)
         parts.append(f"reserved {held}")
@@ -319,6 +321,8 @@ class OrderLinesModel(QAbstractTableModel):
             return self._edit_text(line, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in self._RIGHT:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == BADGE_ROLE and column == self.STATUS:
+            return tone(LINE_STATUS_TONES, line.saved.status if line.saved else "NEW")
         if role == Qt.ItemDataRole.ToolTipRole and column == self.ITEM:
             return line.name  # cut off by the column width
         if column == self.AVAILABLE and is_short(line, self._stock.get(line.product_id)):
