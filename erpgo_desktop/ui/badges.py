@@ -88,3 +88,9 @@ class BadgeDelegate(QStyledItemDelegate):
             pad = max(4, option.fontMetrics.height() // 3)
             size.setWidth(size.width() + 2 * pad + 4)
         return size
+
+
+def alert_colour(palette: QPalette) -> QColor:
+    """Text that marks a shortfall: a red that reads on the palette's background (white:
+    6:1, near-black: 7:1); it always goes with a mark or words of its own."""
+    return QColor("#ff8787") if is_dark(palette) else QColor("#b02a37")

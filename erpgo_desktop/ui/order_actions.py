@@ -46,8 +46,9 @@ from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.inventory import StockOverview
 from erpgo_desktop.services.orders import OrderDetail, OrderLineRow, OrderService
 from erpgo_desktop.services.warehouses import WarehouseRow
+from erpgo_desktop.ui.badges import alert_colour
 from erpgo_desktop.ui.forms import FormDialog, alive, format_decimal, money_edit, read_decimal
-from erpgo_desktop.ui.order_lines import SHORT, availability
+from erpgo_desktop.ui.order_lines import availability
 from erpgo_desktop.ui.tasks import TaskRunner
 
 
@@ -114,6 +115,7 @@ class OrderActionDialog(FormDialog):
 
 #: The warehouse choice that spreads the order over several warehouses.
 SPLIT = "split"
+MAX_TABLE_ROWS = 10
 
 
 def stock_options(
@@ -288,7 +290,13 @@ class ConfirmOrderDialog(OrderActionDialog):
         self.suggest_button.setText(button)
         self.suggest_button.setVisible(bool(button))
         self.table.setVisible(options is not None and bool(options.needs))
-        self.adjustSize()
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        """Room for what the figures now say; never smaller than the person made it."""
+        hint = self.sizeHint()
+        if hint.width() > self.width() or hint.height() > self.height():
+            self.resize(max(hint.width(), self.width()), max(hint.height(), self.height()))
 
     def _fill_table(self, choice: object) -> None:
         table, options = self.table, self.options
@@ -325,13 +333,19 @@ class ConfirmOrderDialog(OrderActionDialog):
                     )
                 elif short:
                     cell.setText(f"{available:,} ✗")
-                    cell.setForeground(QBrush(SHORT))
+                    cell.setForeground(QBrush(alert_colour(table.palette())))
                     cell.setToolTip(
                         f"{warehouse.code} can sell {available:,} of {need.sku}; "
                         f"{need.quantity:,} wanted."
                     )
                 table.setItem(row, column, cell)
         table.resizeColumnsToContents()
+        # Ten lines at most before it scrolls: a long order must not push the buttons off
+        # a 768-pixel screen.
+        shown = min(len(options.needs), MAX_TABLE_ROWS)
+        rows = sum(table.rowHeight(r) for r in range(shown))
+        frame = 2 * table.frameWidth() + table.horizontalHeader().sizeHint().height()
+        table.setMaximumHeight(rows + frame + 2)
 
     def _fit_text(self, choice: object) -> str:
         options = self.options
@@ -477,6 +491,9 @@ class ShipOrderDialog(OrderActionDialog):
     """Ship all or part of the lines, with the carrier and tracking number; an order that
     is only confirmed goes to processing first."""
 
+    busy_text = "Shipping…"
+    failed_text = "Not shipped: {reason}"
+
     def __init__(
         self,
         orders: OrderService,
@@ -557,6 +574,9 @@ class ShipOrderDialog(OrderActionDialog):
 class ReturnOrderDialog(OrderActionDialog):
     """Goods come back into a warehouse."""
 
+    busy_text = "Recording…"
+    failed_text = "Return not recorded: {reason}"
+
     def __init__(
         self,
         orders: OrderService,
@@ -627,6 +647,10 @@ class MoneyDialog(OrderActionDialog):
     ) -> None:
         super().__init__(orders, runner, acting, order, parent)
         self.refund = refund
+        self.busy_text = "Refunding…" if refund else "Recording…"
+        self.failed_text = (
+            "Refund not made: {reason}" if refund else "Payment not recorded: {reason}"
+        )
         number = order.order_number
         self.setWindowTitle(f"Refund on order {number}" if refund else f"Payment for {number}")
         form = self.add_form()

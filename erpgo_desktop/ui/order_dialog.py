@@ -956,7 +956,7 @@ class OrderDialog(RecordDialog):
             for level in availability(overview, line.variant_id)
         ] or ["No stock in any warehouse."]
         if is_short(line, overview):
-            rows.append(f"No single warehouse can sell {line.quantity:,}.")
+            rows.append(f"All warehouses together cannot sell {line.quantity:,}.")
         elif line.allows_backorder:
             rows.append("Backorders allowed.")
         self.stock_panel.setText("\n".join([title, *rows]))

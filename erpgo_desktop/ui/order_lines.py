@@ -164,13 +164,14 @@ def availability_text(line: DraftLine, overview: StockOverview | None) -> str:
 
 
 def is_short(line: DraftLine, overview: StockOverview | None) -> bool:
-    """No single warehouse can sell the whole line (confirming reserves from one)."""
+    """All warehouses together cannot sell the whole line (confirming may split a line
+    over several warehouses, so one warehouse short of it is no shortage)."""
     if not line.tracks_inventory or line.allows_backorder or overview is None:
         return False
     if line.saved is not None and line.saved.status != "PENDING":
         return False  # reserved or shipped already
     levels = availability(overview, line.variant_id)
-    return all(level.sellable < line.quantity for level in levels)
+    return sum(max(0, level.sellable) for level in levels) < line.quantity
 
 
 def line_status(line: DraftLine) -> str:
@@ -329,7 +330,7 @@ class OrderLinesModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(SHORT)
             if role == Qt.ItemDataRole.ToolTipRole:
-                return f"No warehouse can sell {line.quantity:,} of {line.sku}."
+                return f"All warehouses together cannot sell {line.quantity:,} of {line.sku}."
         return None
 
     def _display(self, line: DraftLine, column: int) -> str | None:

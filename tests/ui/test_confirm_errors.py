@@ -13,9 +13,9 @@ from pytestqt.qtbot import QtBot
 
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
+from erpgo_desktop.ui.badges import alert_colour
 from erpgo_desktop.ui.order_actions import SPLIT, ConfirmOrderDialog
 from erpgo_desktop.ui.order_dialog import OrderDialog
-from erpgo_desktop.ui.order_lines import SHORT
 from erpgo_desktop.ui.tasks import TaskRunner
 from tests.services.test_orders_support import World, world
 from tests.ui.test_order_dialog import (
@@ -90,7 +90,8 @@ def test_a_refused_confirm_keeps_its_dialog_and_offers_the_warehouse_that_has_it
     assert confirm.warehouse.currentText().endswith("· short of 1 line")
     assert cell(confirm, 0, "MAIN") == "2 ✗" and cell(confirm, 0, "EAST") == "5"
     short = confirm.table.item(0, 2 + [w.code for w in confirm.options.warehouses].index("MAIN"))
-    assert short is not None and short.foreground().color() == SHORT
+    assert short is not None
+    assert short.foreground().color() == alert_colour(confirm.table.palette())
     assert confirm.fit.text() == f"{sku}: 5 wanted, 2 sellable"
     assert confirm.suggestion.text() == "EAST has every line."
     assert confirm.suggest_button.text() == "Co&nfirm from EAST"
