@@ -938,9 +938,9 @@ class OrderService(Service):
                 )
             if order.status == PARTIALLY_SHIPPED and target == PARTIALLY_SHIPPED:
                 raise ValidationError(
-                    f"Order {order.order_number} is PARTIALLY_SHIPPED: this shipment would "
-                    "leave goods behind, and an order cannot go from PARTIALLY_SHIPPED to "
-                    "PARTIALLY_SHIPPED. Ship the rest in full, or start processing it "
+                    f"Order {order.order_number} is partially shipped: this shipment would "
+                    "leave goods behind, and an order cannot go from Partially shipped to "
+                    "Partially shipped. Ship the rest in full, or start processing it "
                     "again to ship another part.",
                     field="status",
                 )
