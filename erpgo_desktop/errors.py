@@ -5,6 +5,11 @@ Anything that is not an `ErpError` is a bug and is logged with its traceback.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from erpgo_desktop.domain.inventory import ReservationOptions
+
 
 class ErpError(Exception):
     """An expected failure, with a message for the user and, where it applies, the field."""
@@ -17,6 +22,21 @@ class ErpError(Exception):
 
 class ValidationError(ErpError):
     """The input breaks a rule; nothing was written."""
+
+
+class StockShortageError(ValidationError):
+    """Too little sellable stock to reserve an order; nothing was reserved.
+
+    `options` (when the service could read them in the same transaction) says what every
+    active warehouse can sell of each line and where the order could be reserved from, so
+    the screen can offer that instead of only refusing.
+    """
+
+    def __init__(
+        self, message: str, *, field: str | None = None, options: ReservationOptions | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.options = options
 
 
 class NotFoundError(ErpError):

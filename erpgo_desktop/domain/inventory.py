@@ -257,3 +257,137 @@ def check_warehouse(draft: WarehouseDraft) -> WarehouseDraft:
 
 def _optional(value: str | None, field: str, label: str, max_length: int) -> str | None:
     return clean_text(value, field, label, max_length)
+
+
+# -- reserving an order ----------------------------------------------------------------
+
+#: A stock item: a product's own stock (variant None) or a variant's.
+StockItem = tuple[uuid.UUID, uuid.UUID | None]
+
+
+@dataclass(frozen=True)
+class WarehouseRef:
+    id: uuid.UUID
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class LineNeed:
+    """A line of an order to reserve: how many of which stock item, and whether the rest
+    may wait for stock (its product allows backorders)."""
+
+    line_id: uuid.UUID
+    item: StockItem
+    sku: str
+    name: str
+    quantity: int
+    backorder: bool
+
+
+#: Per line, the (warehouse, quantity) pairs to reserve; they add up to the line quantity.
+Allocation = dict[uuid.UUID, tuple[tuple[uuid.UUID, int], ...]]
+
+
+@dataclass(frozen=True)
+class ReservationOptions:
+    """What each active warehouse can sell of an order's stocked lines, and where the order
+    can be reserved from: one warehouse that has every line (`whole`, in `warehouses`
+    order), else a `split` over several when together they have enough, else nothing, and
+    `short_everywhere` names the lines no warehouse, nor all together, can fill.
+
+    Confirming may reserve a line from several warehouses (`OrderService.confirm`'s
+    allocations), so a split is a real choice, not a workaround."""
+
+    warehouses: tuple[WarehouseRef, ...]
+    needs: tuple[LineNeed, ...]
+    sellable: dict[StockItem, dict[uuid.UUID, int]]
+    whole: tuple[uuid.UUID, ...]
+    split: Allocation | None
+    short_everywhere: tuple[LineNeed, ...]
+
+    def available(self, need: LineNeed, warehouse_id: uuid.UUID) -> int:
+        return self.sellable.get(need.item, {}).get(warehouse_id, 0)
+
+    def in_total(self, need: LineNeed) -> int:
+        return sum(max(0, q) for q in self.sellable.get(need.item, {}).values())
+
+    def short_in(self, warehouse_id: uuid.UUID) -> tuple[LineNeed, ...]:
+        """The lines (backordered ones too) that `warehouse_id` cannot fill alone."""
+        demand = _demand(self.needs)
+        return tuple(
+            need for need in self.needs if demand[need.item] > self.available(need, warehouse_id)
+        )
+
+    def fills(self, warehouse_id: uuid.UUID) -> bool:
+        return warehouse_id in self.whole
+
+    def warehouse(self, warehouse_id: uuid.UUID) -> WarehouseRef | None:
+        return next((w for w in self.warehouses if w.id == warehouse_id), None)
+
+
+def _demand(needs: tuple[LineNeed, ...]) -> dict[StockItem, int]:
+    """Lines of one item count together: two lines of 3 need 6."""
+    demand: dict[StockItem, int] = {}
+    for need in needs:
+        demand[need.item] = demand.get(need.item, 0) + need.quantity
+    return demand
+
+
+def reservation_options(
+    warehouses: tuple[WarehouseRef, ...],
+    needs: tuple[LineNeed, ...],
+    sellable: dict[StockItem, dict[uuid.UUID, int]],
+) -> ReservationOptions:
+    """Where an order's stocked lines (`needs`) can be reserved from, given what each
+    active warehouse can sell of each item (missing: nothing)."""
+    demand = _demand(needs)
+    firm = _demand(tuple(n for n in needs if not n.backorder))
+
+    def has(item: StockItem, warehouse_id: uuid.UUID) -> int:
+        return max(0, sellable.get(item, {}).get(warehouse_id, 0))
+
+    whole = tuple(w.id for w in warehouses if all(has(item, w.id) >= q for item, q in firm.items()))
+    short = tuple(
+        n
+        for n in needs
+        if not n.backorder and sum(has(n.item, w.id) for w in warehouses) < firm[n.item]
+    )
+    split = None
+    if not whole and not short and warehouses:
+        # Fewest warehouses first: the one that covers most of the order gives first.
+        ranked = sorted(
+            warehouses,
+            key=lambda w: -sum(min(q, has(item, w.id)) for item, q in demand.items()),
+        )
+        split = {}
+        for item, wanted in demand.items():
+            chunks: list[tuple[uuid.UUID, int]] = []
+            left = wanted
+            for w in ranked:
+                take = min(left, has(item, w.id))
+                if take > 0:
+                    chunks.append((w.id, take))
+                    left -= take
+            if left > 0:  # only backordered lines get here: the rest waits where most is
+                first, taken = chunks[0] if chunks else (ranked[0].id, 0)
+                chunks[:1] = [(first, taken + left)]
+            for need in (n for n in needs if n.item == item):
+                pairs: list[tuple[uuid.UUID, int]] = []
+                still = need.quantity
+                while still > 0:
+                    warehouse_id, quantity = chunks.pop(0)
+                    take = min(still, quantity)
+                    pairs.append((warehouse_id, take))
+                    still -= take
+                    if take < quantity:
+                        chunks.insert(0, (warehouse_id, quantity - take))
+                split[need.line_id] = tuple(pairs)
+    return ReservationOptions(
+        warehouses=warehouses,
+        needs=needs,
+        sellable={item: dict(per) for item, per in sellable.items()},
+        whole=whole,
+        split=split,
+        short_everywhere=short,
+    )

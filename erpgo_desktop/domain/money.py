@@ -34,6 +34,7 @@ def parse_decimal(
     places: int,
     example: str = "12.50",
     decimals: str | None = None,
+    meaning: str = "figure",
 ) -> Decimal:
     """A number that NUMERIC(digits, places) holds exactly, from a Decimal, an int or the
     text of one (blanks around it dropped), quantized to `places` decimals. `decimals`
@@ -56,14 +57,22 @@ def parse_decimal(
     if not number.is_zero() and number.adjusted() >= digits - places:
         raise ValidationError(f"{label} is too large.", field=field)
     step = Decimal(1).scaleb(-places)
-    rounded = number.quantize(step)  # exact: at most `digits` digits now
+    rounded = number.quantize(step, rounding=ROUND_HALF_UP)  # at most `digits` digits now
     if rounded != number:
+        # More decimals than kept is usually a slip: rounding quietly would change the
+        # figure, so the person is shown the rounded one to type.
         wording = decimals or f"{places} decimals"
-        raise ValidationError(f"{label} has at most {wording}.", field=field)
+        raise ValidationError(
+            f"{label} has at most {wording}: type {rounded:f} ({number:f} rounded) or the "
+            f"{meaning} you mean.",
+            field=field,
+        )
     return rounded
 
 
 def parse_money(value: Decimal | int | str, field: str, *, label: str = "An amount") -> Decimal:
     """A money amount from user input: a number with at most two decimals that fits
     DECIMAL(12,2)."""
-    return parse_decimal(value, field, label, digits=12, places=2, decimals="two decimals (cents)")
+    return parse_decimal(
+        value, field, label, digits=12, places=2, decimals="two decimals (cents)", meaning="amount"
+    )

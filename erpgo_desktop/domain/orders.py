@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from erpgo_desktop.domain.money import MAX_AMOUNT, ZERO, parse_money, round_money
 from erpgo_desktop.domain.validation import check_email, check_phone, clean_text
+from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.errors import ValidationError
 
 # --- Statuses ----------------------------------------------------------------------------
@@ -73,13 +74,12 @@ def check_transition(current: str, target: str) -> None:
     if can_transition(current, target):
         return
     allowed = sorted(TRANSITIONS.get(current, frozenset()), key=STATUSES.index)
+    here, there = code_label(current), code_label(target)
     if allowed:
-        onward = f"From {current} it can go to {_either(allowed)}."
+        onward = f"From {here} it can go to {_either([code_label(s) for s in allowed])}."
     else:
-        onward = f"{current} is final."
-    raise ValidationError(
-        f"An order cannot go from {current} to {target}. {onward}", field="status"
-    )
+        onward = f"{here} is final."
+    raise ValidationError(f"An order cannot go from {here} to {there}. {onward}", field="status")
 
 
 def is_confirmed(status: str, previous_status: str | None) -> bool:

@@ -74,13 +74,22 @@ from erpgo_desktop.db.models import (
     OrderItem,
     OrderStatusHistory,
     Product,
+    ProductInventory,
     ProductVariant,
     StockReservation,
     User,
+    VariantInventory,
     Warehouse,
 )
 from erpgo_desktop.domain import orders as rules
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.inventory import (
+    LineNeed,
+    ReservationOptions,
+    StockItem,
+    WarehouseRef,
+    reservation_options,
+)
 from erpgo_desktop.domain.money import ZERO
 from erpgo_desktop.domain.orders import (
     CANCELLED,
@@ -98,10 +107,12 @@ from erpgo_desktop.domain.orders import (
     LineAmounts,
     OrderHeader,
 )
+from erpgo_desktop.domain.wording import in_sentence
 from erpgo_desktop.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    StockShortageError,
     ValidationError,
 )
 from erpgo_desktop.services.auth import CurrentUser
@@ -569,8 +580,8 @@ class OrderService(Service):
             order = _lock(session, acting, order_id, expected_version)
             if order.status == ON_HOLD:
                 raise ValidationError(
-                    f"Order {order.order_number} is ON_HOLD: resume it to go back to "
-                    f"{rules.resume_target(order.previous_status)}.",
+                    f"Order {order.order_number} is on hold: resume it to go back to "
+                    f"{in_sentence(rules.resume_target(order.previous_status))}.",
                     field="status",
                 )
             rules.check_transition(order.status, PENDING)
@@ -597,8 +608,8 @@ class OrderService(Service):
             order = _lock(session, acting, order_id, expected_version)
             if order.status not in (PENDING, ON_HOLD) or _is_confirmed(order):
                 raise ValidationError(
-                    f"Order {order.order_number} is {order.status}: only a submitted order "
-                    "that is not confirmed yet can be approved.",
+                    f"Order {order.order_number} is {in_sentence(order.status)}: only a "
+                    "submitted order that is not confirmed yet can be approved.",
                     field="status",
                 )
             if not rules.needs_approval(order.total_amount):
@@ -679,7 +690,12 @@ class OrderService(Service):
                 order.extras.warehouses,
             )
             ledger = StockLedger(session, acting.id)
-            _reserve(session, ledger, order, lines, plan, all_or_nothing=True)
+            try:
+                _reserve(session, ledger, order, lines, plan, all_or_nothing=True)
+            except StockShortageError as error:
+                # Read under the locks just taken: what the screen offers instead holds.
+                error.options = _reservation_options(session, lines)
+                raise
             for line in lines:
                 line.item.status = "CONFIRMED"
             order.status = CONFIRMED
@@ -716,8 +732,8 @@ class OrderService(Service):
                 ON_HOLD,
             ):
                 raise ValidationError(
-                    f"Order {order.order_number} is {order.status}: backorders are reserved "
-                    "for confirmed orders that are not shipped yet.",
+                    f"Order {order.order_number} is {in_sentence(order.status)}: backorders "
+                    "are reserved for confirmed orders that are not shipped yet.",
                     field="status",
                 )
             lines = order.lines
@@ -743,6 +759,20 @@ class OrderService(Service):
             return _saved(session, order, acting, lines)
 
         return self._write(work)()
+
+    def reservation_options(self, acting: CurrentUser, order_id: uuid.UUID) -> ReservationOptions:
+        """What each active warehouse can sell of the order's stocked lines, and where the
+        whole order can be reserved from (one warehouse, or a split over several), for
+        choosing where to confirm from. A refused confirmation carries the same, read
+        under its locks (`StockShortageError.options`)."""
+        require(acting, perms.ORDERS_CONFIRM)
+
+        def work(session: Session) -> ReservationOptions:
+            if session.get(Order, order_id) is None:
+                raise NotFoundError("That order does not exist.")
+            return _reservation_options(session, _lines(session, order_id))
+
+        return self._read(work)
 
     def _take_on_credit(
         self, session: Session, acting: CurrentUser, order: _OrderRow, override: bool
@@ -823,8 +853,8 @@ class OrderService(Service):
             order = _lock(session, acting, order_id, expected_version)
             if order.status != ON_HOLD:
                 raise ValidationError(
-                    f"Order {order.order_number} is {order.status}, not ON_HOLD: there is no "
-                    "hold to lift.",
+                    f"Order {order.order_number} is {in_sentence(order.status)}, not on "
+                    "hold: there is no hold to lift.",
                     field="status",
                 )
             target = rules.resume_target(order.previous_status)
@@ -909,9 +939,9 @@ class OrderService(Service):
                 )
             if order.status == PARTIALLY_SHIPPED and target == PARTIALLY_SHIPPED:
                 raise ValidationError(
-                    f"Order {order.order_number} is PARTIALLY_SHIPPED: this shipment would "
-                    "leave goods behind, and an order cannot go from PARTIALLY_SHIPPED to "
-                    "PARTIALLY_SHIPPED. Ship the rest in full, or start processing it "
+                    f"Order {order.order_number} is partially shipped: this shipment would "
+                    "leave goods behind, and an order cannot go from Partially shipped to "
+                    "Partially shipped. Ship the rest in full, or start processing it "
                     "again to ship another part.",
                     field="status",
                 )
@@ -1079,7 +1109,8 @@ class OrderService(Service):
             order = _lock(session, acting, order_id, expected_version)
             if order.status in rules.NO_PAYMENT_STATUSES:
                 raise ValidationError(
-                    f"Order {order.order_number} is {order.status}: it takes no payments.",
+                    f"Order {order.order_number} is {in_sentence(order.status)}: it takes no "
+                    "payments.",
                     field="status",
                 )
             unpaid = order.total_amount - order.paid_amount
@@ -2258,7 +2289,7 @@ def _reserve(
         if demand[key] > level.sellable and not names[key].backorder
     ]
     if shortages and all_or_nothing:
-        raise ValidationError(
+        raise StockShortageError(
             f"Not enough stock to confirm order {order.order_number}, so nothing was "
             "reserved: " + "; ".join(sorted(shortages)) + ".",
             field="quantity",
@@ -2285,6 +2316,59 @@ def _reserve(
         line.reservations[w] = line.reservations.get(w, 0) + take
         line.warehouse_codes[w] = levels[line.key(w)].warehouse_code
     return sum(take for _, _, take in taken)
+
+
+def _reservation_options(session: Session, lines: Sequence[_Line]) -> ReservationOptions:
+    """`domain.inventory.reservation_options` over the stock rows of the lines' items in
+    every active warehouse (a warehouse without a row has none)."""
+    needs = tuple(
+        LineNeed(
+            line.id,
+            (line.item.product_id, line.item.variant_id),
+            line.sku,
+            line.name,
+            line.item.quantity - line.item.shipped_quantity - line.reserved,
+            line.backorder,
+        )
+        for line in lines
+        if line.tracks and line.item.quantity - line.item.shipped_quantity - line.reserved > 0
+    )
+    db = _db(session)
+    warehouses = tuple(
+        WarehouseRef(row.id, row.code, row.name)
+        for row in db.execute(
+            select(Warehouse.id, Warehouse.code, Warehouse.name)
+            .where(Warehouse.is_active.is_(True))
+            .order_by(Warehouse.code)
+        )
+    )
+    sellable: dict[StockItem, dict[uuid.UUID, int]] = defaultdict(dict)
+    products = list({n.item[0] for n in needs if n.item[1] is None})
+    variants = list({n.item[1] for n in needs if n.item[1] is not None})
+    if products:
+        pi = ProductInventory
+        for row in db.execute(
+            select(pi.product_id, pi.warehouse_id, pi.quantity_available - pi.quantity_reserved)
+            .where(pi.product_id == any_(bindparam("ids", type_=_IDS)))
+            .params(ids=products)
+        ):
+            sellable[(row[0], None)][row[1]] = int(row[2])
+    if variants:
+        vi = VariantInventory
+        for variant_row in db.execute(
+            select(
+                ProductVariant.product_id,
+                vi.variant_id,
+                vi.warehouse_id,
+                vi.quantity_available - vi.quantity_reserved,
+            )
+            .join(ProductVariant, ProductVariant.id == vi.variant_id)
+            .where(vi.variant_id == any_(bindparam("ids", type_=_IDS)))
+            .params(ids=variants)
+        ):
+            product_id, variant_id, warehouse_id, left = variant_row
+            sellable[(product_id, variant_id)][warehouse_id] = int(left)
+    return reservation_options(warehouses, needs, dict(sellable))
 
 
 def _ship_stock(
@@ -2415,8 +2499,8 @@ def _is_confirmed(order: _OrderRow) -> bool:
 def _require_editable(order: _OrderRow, what: str) -> None:
     if order.status not in rules.EDITABLE:
         raise ValidationError(
-            f"{what} can be changed only while the order is DRAFT or PENDING; order "
-            f"{order.order_number} is {order.status}.",
+            f"{what} can be changed only while the order is a draft or pending; order "
+            f"{order.order_number} is {in_sentence(order.status)}.",
             field="status",
         )
 

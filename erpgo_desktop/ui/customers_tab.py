@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QPushButton, QWidget
 
 from erpgo_desktop.domain import customers as customer_rules
 from erpgo_desktop.domain import permissions as perms
-from erpgo_desktop.domain.wording import code_label
+from erpgo_desktop.domain.wording import CUSTOMER_STATUS_TONES, code_label, tone
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.customers import (
@@ -46,7 +46,12 @@ COLUMNS: tuple[Column[CustomerListRow], ...] = (
     Column("Email", lambda c: c.email, tooltip=True, width=220),
     Column("Phone", lambda c: c.phone or "", width=130),
     Column("Type", lambda c: code_label(c.type), width=90),
-    Column("Status", lambda c: code_label(c.status), width=90),
+    Column(
+        "Status",
+        lambda c: code_label(c.status),
+        width=100,
+        badge=lambda c: tone(CUSTOMER_STATUS_TONES, c.status),
+    ),
     Column("Credit limit", lambda c: money(c.credit_limit), align_right=True, width=110),
     Column("Balance", lambda c: money(c.balance), align_right=True, width=110),
 )

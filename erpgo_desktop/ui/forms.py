@@ -51,12 +51,19 @@ What the base does with the outcome:
 - A `ValidationError` raised by `prepare_save` (the pure rules of `domain`, on the GUI
   thread, so no round trip) or any `ErpError` from the service is shown in red under the
   field it names, and that field gets the focus (its tab is brought forward). Errors that
-  name no registered field go to the banner at the top. Editing a field hides its error.
+  name no registered field go to the banner at the top.
+- An error goes as soon as its value is fixed, in every dialog alike: while one is shown,
+  each edit runs the rules again (`check_input`, by default `prepare_save` without its
+  work): a message the rules no longer give goes, also one under another field that this
+  edit fixed; one they still give says how the value is wrong now. The service's refusals
+  go when the field they name is edited (only the service can say whether the new value
+  will do).
 - A `ConflictError` carrying `current` (someone saved the record after it was opened)
   opens the `ConflictDialog` with both versions: reload theirs, overwrite (with the write
   permission), or keep editing.
-- Anything else (the connection dropped, a bug) puts "Saving failed" in the banner; the
-  dialog and what was typed stay, and Save works again.
+- Anything else (the connection dropped, a bug) puts "Saving failed" in the banner (an
+  action's dialog says what failed: `failed_text`); the dialog and what was typed stay, and
+  the Save button works again, with its own words back ("Confirm" stays "Confirm").
 - Success: the dialog emits `saved(row)` and closes.
 
 `mark_changed_elsewhere()` (or `notice_change(table, ids)`, which filters on
@@ -88,7 +95,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, ClassVar, Protocol, TypeVar, cast, runtime_checkable
 
 import shiboken6
@@ -135,10 +142,18 @@ __all__ = [
     "money_edit",
     "read_decimal",
     "set_active_after_save",
+    "too_many_decimals",
 ]
 
 SAVE_FAILED = "Saving failed: {reason}"
-KEPT = "What you typed is kept; press Save to try again."
+KEPT = "What you typed is kept; press {button} to try again."
+#: How many decimals a number field lets through, so that more than its column keeps is
+#: refused with a message instead of being cut off while typing.
+_TYPED_DECIMALS = 12
+#: The dynamic property of a `decimal_edit` that holds how many decimals it keeps.
+DECIMAL_PLACES = "decimal_places"
+#: `FormDialog._check_now` could not tell (busy, or the rules need the server).
+_UNKNOWN = ("?", "?")
 CHANGED_ELSEWHERE = "Someone else changed this record at {time}; saving will show both versions."
 
 
@@ -172,18 +187,23 @@ class _Field:
 
 
 def decimal_edit(int_digits: int, places: int, *, negative: bool = False) -> QLineEdit:
-    """A line edit that takes only a plain decimal (digits, one '.', `places` decimals).
+    """A line edit that takes only a plain decimal (digits, one '.'); `read_decimal`
+    refuses more than `places` decimals.
 
     A regular expression, not QDoubleValidator: the latter follows the locale's separators
-    and turns values into floats on the way; here the text becomes a Decimal exactly.
+    and turns values into floats on the way; here the text becomes a Decimal exactly. More
+    decimals than the column keeps can be typed (or pasted) and are refused with a message
+    that says so: a validator stopping at the second decimal cut 12.34567 to 12.34 without
+    a word.
     """
     sign = "-?" if negative else ""
-    decimals = rf"(\.[0-9]{{0,{places}}})?" if places else ""
+    decimals = rf"(\.[0-9]{{0,{_TYPED_DECIMALS}}})?"
     pattern = QRegularExpression(rf"{sign}[0-9]{{0,{int_digits}}}{decimals}")
     edit = QLineEdit()
     edit.setValidator(QRegularExpressionValidator(pattern, edit))
     edit.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    edit.setMaxLength(int_digits + places + 2)
+    edit.setMaxLength(int_digits + _TYPED_DECIMALS + 2)
+    edit.setProperty(DECIMAL_PLACES, places)
     return edit
 
 
@@ -204,9 +224,22 @@ def read_decimal(
             return default
         raise ValidationError(f"{label} is required, such as 12.50.", field=field)
     try:
-        return Decimal(text)
+        value = Decimal(text)
     except InvalidOperation:
         raise ValidationError(f"{label} must be a number, such as 12.50.", field=field) from None
+    places = edit.property(DECIMAL_PLACES)
+    if isinstance(places, int) and value != value.quantize(Decimal(1).scaleb(-places)):
+        raise ValidationError(too_many_decimals(label, value, places), field=field)
+    return value
+
+
+def too_many_decimals(label: str, value: Decimal, places: int) -> str:
+    """Refused rather than rounded: a price or measure with more decimals than its column
+    keeps is usually a slip (a pasted figure, a unit mix-up), and rounding it quietly
+    would change what is charged; the message says what rounding would give."""
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    kept = "no decimals" if places == 0 else f"at most {places} decimal" + "s" * (places != 1)
+    return f"{label} takes {kept}: type {rounded:f} ({value:f} rounded) or the figure you mean."
 
 
 def format_decimal(value: Decimal, places: int) -> str:
@@ -348,6 +381,10 @@ class FormDialog(QDialog):
 
     #: The saved row (whatever the service call returned).
     saved = Signal(object)
+    #: What the save button says while its work runs.
+    busy_text = "Saving…"
+    #: A failure's message in the banner ("{reason}": what went wrong).
+    failed_text = SAVE_FAILED
 
     def __init__(self, runner: TaskRunner, acting: CurrentUser, parent: QWidget | None = None):
         super().__init__(parent)
@@ -362,6 +399,13 @@ class FormDialog(QDialog):
         self.discard_prompt: QMessageBox | None = None
         #: Windows opened from here that were hidden at a sign-out, to show again after.
         self._suspended: list[QDialog] = []
+        #: Fields showing an error -> whether the rules on this side said it (so can tell
+        #: when it is fixed); the service's refusals are False.
+        self._shown: dict[str, bool] = {}
+        #: Whether the banner shows what the rules on this side said (None: nothing of it).
+        self._banner_checked: bool | None = None
+        #: The save button's own text while it says `busy_text`.
+        self._idle_save_text: str | None = None
 
         self.banner = error_label()
         self.banner.setObjectName("banner")
@@ -480,27 +524,33 @@ class FormDialog(QDialog):
             shown[""] = self.banner.text()
         return shown
 
-    def show_error(self, error: BaseException, *, saving: bool = False) -> None:
+    def show_error(
+        self, error: BaseException, *, saving: bool = False, checked: bool = False
+    ) -> None:
         """At the field the error names (which gets the focus), else in the banner; there,
-        a failed save says so."""
+        a failed save says so. `checked`: the rules on this side said it (`check_input`
+        can tell when it is fixed)."""
         name = error.field if isinstance(error, ErpError) else None
         message = user_message(error)
         if name is not None and name in self._aliases:
-            self.show_field_error(name, message)
+            self.show_field_error(name, message, checked=checked)
         elif not saving:
-            self.show_banner(message)
+            self.show_banner(message, checked=checked)
         elif isinstance(error, ErpError):
-            self.show_banner(SAVE_FAILED.format(reason=message))
+            self.show_banner(self.failed_text.format(reason=message))
         else:
-            self.show_banner(SAVE_FAILED.format(reason=f"{message} {KEPT}"))
+            button = _plain_label(self._idle_save_text or self.save_button.text())
+            kept = KEPT.format(button=button)
+            self.show_banner(self.failed_text.format(reason=f"{message} {kept}"))
 
-    def show_field_error(self, name: str, message: str) -> None:
+    def show_field_error(self, name: str, message: str, *, checked: bool = False) -> None:
         spec = self._fields[self._aliases[name]]
         spec.error.setText(message)
         if spec.form is not None:
             spec.form.setRowVisible(spec.error, True)
         else:
             spec.error.show()
+        self._shown[spec.name] = checked
         self.focus_field(spec.name)
 
     def focus_field(self, name: str) -> None:
@@ -510,15 +560,20 @@ class FormDialog(QDialog):
         if isinstance(widget, QLineEdit):
             widget.selectAll()
 
-    def show_banner(self, message: str) -> None:
+    def show_banner(self, message: str, *, checked: bool = False) -> None:
         self.banner.setText(message)
         self.banner.show()
+        self._banner_checked = checked
 
     def clear_errors(self) -> None:
         for name in self._fields:
             self._hide_error(name)
+        self._hide_banner()
+
+    def _hide_banner(self) -> None:
         self.banner.clear()
         self.banner.hide()
+        self._banner_checked = None
 
     def _hide_error(self, name: str) -> None:
         spec = self._fields[name]
@@ -527,10 +582,47 @@ class FormDialog(QDialog):
             spec.form.setRowVisible(spec.error, False)
         else:
             spec.error.hide()
+        self._shown.pop(name, None)
+
+    def check_input(self) -> None:
+        """The rules over what is typed now, nothing sent: raise ValidationError naming
+        the field. Run after each edit while an error is shown, so that the error goes as
+        soon as its value is fixed. By default `prepare_save`, whose work is not run; a
+        dialog whose `prepare_save` does more than check overrides this."""
+        self.prepare_save()
+
+    def _check_now(self) -> tuple[str, str] | None:
+        """What `check_input` says now: None (all fine), or (field or "" for the banner,
+        message); `_UNKNOWN` when it cannot tell."""
+        if self.saving or self.loading:
+            return _UNKNOWN
+        try:
+            self.check_input()
+        except ValidationError as error:
+            field = self._aliases.get(error.field or "", "")
+            return (field, user_message(error))
+        except ErpError:
+            return _UNKNOWN
+        return None
 
     def _edited(self, name: str) -> None:
-        if self._fields[name].error.text():
-            self._hide_error(name)
+        """A field changed: take away the errors this fixed (see the module docstring)."""
+        if not self._shown and not self._banner_checked:
+            return
+        verdict = self._check_now()
+        known = verdict is not _UNKNOWN
+        for shown, checked in list(self._shown.items()):
+            if checked and known and verdict is not None and verdict[0] == shown:
+                # Still wrong: the message says how it is wrong now (12.3456, not 12.34567).
+                self._fields[shown].error.setText(verdict[1])
+            elif shown == name or (checked and known and verdict is None):
+                self._hide_error(shown)
+        if (
+            self._banner_checked
+            and known
+            and (verdict is None or (verdict[0] == "" and verdict[1] != self.banner.text()))
+        ):
+            self._hide_banner()
 
     # -- dirty tracking ------------------------------------------------------------------
 
@@ -604,7 +696,7 @@ class FormDialog(QDialog):
         try:
             work = self.prepare_save()
         except ValidationError as error:
-            self.show_error(error)
+            self.show_error(error, checked=True)
             return
         self._set_saving(True)
         self.runner.run(work, self._save_succeeded, self._save_failed)
@@ -621,7 +713,14 @@ class FormDialog(QDialog):
         # The fields too: what is typed while a save runs would be lost when it succeeds.
         self.body.setEnabled(not saving)
         self._enable_save(not saving)
-        self.save_button.setText("Saving…" if saving else "&Save")
+        if saving:
+            if self._idle_save_text is None:
+                self._idle_save_text = self.save_button.text()
+            self.save_button.setText(self.busy_text)
+        elif self._idle_save_text is not None:
+            # Its own words back: a failed Confirm is still Confirm, not Save.
+            self.save_button.setText(self._idle_save_text)
+            self._idle_save_text = None
 
     def _save_succeeded(self, row: object) -> None:
         if not alive(self):

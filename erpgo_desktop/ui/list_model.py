@@ -57,6 +57,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from erpgo_desktop.ui.badges import BADGE_ROLE
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,8 @@ class Column(Generic[Row]):
     tooltip: bool = False
     width: int | None = None
     stretch: bool = False
+    #: The row's tone (`domain.wording.Tone`): the cell is drawn as a badge (ui/badges.py).
+    badge: Callable[[Row], str] | None = None
 
 
 def money(value: Any) -> str:
@@ -435,7 +438,10 @@ class PagedTableModel(QAbstractTableModel):
         column = self._columns[column_number]
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return RIGHT if column.align_right else LEFT
-        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == BADGE_ROLE:
+            if column.badge is None:
+                return None
+        elif role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return None
         if self._sparse is None:
             record = self._rows[row]
@@ -446,6 +452,9 @@ class PagedTableModel(QAbstractTableModel):
                 return PLACEHOLDER if role == Qt.ItemDataRole.DisplayRole else None
         if role == Qt.ItemDataRole.DisplayRole:
             return column.display(record)
+        if role == BADGE_ROLE:
+            assert column.badge is not None
+            return column.badge(record)
         if column.tooltip:
             return column.display(record)
         return None

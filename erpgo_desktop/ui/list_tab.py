@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.services.notifications import Change
+from erpgo_desktop.ui.badges import BadgeDelegate
 from erpgo_desktop.ui.first_show import load_when_first_shown
 from erpgo_desktop.ui.list_model import Count, PagedTableModel
 from erpgo_desktop.ui.list_view import ListTableView
@@ -130,6 +131,8 @@ class ListTab(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         for number, column in enumerate(model.columns):
+            if column.badge is not None:
+                self.table.setItemDelegateForColumn(number, BadgeDelegate(self.table))
             if column.stretch:
                 header.setSectionResizeMode(number, QHeaderView.ResizeMode.Stretch)
             elif column.width:

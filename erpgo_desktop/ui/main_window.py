@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from erpgo_desktop import __version__, config
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.notifications import Change
@@ -164,7 +165,8 @@ class MainWindow(QMainWindow):
         self.status_label = QLabel("Loading…")
         self.status_label.setObjectName("list_status")
         self.user_label = QLabel(f"Signed in as {user.full_name or user.username}")
-        self.user_label.setToolTip(f"{user.username} — roles: {', '.join(user.roles) or 'none'}")
+        roles = ", ".join(code_label(role) for role in user.roles) or "none"
+        self.user_label.setToolTip(f"{user.username} — roles: {roles}")
         self.database_label = QLabel(f"Database: {location_description}")
         status = self.statusBar()
         status.addWidget(self.status_label, 1)

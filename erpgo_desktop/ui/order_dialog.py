@@ -11,7 +11,8 @@ three), or by choosing one of the suggestions that typing part of a name brings 
 Quantity, unit price and discount are edited in the table; the availability of each line
 in every warehouse, the totals and the customer's credit follow as you type.
 
-Nothing is written until Save draft (Ctrl+S), Submit or another action: the dialog then
+Nothing is written until Save draft (Ctrl+S; on a submitted order that may still change,
+Save changes, enabled once something changed), Submit or another action: the dialog then
 writes the difference to the order as it was loaded (create the draft, remove, change and
 add lines, save the header) on a worker, one service call after the other, and shows the
 service's own figures afterwards. When a call is refused, what went through is kept (the
@@ -77,6 +78,7 @@ from erpgo_desktop.services.lookup import SellableItem
 from erpgo_desktop.services.orders import OrderDetail, OrderService, StatusChangeRow
 from erpgo_desktop.services.warehouses import WarehouseRow
 from erpgo_desktop.ui import icons
+from erpgo_desktop.ui.badges import BadgeDelegate
 from erpgo_desktop.ui.forms import RecordDialog, format_decimal, money_edit, read_decimal
 from erpgo_desktop.ui.lookup_completer import (
     AsyncCompleter,
@@ -343,10 +345,10 @@ class OrderDialog(RecordDialog):
             terms_form, "shipping_method", "Shipping &method:", QComboBox()
         )
         for method in rules.SHIPPING_METHODS:
-            self.shipping_method.addItem(method.title(), method)
+            self.shipping_method.addItem(code_label(method), method)
         self.priority = self.add_row(terms_form, "priority", "&Priority:", QComboBox())
         for priority in rules.PRIORITIES:
-            self.priority.addItem(priority.title(), priority)
+            self.priority.addItem(code_label(priority), priority)
         self.priority.setCurrentIndex(rules.PRIORITIES.index("NORMAL"))
         self.order_discount = self.add_row(
             terms_form, "order_discount", "Order d&iscount:", money_edit()
@@ -433,6 +435,7 @@ class OrderDialog(RecordDialog):
         self.table = QTableView()
         self.table.setModel(self.lines_model)
         self.table.setItemDelegate(LineEditDelegate(self.table))
+        self.table.setItemDelegateForColumn(OrderLinesModel.STATUS, BadgeDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table, as everywhere else
@@ -505,7 +508,7 @@ class OrderDialog(RecordDialog):
             form = self.add_form(box_layout)
             edits: dict[str, QLineEdit] = {}
             for name, label, longest in ADDRESS_FIELDS:
-                caption = "First &name:" if (kind, name) == ("shipping", "first_name") else label
+                caption = "First &name" if (kind, name) == ("shipping", "first_name") else label
                 edit = self.add_row(form, f"{kind}_address.{name}", f"{caption}:", QLineEdit())
                 edit.setMaxLength(longest)
                 edits[name] = edit
@@ -964,6 +967,15 @@ class OrderDialog(RecordDialog):
         else:
             self.entry.setFocus()
 
+    def _edited(self, name: str) -> None:
+        super()._edited(name)
+        if self.row is not None and self.row.status != rules.DRAFT:
+            self._update_actions()  # Save changes: enabled once something changed
+
+    def mark_clean(self) -> None:
+        super().mark_clean()
+        self._update_actions()
+
     def _lines_edited(self) -> None:
         self._update_totals()
         self._stock_timer.start()
@@ -1008,7 +1020,7 @@ class OrderDialog(RecordDialog):
             for level in availability(overview, line.variant_id)
         ] or ["No stock in any warehouse."]
         if is_short(line, overview):
-            rows.append(f"No single warehouse can sell {line.quantity:,}.")
+            rows.append(f"All warehouses together cannot sell {line.quantity:,}.")
         elif line.allows_backorder:
             rows.append("Backorders allowed.")
         self.stock_panel.setText("\n".join([title, *rows]))
@@ -1189,7 +1201,15 @@ class OrderDialog(RecordDialog):
             widget.setVisible(can(permission))
             widget.setEnabled(enabled and not busy)
 
-        show(self.save_button, perms.ORDERS_CREATE, self._editable())
+        # A draft is saved as a draft; a submitted order that may still change is saved
+        # only when something was changed ("Save draft" on it would say what it is not).
+        draft = order is None or status == rules.DRAFT
+        show(self.save_button, perms.ORDERS_CREATE, self._editable() and (draft or self.dirty))
+        if not self.saving:
+            self.save_button.setText("Save &draft" if draft else "&Save changes")
+            self.save_button.setToolTip(
+                "Save the draft (Ctrl+S)" if draft else "Save the changes to the order (Ctrl+S)"
+            )
         show(self.submit_button, perms.ORDERS_CREATE, status == rules.DRAFT)
         show(
             self.confirm_button,
@@ -1332,7 +1352,7 @@ class OrderDialog(RecordDialog):
         try:
             work = self._prepare(action, save=save)
         except ValidationError as error:
-            self.show_error(error)
+            self.show_error(error, checked=True)
             return
         self._set_saving(True)
         self.runner.run(work, self._save_succeeded, self._save_failed)
@@ -1381,7 +1401,6 @@ class OrderDialog(RecordDialog):
             # Saving disables the fields, which takes the focus away; it comes back after.
             self._focus_before = QApplication.focusWidget()
         super()._set_saving(saving)
-        self.save_button.setText("Saving…" if saving else "Save &draft")
         self._update_actions()
         if not saving:
             before, self._focus_before = self._focus_before, None

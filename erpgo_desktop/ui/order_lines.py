@@ -27,10 +27,12 @@ from PySide6.QtWidgets import QLineEdit, QStyledItemDelegate, QStyleOptionViewIt
 
 from erpgo_desktop.domain import orders as rules
 from erpgo_desktop.domain.money import ZERO
+from erpgo_desktop.domain.wording import LINE_STATUS_TONES, code_label, tone
 from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services.inventory import StockOverview, WarehouseStock
 from erpgo_desktop.services.lookup import SellableItem
 from erpgo_desktop.services.orders import OrderLineRow
+from erpgo_desktop.ui.badges import BADGE_ROLE
 from erpgo_desktop.ui.forms import decimal_edit, format_decimal
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -162,20 +164,21 @@ def availability_text(line: DraftLine, overview: StockOverview | None) -> str:
 
 
 def is_short(line: DraftLine, overview: StockOverview | None) -> bool:
-    """No single warehouse can sell the whole line (confirming reserves from one)."""
+    """All warehouses together cannot sell the whole line (confirming may split a line
+    over several warehouses, so one warehouse short of it is no shortage)."""
     if not line.tracks_inventory or line.allows_backorder or overview is None:
         return False
     if line.saved is not None and line.saved.status != "PENDING":
         return False  # reserved or shipped already
     levels = availability(overview, line.variant_id)
-    return all(level.sellable < line.quantity for level in levels)
+    return sum(max(0, level.sellable) for level in levels) < line.quantity
 
 
 def line_status(line: DraftLine) -> str:
     saved = line.saved
     if saved is None:
-        return "new"
-    parts = [saved.status.lower()]
+        return "New"
+    parts = [code_label(saved.status)]
     if saved.reserved_quantity:
         held = ", ".join(f"{r.warehouse_code} {r.quantity:,}" for r in saved.reservations)
         parts.append(f"reserved {held}")
@@ -319,13 +322,15 @@ class OrderLinesModel(QAbstractTableModel):
             return self._edit_text(line, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in self._RIGHT:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == BADGE_ROLE and column == self.STATUS:
+            return tone(LINE_STATUS_TONES, line.saved.status if line.saved else "NEW")
         if role == Qt.ItemDataRole.ToolTipRole and column == self.ITEM:
             return line.name  # cut off by the column width
         if column == self.AVAILABLE and is_short(line, self._stock.get(line.product_id)):
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(SHORT)
             if role == Qt.ItemDataRole.ToolTipRole:
-                return f"No warehouse can sell {line.quantity:,} of {line.sku}."
+                return f"All warehouses together cannot sell {line.quantity:,} of {line.sku}."
         return None
 
     def _display(self, line: DraftLine, column: int) -> str | None:

@@ -22,7 +22,12 @@ from PySide6.QtWidgets import (
 
 from erpgo_desktop.domain import orders as order_rules
 from erpgo_desktop.domain import permissions as perms
-from erpgo_desktop.domain.wording import code_label
+from erpgo_desktop.domain.wording import (
+    ORDER_STATUS_TONES,
+    PAYMENT_STATUS_TONES,
+    code_label,
+    tone,
+)
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.listing import DEFAULT_COUNT_CAP
@@ -47,8 +52,18 @@ COLUMNS: tuple[Column[OrderSummary], ...] = (
         width=130,
     ),
     Column("Customer", lambda o: o.customer_name, tooltip=True, stretch=True),
-    Column("Status", lambda o: code_label(o.status), width=130),
-    Column("Payment", lambda o: code_label(o.payment_status), width=110),
+    Column(
+        "Status",
+        lambda o: code_label(o.status),
+        width=140,
+        badge=lambda o: tone(ORDER_STATUS_TONES, o.status),
+    ),
+    Column(
+        "Payment",
+        lambda o: code_label(o.payment_status),
+        width=120,
+        badge=lambda o: tone(PAYMENT_STATUS_TONES, o.payment_status),
+    ),
     Column(
         "Total", lambda o: money(o.total_amount), sort=OrderSort.TOTAL, align_right=True, width=110
     ),

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from erpgo_desktop.config import CompanyInfo
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.errors import ErpError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.documents import (
@@ -235,9 +236,9 @@ def _totals_html(rows: Sequence[tuple[str, str, bool]]) -> str:
 def _confirmation_html(doc: OrderConfirmation) -> str:
     header = doc.header
     facts = [
-        ("Status", header.status.replace("_", " ").capitalize()),
+        ("Status", code_label(header.status)),
         ("Required by", _date(header.required_date)),
-        ("Shipping", header.shipping_method.replace("_", " ").capitalize()),
+        ("Shipping", code_label(header.shipping_method)),
         ("Currency", doc.currency),
     ]
     table = _table_html(
@@ -274,7 +275,7 @@ def _confirmation_html(doc: OrderConfirmation) -> str:
 def _packing_slip_html(doc: PackingSlip) -> str:
     header = doc.header
     facts = [
-        ("Shipping", header.shipping_method.replace("_", " ").capitalize()),
+        ("Shipping", code_label(header.shipping_method)),
         ("Carrier", doc.carrier or ""),
         ("Tracking", doc.tracking_number or ""),
         ("Shipped", _date(doc.shipped_at)),
@@ -314,9 +315,9 @@ def _pick_table(lines: Sequence[PickLine]) -> str:
 def _pick_list_html(doc: PickList) -> str:
     header = doc.header
     facts = [
-        ("Status", header.status.replace("_", " ").capitalize()),
+        ("Status", code_label(header.status)),
         ("Required by", _date(header.required_date)),
-        ("Shipping", header.shipping_method.replace("_", " ").capitalize()),
+        ("Shipping", code_label(header.shipping_method)),
     ]
     parts = [_head_html("Pick list", header, facts)]
     if not doc.groups:

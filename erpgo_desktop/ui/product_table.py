@@ -17,6 +17,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject
 
+from erpgo_desktop.domain.wording import active_tone
 from erpgo_desktop.services.catalog import (
     DEFAULT_COUNT_CAP,
     ProductCount,
@@ -50,7 +51,9 @@ COLUMNS: tuple[Column[ProductRow], ...] = (
         align_right=True,
         width=90,
     ),
-    Column("Active", lambda p: yes_no(p.is_active), width=70),
+    Column(
+        "Active", lambda p: yes_no(p.is_active), width=80, badge=lambda p: active_tone(p.is_active)
+    ),
 )
 HEADERS = tuple(column.title for column in COLUMNS)
 SKU, NAME, CATEGORY, PRICE, STOCK, ACTIVE = range(len(HEADERS))

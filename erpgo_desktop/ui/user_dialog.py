@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFormLayout, QGridLayout, QLabel, QLineEdit, QWidg
 
 from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain import validation
+from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.errors import ErpError, ValidationError
 from erpgo_desktop.services.auth import CurrentUser, NewUser, validate_new_user
 from erpgo_desktop.services.history import HistoryService
@@ -76,7 +77,10 @@ class RoleChecklist(CheckList):
         note.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # secondary text
         self.grid.addWidget(note, row, 1)
         self.add_box(
-            name, name, tooltip=description, place=lambda box: self.grid.addWidget(box, row, 0)
+            name,
+            code_label(name),
+            tooltip=description,
+            place=lambda box: self.grid.addWidget(box, row, 0),
         )
         if self.isVisible():
             note.show()

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.history import HistoryService
 from erpgo_desktop.services.listing import ListCount
@@ -107,13 +108,18 @@ USER_COLUMNS: tuple[Column[UserRow], ...] = (
     Column("Username", lambda row: row.username, width=120),
     Column("Name", lambda row: row.full_name, tooltip=True, width=140),
     Column("Email", lambda row: row.email, tooltip=True, stretch=True),
-    Column("Roles", lambda row: ", ".join(row.roles) or "(none)", tooltip=True, width=150),
+    Column(
+        "Roles",
+        lambda row: ", ".join(code_label(role) for role in row.roles) or "(none)",
+        tooltip=True,
+        width=150,
+    ),
     Column("Status", user_status, width=130),
     Column("Last login", lambda row: _when(row.last_login_at), width=125),
 )
 
 ROLE_COLUMNS: tuple[Column[RoleRow], ...] = (
-    Column("Name", lambda row: row.name, width=140),
+    Column("Name", lambda row: code_label(row.name), width=140),
     Column("Description", lambda row: row.description, tooltip=True, stretch=True),
     Column("Permissions", permission_count, align_right=True, width=95),
     Column("Users", lambda row: number(row.user_count), align_right=True, width=65),

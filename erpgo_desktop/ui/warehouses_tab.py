@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from erpgo_desktop.domain.wording import code_label, sentence
 from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.inventory import (
@@ -199,9 +200,9 @@ STOCK_COLUMNS: tuple[Column[WarehouseStockRow], ...] = (
 
 LEDGER_COLUMNS: tuple[Column[LedgerRow], ...] = (
     Column("When", lambda row: f"{row.created_at.astimezone():%Y-%m-%d %H:%M:%S}", width=150),
-    Column("Type", lambda row: row.transaction_type, width=90),
+    Column("Type", lambda row: code_label(row.transaction_type), width=90),
     Column("Quantity", lambda row: f"{row.quantity:+,}", align_right=True, width=90),
-    Column("Reason", lambda row: row.reason or "", tooltip=True, stretch=True),
+    Column("Reason", lambda row: sentence(row.reason or ""), tooltip=True, stretch=True),
     Column("By", lambda row: row.created_by or "", width=110),
 )
 

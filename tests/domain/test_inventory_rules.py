@@ -11,7 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from erpgo_desktop.domain import inventory as rules
-from erpgo_desktop.domain.inventory import WarehouseDraft
+from erpgo_desktop.domain.inventory import (
+    LineNeed,
+    StockItem,
+    WarehouseDraft,
+    WarehouseRef,
+    reservation_options,
+)
 from erpgo_desktop.errors import ValidationError
 
 
@@ -240,3 +246,45 @@ def test_warehouse_codes_refused(code: str) -> None:
 )
 def test_warehouse_fields_refused(change: dict[str, str], field: str) -> None:
     assert refused(rules.check_warehouse, replace(DRAFT, **change)).field == field
+
+
+# -- where an order can be reserved from ---------------------------------------------------
+
+
+def _place(code: str) -> WarehouseRef:
+    return WarehouseRef(uuid.uuid4(), code, code)
+
+
+def _need(item: StockItem, quantity: int, *, backorder: bool = False) -> LineNeed:
+    return LineNeed(uuid.uuid4(), item, "SKU", "Thing", quantity, backorder)
+
+
+def test_one_line_is_split_over_two_warehouses_when_neither_has_it_all() -> None:
+    east, main = _place("EAST"), _place("MAIN")
+    item: StockItem = (uuid.uuid4(), None)
+    need = _need(item, 7)
+    options = reservation_options((east, main), (need,), {item: {east.id: 3, main.id: 5}})
+    assert options.whole == () and options.short_everywhere == ()
+    # The warehouse with more gives first, so as few as possible take part.
+    assert options.split == {need.line_id: ((main.id, 5), (east.id, 2))}
+
+
+def test_two_lines_of_one_item_count_together() -> None:
+    east, main = _place("EAST"), _place("MAIN")
+    item: StockItem = (uuid.uuid4(), None)
+    first, second = _need(item, 3), _need(item, 3)
+    options = reservation_options((east, main), (first, second), {item: {east.id: 5, main.id: 6}})
+    assert options.whole == (main.id,)
+    assert options.short_in(east.id) == (first, second)
+
+
+def test_backordered_lines_never_make_a_warehouse_short_of_the_order() -> None:
+    east, main = _place("EAST"), _place("MAIN")
+    firm, waits = (uuid.uuid4(), None), (uuid.uuid4(), None)
+    options = reservation_options(
+        (east, main),
+        (_need(firm, 2), _need(waits, 9, backorder=True)),
+        {firm: {main.id: 2}, waits: {east.id: 1}},
+    )
+    assert options.whole == (main.id,)
+    assert options.short_everywhere == ()

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from erpgo_desktop.domain import orders as rules
+from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services.orders import OrderDetail
 from tests.services.test_orders_support import World, world
@@ -105,7 +106,9 @@ def test_status_pair(world: World, current: str, target: str) -> None:
         assert (moved.status, moved.previous_status) == (target, current)
         assert moved.version == order.version + 1
         return
-    with pytest.raises(ValidationError, match=f"cannot go from {current} to {target}") as caught:
+    with pytest.raises(
+        ValidationError, match=f"cannot go from {code_label(current)} to {code_label(target)}"
+    ) as caught:
         move(world, order, target)
     assert caught.value.field == "status"
     after = world.orders.get_order(world.admin, order.id)
@@ -134,7 +137,7 @@ def test_a_hold_before_confirming_cannot_start_processing(world: World) -> None:
     order = reach(world, "ON_HOLD", "PENDING")
     with pytest.raises(ValidationError, match="put on hold before it was confirmed: confirm"):
         world.orders.start_processing(world.clerk, order.id, order.version)
-    with pytest.raises(ValidationError, match="is ON_HOLD: resume it to go back to PENDING"):
+    with pytest.raises(ValidationError, match="is on hold: resume it to go back to pending"):
         world.orders.submit(world.sales, order.id, order.version)
 
 
@@ -148,7 +151,7 @@ def test_a_hold_while_shipping_resumes_to_processing(world: World, held_from: st
 
 def test_only_a_held_order_resumes(world: World) -> None:
     order = reach(world, "CONFIRMED", "ON_HOLD")
-    with pytest.raises(ValidationError, match="is CONFIRMED, not ON_HOLD"):
+    with pytest.raises(ValidationError, match="is confirmed, not on hold"):
         world.orders.resume(world.manager, order.id, order.version)
 
 

@@ -412,6 +412,9 @@ ACTIONS: tuple[Action, ...] = (
            lambda b, u, s: b.orders.confirm(
                u, s.prepared.id, s.prepared.version, s.warehouse_id, override_credit=True),
            prepare=_over_credit, variant="over the credit limit"),
+    Action(OR.reservation_options, perms.ORDERS_CONFIRM,
+           lambda b, u, s: b.orders.reservation_options(u, s.prepared.id),
+           prepare=lambda b, s: _order(b, s, "PENDING")),
     Action(OR.reserve_backorders, perms.ORDERS_CONFIRM,
            lambda b, u, s: b.orders.reserve_backorders(
                u, s.prepared.id, s.prepared.version, s.warehouse_id),

@@ -203,3 +203,69 @@ def test_ctrl_w_closes_like_escape(qtbot: QtBot, staff: Staff, runner: TaskRunne
     dialog = open_dialog(qtbot, staff, runner)
     qtbot.keyClick(dialog.amount, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
     assert not dialog.isVisible()
+
+
+class ExemptNoteDialog(NoteDialog):
+    """A rule over two fields: a tax-exempt customer gets no credit (said at the amount)."""
+
+    def prepare_save(self) -> Callable[[], object]:
+        if self.exempt.isChecked() and self.amount.text() not in ("", "0"):
+            raise ValidationError("No credit for a tax-exempt customer.", field="credit_limit")
+        return super().prepare_save()
+
+
+def test_an_error_goes_as_soon_as_its_value_is_fixed_also_from_another_field(
+    qtbot: QtBot, staff: Staff, runner: TaskRunner
+) -> None:
+    dialog = ExemptNoteDialog(staff, runner)
+    show(qtbot, dialog)
+    type_into(qtbot, dialog.email, "ada@example.com")
+    type_into(qtbot, dialog.amount, "5")
+    dialog.exempt.setChecked(True)
+    save(qtbot, dialog)
+    assert dialog.visible_errors() == {"credit_limit": "No credit for a tax-exempt customer."}
+
+    dialog.email.setText("grace@example.com")  # not what the rule is about: it stays
+    assert dialog.visible_errors() == {"credit_limit": "No credit for a tax-exempt customer."}
+    dialog.exempt.setChecked(False)  # fixed under another field: gone at once
+    assert dialog.visible_errors() == {}
+    assert not dialog.field_error("credit_limit").isVisibleTo(dialog)
+
+
+def test_more_decimals_than_the_field_keeps_are_refused_not_cut(
+    qtbot: QtBot, staff: Staff, runner: TaskRunner
+) -> None:
+    dialog = open_dialog(qtbot, staff, runner)
+    type_into(qtbot, dialog.email, "ada@example.com")
+    dialog.amount.setFocus()
+    qtbot.keyClicks(dialog.amount, "12.34567")
+    assert dialog.amount.text() == "12.34567"  # typed as typed, not cut to 12.34
+
+    save(qtbot, dialog)
+    assert dialog.visible_errors() == {
+        "credit_limit": "The amount takes at most 2 decimals: type 12.35 (12.34567 rounded) "
+        "or the figure you mean."
+    }
+    qtbot.keyClick(dialog.amount, Qt.Key.Key_End)
+    qtbot.keyClick(dialog.amount, Qt.Key.Key_Backspace)  # still wrong: says how, now
+    assert dialog.visible_errors() == {
+        "credit_limit": "The amount takes at most 2 decimals: type 12.35 (12.3456 rounded) "
+        "or the figure you mean."
+    }
+    qtbot.keyClick(dialog.amount, Qt.Key.Key_Backspace)
+    qtbot.keyClick(dialog.amount, Qt.Key.Key_Backspace)  # 12.34: fixed
+    assert dialog.visible_errors() == {}
+    with qtbot.waitSignal(dialog.saved):
+        dialog.save_button.click()
+
+
+def test_a_failed_save_gives_the_button_its_own_words_back(
+    qtbot: QtBot, staff: Staff, runner: TaskRunner
+) -> None:
+    dialog = open_dialog(qtbot, staff, runner)
+    dialog.save_button.setText("&Book it")
+    type_into(qtbot, dialog.amount, "1")
+    dialog.work = fail_with(OSError("connection reset by peer"))
+    save(qtbot, dialog)
+    assert dialog.save_button.text() == "&Book it"
+    assert dialog.banner.text().endswith("press Book it to try again.")

@@ -276,8 +276,7 @@ def test_a_whole_order_from_a_new_customer_to_shipped_by_keyboard_alone(
     confirm = action_dialog(qtbot, dialog, ConfirmOrderDialog)
     assert isinstance(confirm, ConfirmOrderDialog)
     assert focus() is confirm.warehouse
-    while confirm.warehouse.currentText() != "MAIN — MAIN":
-        press(qtbot, Qt.Key.Key_Down)
+    assert confirm.warehouse.currentText() == "MAIN — MAIN · has every line"
     assert confirm.fit.text() == "Every line is in stock there."
     with qtbot.waitSignal(dialog.saved, timeout=10_000):
         press(qtbot, Qt.Key.Key_Return)
@@ -356,10 +355,13 @@ def test_confirming_with_too_little_stock_names_the_product_and_quantities(
     choose_warehouse(qtbot, confirm, "MAIN")
     assert confirm.fit.text() == f"{sku}: 5 wanted, 2 sellable"
     press(qtbot, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not confirm.saving and confirm.banner.text() != "")
+    qtbot.waitUntil(lambda: not confirm.saving and confirm.visible_errors() != {})
 
     assert confirm.isVisible()  # still open, to choose another warehouse
-    assert f"{sku} (Product {sku}) in MAIN: 2 sellable, 5 asked" in confirm.banner.text()
+    assert confirm.visible_errors() == {
+        "warehouse_id": f"Nothing was reserved: MAIN has too little of {sku} now (the figures "
+        "below are as they are now)."
+    }
     assert services.orders.get_order(world.admin, order.id).status == "PENDING"
     assert world.stock(product, world.main) == (2, 0)
 

@@ -97,7 +97,9 @@ def test_lists_a_warehouses_stock_and_the_ledger_of_the_selected_row(
     qtbot.waitUntil(lambda: not tab.stock_model.is_loading)
     select_sku(qtbot, tab, drill)
     assert ledger(tab) == [("ADJUST", -1), ("IN", 10)]
-    assert tab.ledger_model.data(tab.ledger_model.index(0, 3)) == "lost"
+    # Stored as typed; shown as the start of a sentence, the type in words.
+    assert tab.ledger_model.data(tab.ledger_model.index(0, 3)) == "Lost"
+    assert tab.ledger_model.data(tab.ledger_model.index(0, 1)) == "Adjust"
     assert "Cordless drill in MAIN" in tab.ledger_title.text()
     # The variant's own ledger, not its product's.
     select_sku(qtbot, tab, "SHIRT-RED")
