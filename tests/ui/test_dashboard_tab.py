@@ -190,7 +190,8 @@ def test_panels_show_the_services_figures(
     for number, row in enumerate(low):
         assert table.cell_text(number, 1) == (row.variant_sku or row.sku)
         assert table.cell_text(number, 3) == f"{row.sellable:,}"
-        assert table.cell_text(number, 5) == f"{row.reorder_quantity:,}"
+        assert table.cell_text(number, 4) == f"{row.reorder_level:,}"
+        assert f"order {row.reorder_quantity:,}" in table.item(number, 2).toolTip()
 
     sales = service.sales(manager, filters.start, filters.end, "day")
     assert sum(point.orders for point in sales) == 3  # the world's order and ours
@@ -220,7 +221,7 @@ def test_panels_show_the_services_figures(
     assert [row.order_id for row in overdue] == [dashboard.overdue_order]
     assert tab.overdue_table.rowCount() == 1
     assert tab.overdue_table.cell_text(0, 0) == overdue[0].order_number
-    assert tab.overdue_table.cell_text(0, 4) == format_figure(
+    assert tab.overdue_table.cell_text(0, 3) == format_figure(
         overdue[0].total_amount - overdue[0].paid_amount
     )
     assert tab.status_text().startswith("Dashboard for ")
@@ -284,10 +285,12 @@ def test_a_burst_of_changes_costs_one_refresh(
         tab.apply_change(Change(table, "UPDATE", (order.id,)))
     assert source.calls == []  # nothing until the burst is over
 
-    qtbot.waitUntil(lambda: len(loaded) == 5, timeout=5_000)
+    qtbot.waitUntil(lambda: len(loaded) == 6, timeout=5_000)
     wait_loaded(qtbot, tab)
     asked = sorted(name for name, _arguments in source.calls)
-    assert asked == sorted(["sales", "top_products", "top_customers", "pipeline", "overdue_unpaid"])
+    assert asked == sorted(
+        ["key_figures", "sales", "top_products", "top_customers", "pipeline", "overdue_unpaid"]
+    )
     assert not tab._change_timer.isActive()
     pending_after = dict(zip(tab._statuses, tab.pipeline_chart.values(0), strict=True))
     assert pending_after["PENDING"] == pending_before.get("PENDING", 0) + 1
@@ -295,8 +298,12 @@ def test_a_burst_of_changes_costs_one_refresh(
     # A stock change refreshes the stock panels only.
     source.forget()
     tab.apply_change(Change("product_inventory", "UPDATE", None))
-    qtbot.waitUntil(lambda: len(loaded) == 7, timeout=5_000)
-    assert sorted(name for name, _arguments in source.calls) == ["low_stock", "stock_value"]
+    qtbot.waitUntil(lambda: len(loaded) == 9, timeout=5_000)
+    assert sorted(name for name, _arguments in source.calls) == [
+        "key_figures",
+        "low_stock",
+        "stock_value",
+    ]
 
 
 def test_clicks_and_enter_ask_for_the_matching_list(
@@ -354,7 +361,7 @@ def test_clicks_and_enter_ask_for_the_matching_list(
     assert requests[-1] == (
         "warehouses",
         {"warehouse_id": dashboard.stock.main, "product_id": dashboard.stock.drill,
-         "variant_id": None},
+         "variant_id": None, "search": tab._low_stock_rows[drill_row].sku},
     )  # fmt: skip
 
 
@@ -397,7 +404,9 @@ def test_a_failing_panel_says_so_and_the_others_carry_on(
     assert "does not exist" in tab.warehouse_panel.state_text
     assert "does not exist" in tab.low_stock_panel.state_text
     assert tab.pipeline_panel.state_text == ""
-    assert "3 dashboard panels could not be loaded" in tab.status_text()
+    assert "does not exist" in tab.figures_panel.state_text
+    assert tab.key_figures.low_stock.text == "—"
+    assert "4 dashboard panels could not be loaded" in tab.status_text()
 
 
 def test_without_reports_view_the_tab_refuses_cleanly(
@@ -427,7 +436,8 @@ def test_period_end_and_axis_labels() -> None:
     assert tick_label(Decimal("2500000")) == "2.5M"
     assert format_figure(Decimal("1234.5")) == "1,234.50"
     assert set(TASKS) == {
-        "stock", "low_stock", "sales", "top_products", "top_customers", "pipeline", "overdue"
+        "stock", "figures", "low_stock", "sales", "top_products", "top_customers", "pipeline",
+        "overdue",
     }  # fmt: skip
     # The slowest on a big database start last, so they hold up no quick panel.
     assert TASKS[-2:] == ("top_products", "low_stock")
@@ -452,7 +462,7 @@ def test_refilling_a_shown_table_replaces_its_rows_and_keeps_the_keyboard_place(
 ) -> None:
     """Refilling empties the table first (how long that takes is benchmarks/dashboard_gui.py's
     to measure, not a test's)."""
-    table = RowTable(("Order", "Customer", "Due", "Days late", "Unpaid"), numeric=(3, 4))
+    table = RowTable(("Order", "Customer", "Days late", "Unpaid"), numeric=(2, 3))
     table.stretch(1)
     qtbot.addWidget(table)
     table.resize(450, 250)
@@ -461,8 +471,7 @@ def test_refilling_a_shown_table_replaces_its_rows_and_keeps_the_keyboard_place(
 
     def rows(mark: str) -> list[tuple[str, ...]]:
         return [
-            (f"{mark}-{n:07d}", f"Customer {n} Ltd", "2026-01-01", f"{n:,}", f"{n * 3:,}.50")
-            for n in range(100)
+            (f"{mark}-{n:07d}", f"Customer {n} Ltd", f"{n:,}", f"{n * 3:,}.50") for n in range(100)
         ]
 
     table.set_rows(rows("A"))
