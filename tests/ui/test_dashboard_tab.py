@@ -40,6 +40,7 @@ from erpgo_desktop.ui.dashboard_tab import (
     DashboardTab,
     RowTable,
     _with_other,
+    money_figure,
     period_end,
 )
 from erpgo_desktop.ui.tasks import TaskRunner
@@ -226,6 +227,60 @@ def test_panels_show_the_services_figures(
     )
     assert tab.status_text().startswith("Dashboard for ")
     assert all(panel.state_text == "" for panel in tab._panels())
+
+
+def test_key_figures_are_the_services_numbers_for_people(
+    qtbot: QtBot, dashboard: Dashboard, runner: TaskRunner
+) -> None:
+    tab = make_tab(qtbot, dashboard, runner)
+    filters = tab.filters()
+    figures = dashboard.service.key_figures(dashboard.manager, filters.start, filters.end)
+    shown = tab.key_figures
+    assert shown.stock_at_cost.text == money_figure(figures.stock_at_cost)
+    assert shown.stock_at_price.text == money_figure(figures.stock_at_price)
+    assert shown.sales.text == money_figure(figures.sales_revenue)
+    assert shown.orders.text == f"{figures.sales_orders:,}" == "3"
+    assert shown.open_orders.text == f"{figures.open_orders:,}"
+    assert shown.low_stock.text == f"{figures.low_stock:,}"
+    assert figures.low_stock == len(dashboard.service.low_stock(dashboard.manager)) >= 1
+    assert figures.stock_at_price > 0 and figures.sales_revenue > 0
+    # The exact amount, cents and all, is the tooltip.
+    assert f"{figures.stock_at_price:,.2f}" in shown.stock_at_price.toolTip()
+    assert tab.figures_panel.state_text == ""
+
+    # One warehouse: its stock figures.
+    east = dashboard.stock.east
+    qtbot.waitUntil(lambda: tab.warehouse_index(east) > 0)
+    tab.warehouse_combo.setCurrentIndex(tab.warehouse_index(east))
+    wait_loaded(qtbot, tab)
+    only = dashboard.service.key_figures(dashboard.manager, filters.start, filters.end, east)
+    assert shown.stock_at_price.text == money_figure(only.stock_at_price)
+    assert only.stock_at_price < figures.stock_at_price
+    assert dashboard.source.asked("key_figures")[-1] == (filters.start, filters.end, east)
+
+
+def test_figures_read_as_people_write_them() -> None:
+    assert money_figure(Decimal("61234567.89")) == "USD 61,234,568"
+    assert money_figure(Decimal("0.50")) == "USD 1"
+    assert money_figure(Decimal("999.49")) == "USD 999"
+
+
+def test_count_axes_have_whole_number_ticks(
+    qtbot: QtBot, dashboard: Dashboard, runner: TaskRunner
+) -> None:
+    tab = make_tab(qtbot, dashboard, runner)
+    counts = tab.pipeline_chart.values(0)
+    assert max(counts) <= 2  # few orders: where halves used to appear
+    labels = tab.pipeline_chart.value_axis_labels()
+    assert labels and all(label.isdigit() for label in labels), labels
+
+    chart = BarChart()
+    qtbot.addWidget(chart)
+    chart.set_data(["A", "B"], [ChartSeries("Orders", (Decimal(1), Decimal(2)), money=False)])
+    assert chart.value_axis_labels() == ["1", "2"]
+    # Money may be split finer: the same figures as amounts.
+    chart.set_data(["A", "B"], [ChartSeries("Revenue", (Decimal(1), Decimal(2)))])
+    assert chart.value_axis_labels() == ["0.5", "1", "1.5", "2"]
 
 
 def test_filters_change_what_is_asked(
