@@ -91,9 +91,12 @@ def axis_ticks(top: Decimal, ticks: int = 5, *, whole: bool = False) -> list[Dec
 
 
 def tick_label(value: Decimal) -> str:
-    """An axis label: 5000 → "5,000", 0.25 → "0.25", 2500000 → "2.5M"."""
+    """An axis label, short enough that five fit under a third of a 1366-pixel window:
+    5000 → "5,000", 0.25 → "0.25", 15000 → "15k", 2500000 → "2.5M"."""
     if value >= 1_000_000:
         return f"{(value / 1_000_000).normalize():f}M"
+    if value >= 10_000:
+        return f"{(value / 1_000).normalize():f}k"
     text = f"{value.normalize():,f}"
     return text
 

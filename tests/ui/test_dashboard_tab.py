@@ -487,7 +487,9 @@ def test_period_end_and_axis_labels() -> None:
     assert period_end(date(2024, 2, 5), "day") == date(2024, 2, 5)
     assert nice_step(Decimal("12345.67")) == Decimal("5000")
     assert axis_ticks(Decimal("12345.67"))[-1] == Decimal("15000")
-    assert tick_label(Decimal("15000")) == "15,000"
+    assert tick_label(Decimal("15000")) == "15k"
+    assert tick_label(Decimal("12500")) == "12.5k"
+    assert tick_label(Decimal("5000")) == "5,000"
     assert tick_label(Decimal("2500000")) == "2.5M"
     assert format_figure(Decimal("1234.5")) == "1,234.50"
     assert set(TASKS) == {
