@@ -342,7 +342,7 @@ class FigureTile(QFrame):
         return self.figure.text()
 
 
-class KeyFigures(QWidget):
+class KeyFiguresRow(QWidget):
     """The row of key figures above the charts (services' DashboardService.key_figures)."""
 
     def __init__(self) -> None:
@@ -678,7 +678,7 @@ class DashboardTab(QWidget):
         )
         self.overdue_table.stretch(1)
         self.overdue_table.setObjectName("dashboard_overdue")
-        self.key_figures = KeyFigures()
+        self.key_figures = KeyFiguresRow()
 
         self.figures_panel = Panel("Key figures", self.key_figures)
         self.sales_panel = Panel("Sales", sales_box)
