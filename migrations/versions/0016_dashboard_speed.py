@@ -20,7 +20,7 @@ the day rows, in the same statement of `dashboard_fold()`, ranked per month by a
 empty) partial index of negative day rows serves the same bound check as for products.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0017
 Create Date: 2026-12-03
 """
 
@@ -33,7 +33,7 @@ from pathlib import Path
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0013"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
