@@ -78,6 +78,7 @@ class TimedSource:
 #: The service method each task calls.
 TASK_METHOD = {
     "stock": "stock_value",
+    "figures": "key_figures",
     "low_stock": "low_stock",
     "sales": "sales",
     "top_products": "top_products",

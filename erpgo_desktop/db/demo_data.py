@@ -2,9 +2,10 @@
 
 `generate_demo_data` writes a category tree, warehouses, products with stock in some
 warehouses, customers, and orders with addresses and lines, plus the stock ledger that
-explains every on-hand quantity. Same seed and size, same rows: every random choice comes
-from a `random.Random` seeded per table, ids are a per-table seeded prefix plus a counter,
-and all dates hang off the fixed `DEMO_NOW`, never the clock.
+explains every on-hand quantity. Same seed, size and day, same rows: every random choice
+comes from a `random.Random` seeded per table, ids are a per-table seeded prefix plus a
+counter, and all dates hang off `demo_now(today)`: the newest orders are from the day it
+runs (or the `today` it is given), so the dashboard's recent ranges have something to show.
 
 Speed comes from PostgreSQL's COPY, fed text rows built with plain string formatting on
 the main thread while a second thread streams them to the server, so Python and the
@@ -29,7 +30,8 @@ import uuid
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 import psycopg
@@ -45,10 +47,10 @@ from erpgo_desktop.domain.orders import (
 from erpgo_desktop.errors import ConflictError, ValidationError
 
 __all__ = [
-    "DEMO_NOW",
     "DemoDataSize",
     "DemoDataSummary",
     "ProgressCallback",
+    "demo_now",
     "generate_demo_data",
 ]
 
@@ -71,8 +73,18 @@ class DemoDataSummary:
     seconds: float
 
 
-#: "Today" for demo data. Fixed, so the same seed gives the same rows on any day.
-DEMO_NOW = datetime(2026, 11, 1, tzinfo=UTC)
+#: The demo's "now" is noon UTC of its day: the newest order is dated that day in every
+#: time zone from UTC-11 to UTC+12, and the same seed gives the same rows all day long.
+DEMO_HOUR_UTC = 12
+#: Orders per day grow steadily, the last day's rate this many times the first's: a shop
+#: that grows, and recent ranges (the dashboard's last 30 days) well filled.
+_GROWTH = 2.0
+
+
+def demo_now(today: date) -> datetime:
+    """The moment the demo data of `today` is "now": no event is dated after it."""
+    return datetime.combine(today, clock_time(DEMO_HOUR_UTC), UTC)
+
 
 #: Tables this module fills; all must be empty. Users are not among them: a demo login
 #: may exist already, and the system user (if needed) is one plain INSERT.
@@ -560,6 +572,7 @@ class _Generator:
         user_id: str,
         stream: _CopyStream,
         progress: ProgressCallback,
+        today: date,
     ) -> None:
         self.size = size
         self.seed = seed
@@ -568,13 +581,17 @@ class _Generator:
         self.progress = progress
         self.rows: dict[str, int] = dict.fromkeys(LOADED_TABLES, 0)
 
-        # The timeline: orders spread over at least three years up to DEMO_NOW, more
-        # when there are so many that a year's six-digit counter would overflow.
-        span_days = max(3 * 365, math.ceil(size.orders * 365 / _MAX_ORDERS_PER_YEAR))
-        now_day = DEMO_NOW.date()
+        # The timeline: orders spread over at least three years up to demo_now(today), more
+        # when there are so many that a year's six-digit counter would overflow (the
+        # busiest days, the last, see 2 / (1 + 1 / _GROWTH) times the average).
+        busiest = 2 / (1 + 1 / _GROWTH)
+        per_year = size.orders * busiest * 365 / _MAX_ORDERS_PER_YEAR
+        span_days = max(3 * 365, math.ceil(per_year))
+        now_day = today
         # Day 0 lies before anything dated (categories: a month before the catalogue).
         self.first_day = now_day - timedelta(days=span_days + 2 * 365 + 60)
-        self.now = (now_day - self.first_day).days * _DAY  # seconds since first_day
+        self.today_start = (now_day - self.first_day).days * _DAY  # seconds since first_day
+        self.now = self.today_start + DEMO_HOUR_UTC * _HOUR
         self.start = self.now - span_days * _DAY  # first order
         self.catalog_start = self.start - 2 * 365 * _DAY  # first product and customer
         last_day = now_day + timedelta(days=60)
@@ -801,7 +818,13 @@ class _Generator:
         cust_city = self.cust_city
         day_year = self.day_year
         now, start = self.now, self.start
-        step = (now - start) / n
+        span = now - start
+        # Order i is placed at the (i + random)/n quantile of a rate growing linearly from
+        # 1 to _GROWTH over the span: its inverse CDF, so orders stay in time order.
+        rise = _GROWTH - 1
+        whole = 1 + rise / 2  # the rate's integral over the span (as a share of it)
+        sqrt = math.sqrt
+        today_start = self.today_start
         catalog_start, cust_step = self.catalog_start, self.cust_step
         open_from = n - max(1, n * 2 // 100)
         recent_from = max(0, open_from - n * 6 // 100)
@@ -816,7 +839,10 @@ class _Generator:
             items: list[str] = []
             ledger: list[str] = []
             for i in range(chunk_start, min(n, chunk_start + _ORDERS_PER_CHUNK)):
-                t = start + int((i + r()) * step)
+                share = (i + r()) / n
+                t = start + int(span * (sqrt(1 + 2 * rise * whole * share) - 1) / rise)
+                if i == n - 1 and t < today_start:
+                    t = today_start + (t - start) % (now - today_start)  # the newest: today
                 oid = order_id(i)
                 year = day_year[t // _DAY]
                 number = yearly.get(year, 0) + 1
@@ -861,7 +887,7 @@ class _Generator:
                 shipped = status in _SHIPPED_STATES
                 returned = status in ("RETURNED", "REFUNDED")
                 cancelled = status == "CANCELLED"
-                # Event times, each after the one before and none after DEMO_NOW.
+                # Event times, each after the one before and none after demo_now.
                 left = now - t
                 ship_at = t + min(2 * _HOUR + int(r() * 3 * _DAY), left // 2) if shipped else 0
                 deliver_at = (
@@ -1323,13 +1349,15 @@ def generate_demo_data(
     seed: int = 42,
     created_by: uuid.UUID | None = None,
     progress: ProgressCallback | None = None,
+    today: date | None = None,
 ) -> DemoDataSummary:
     """Fill an empty, migrated database with demo data, in one transaction.
 
     Refuses (ValidationError) a database that already holds products, orders or any other
     row in the tables it fills; users and roles may exist. `created_by` is recorded on
     orders and stock movements; without it, the oldest user, or else a new inactive
-    'system' user. Raise from `progress` to cancel: nothing is left behind.
+    'system' user. Raise from `progress` to cancel: nothing is left behind. The newest
+    orders are dated `today` (default: the local date); see `demo_now`.
     """
     _validate(size)
     report = progress or _no_progress
@@ -1390,7 +1418,7 @@ def generate_demo_data(
 
             stream = _CopyStream(conn, freeze=_FREEZE)
             try:
-                generator = _Generator(size, seed, user_id, stream, report)
+                generator = _Generator(size, seed, user_id, stream, report, today or date.today())
                 generator.write_categories()
                 generator.write_warehouses()
                 report("Planning", 0, 0)

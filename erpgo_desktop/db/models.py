@@ -882,9 +882,37 @@ class DashboardProductMonth(Base):
 
 class DashboardCustomerDay(Base):
     __tablename__ = "dashboard_customer_day"
+    __table_args__ = (
+        # Revision 0016: the month bound of top_customers, as for products.
+        Index(
+            "idx_dashboard_customer_day_negative",
+            "day",
+            postgresql_where=text("revenue < 0::numeric"),
+        ),
+    )
 
     day: Mapped[date] = mapped_column(primary_key=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger)
+    revenue: Mapped[Decimal] = mapped_column(Total)
+
+
+class DashboardCustomerMonth(Base):
+    """dashboard_customer_day summed per month (revision 0016), folded from the same pending
+    changes; ranked per month for DashboardService.top_customers."""
+
+    __tablename__ = "dashboard_customer_month"
+    __table_args__ = (
+        Index(
+            "idx_dashboard_customer_month_rank",
+            "month",
+            text("revenue DESC"),
+            "customer_id",
+        ),
+    )
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(primary_key=True)
     orders: Mapped[int] = mapped_column(BigInteger)
     revenue: Mapped[Decimal] = mapped_column(Total)
 

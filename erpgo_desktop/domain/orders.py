@@ -37,6 +37,9 @@ STATUSES: tuple[str, ...] = (
     CANCELLED, REFUNDED, RETURNED, ON_HOLD, PARTIALLY_SHIPPED,
 )  # fmt: skip
 
+#: The currency of an order that names none, and of the shop's own figures (business-rules.md).
+DEFAULT_CURRENCY = "USD"
+
 #: The only status changes there are (business-rules.md's table); staying put is none.
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     DRAFT: frozenset({PENDING, CANCELLED}),

@@ -24,6 +24,7 @@ honest. Top customers and the pipeline take no warehouse for the same reason.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -64,13 +65,16 @@ from erpgo_desktop.services.base import Service, require
 from erpgo_desktop.services.inventory import (
     LowStockRow,
     _low_stock_row,
+    low_stock_count,
     low_stock_records,
 )
 
 __all__ = [
     "GRAINS",
+    "OPEN_STATUSES",
     "SALE_STATUSES",
     "DashboardService",
+    "KeyFigures",
     "LowStockRow",
     "OverdueRow",
     "SalesPoint",
@@ -89,6 +93,14 @@ SALE_STATUSES: tuple[str, ...] = (
     order_rules.PARTIALLY_SHIPPED,
     order_rules.SHIPPED,
     order_rules.DELIVERED,
+)
+#: Orders placed and not yet shipped in full: the work still ahead of the warehouse.
+OPEN_STATUSES: tuple[str, ...] = (
+    order_rules.PENDING,
+    order_rules.CONFIRMED,
+    order_rules.PROCESSING,
+    order_rules.ON_HOLD,
+    order_rules.PARTIALLY_SHIPPED,
 )
 GRAINS = ("day", "week", "month")
 MAX_LIMIT = 1_000
@@ -118,6 +130,23 @@ class StockValue:
     at_cost: Decimal
     at_price: Decimal
     units: int
+
+
+@dataclass(frozen=True)
+class KeyFigures:
+    """The figures above the dashboard's charts, read in one snapshot."""
+
+    #: Stock on hand valued at cost and at price (one warehouse's, or every warehouse's).
+    stock_at_cost: Decimal
+    stock_at_price: Decimal
+    #: Sales dated in the range: their revenue and their number.
+    sales_revenue: Decimal
+    sales_orders: int
+    #: Orders in OPEN_STATUSES, whatever their date, and what they are worth.
+    open_orders: int
+    open_value: Decimal
+    #: Stock rows at or below their reorder level, as `low_stock` lists them.
+    low_stock: int
 
 
 @dataclass(frozen=True)
@@ -203,19 +232,21 @@ def _next_period(period: date, grain: str) -> date:
 #: How deep top_products walks each month's ranking before summing the days instead.
 TOP_DEPTH_LIMIT = 20_000
 
-_TOP_BY_MONTH = text("""
+#: The threshold top-k over a month summary (see `_top_by_month_once`); formatted with the
+#: summary's tables and columns, never with anything a user typed.
+_TOP_BY_MONTH = """
 WITH months AS (
     SELECT generate_series(
         date_trunc('month', CAST(:start AS date)), CAST(:end AS date), interval '1 month'
     )::date AS month
 ),
 ranked AS (
-    SELECT m.month, r.product_id, r.revenue
+    SELECT m.month, r.{key}, r.revenue
     FROM months m
     CROSS JOIN LATERAL (
-        SELECT product_id, revenue FROM dashboard_product_month
+        SELECT {key}, revenue FROM {month_table}
         WHERE month = m.month
-        ORDER BY revenue DESC, product_id
+        ORDER BY revenue DESC, {key}
         LIMIT :depth
     ) r
 ),
@@ -224,93 +255,147 @@ bounds AS (
     FROM ranked GROUP BY month
 ),
 candidates AS (
-    SELECT product_id FROM ranked
+    SELECT {key} FROM ranked
     UNION
-    SELECT product_id FROM dashboard_product_day_pending
+    SELECT {key} FROM {day_table}_pending
     WHERE day BETWEEN :start AND :end
 ),
 sales AS (
-    SELECT product_id, quantity, revenue FROM dashboard_product_month
-    WHERE product_id IN (SELECT product_id FROM candidates)
+    SELECT {key}, {count}, revenue FROM {month_table}
+    WHERE {key} IN (SELECT {key} FROM candidates)
       AND month >= :full_from AND month < :full_until
     UNION ALL
-    SELECT product_id, quantity, revenue FROM dashboard_product_day
-    WHERE product_id IN (SELECT product_id FROM candidates)
+    SELECT {key}, {count}, revenue FROM {day_table}
+    WHERE {key} IN (SELECT {key} FROM candidates)
       AND day BETWEEN :start AND :end AND (day < :full_from OR day >= :full_until)
     UNION ALL
-    SELECT product_id, quantity, revenue FROM dashboard_product_day_pending
+    SELECT {key}, {count}, revenue FROM {day_table}_pending
     WHERE day BETWEEN :start AND :end
 ),
 top AS (
-    SELECT product_id, sum(quantity) AS quantity, sum(revenue) AS revenue
+    SELECT {key}, sum({count}) AS quantity, sum(revenue) AS revenue
     FROM sales
-    WHERE product_id IN (SELECT product_id FROM candidates)
-    GROUP BY product_id
-    HAVING sum(quantity) <> 0
-    ORDER BY sum(revenue) DESC, product_id
+    WHERE {key} IN (SELECT {key} FROM candidates)
+    GROUP BY {key}
+    HAVING sum({count}) <> 0
+    ORDER BY sum(revenue) DESC, {key}
     LIMIT :limit
 )
-SELECT top.product_id, top.quantity, top.revenue, p.name, p.sku,
+SELECT top.{key} AS key, top.quantity, top.revenue, {names},
        (SELECT coalesce(sum(bound), 0) FROM bounds WHERE is_open) AS threshold,
        (SELECT count(*) FROM bounds WHERE is_open) AS open_months,
        EXISTS (
-           SELECT 1 FROM dashboard_product_day
+           SELECT 1 FROM {day_table}
            WHERE revenue < 0
              AND day >= date_trunc('month', CAST(:start AS date))
              AND day < :full_from
            UNION ALL
-           SELECT 1 FROM dashboard_product_day
+           SELECT 1 FROM {day_table}
            WHERE revenue < 0 AND day >= :full_until
              AND day < date_trunc('month', CAST(:end AS date)) + interval '1 month'
        ) AS partial_negative
 FROM (SELECT 1) one
 LEFT JOIN top ON true
-LEFT JOIN products p ON p.id = top.product_id
-ORDER BY top.revenue DESC, top.product_id
-""")
+LEFT JOIN {named_by}
+ORDER BY top.revenue DESC, top.{key}
+"""
+_TOP_PRODUCTS_BY_MONTH = text(
+    _TOP_BY_MONTH.format(
+        key="product_id",
+        count="quantity",
+        month_table="dashboard_product_month",
+        day_table="dashboard_product_day",
+        names="p.name, p.sku",
+        named_by="products p ON p.id = top.product_id",
+    )
+)
+_TOP_CUSTOMERS_BY_MONTH = text(
+    _TOP_BY_MONTH.format(
+        key="customer_id",
+        count="orders",
+        month_table="dashboard_customer_month",
+        day_table="dashboard_customer_day",
+        names="coalesce(nullif(c.company, ''), concat_ws(' ', c.first_name, c.last_name)) AS name",
+        named_by="customers c ON c.id = top.customer_id",
+    )
+)
 
 
 def _top_row(product_id: uuid.UUID, name: str, sku: str, quantity: Any, revenue: Any) -> TopRow:
     return TopRow(product_id, f"{name} ({sku})", int(quantity), _money(revenue))
 
 
-def _top_products_by_month(
+def _top_product(record: Any) -> TopRow:
+    return _top_row(record.key, record.name, record.sku, record.quantity, record.revenue)
+
+
+def _top_customer(record: Any) -> TopRow:
+    return TopRow(record.key, record.name, int(record.quantity), _money(record.revenue))
+
+
+def _top_by_month(
     session: Session,
+    statement: Any,
+    row_of: Callable[[Any], TopRow],
     start: date,
     end: date,
-    full_from: date,
-    full_until: date,
+    limit: int,
+) -> tuple[TopRow, ...] | None:
+    """The top `limit` keys (products, customers) of `start`..`end` by the threshold top-k
+    over a month summary, or None when it cannot tell (the caller then sums the days).
+
+    The months `full_from`..`full_until` are those the range covers whole. The depth (how
+    many of each month's best are walked) grows fourfold up to TOP_DEPTH_LIMIT until
+    `_top_by_month_once` proves the answer."""
+    full_from = _next_period(period_start(start - timedelta(days=1), "month"), "month")
+    full_until = period_start(end + timedelta(days=1), "month")
+    if full_from >= full_until:
+        return None  # no whole month in the range: its days are few enough to sum directly
+    depth = max(4 * limit, 64)
+    while depth <= TOP_DEPTH_LIMIT:
+        found = _top_by_month_once(
+            session, statement, row_of, start, end, (full_from, full_until), limit, depth
+        )
+        if found is not None:
+            return found
+        depth *= 4
+    return None
+
+
+def _top_by_month_once(
+    session: Session,
+    statement: Any,
+    row_of: Callable[[Any], TopRow],
+    start: date,
+    end: date,
+    full: tuple[date, date],
     limit: int,
     depth: int,
 ) -> tuple[TopRow, ...] | None:
-    """The top products of `start`..`end` by a threshold top-k over the month summary, or
-    None when walking each month's `depth` best sellers does not prove the answer.
+    """The top keys of `start`..`end` by a threshold top-k over the month summary, or
+    None when walking each month's `depth` best does not prove the answer.
 
-    A product outside every month's `depth` best (and with nothing pending in the range)
+    A key outside every month's `depth` best (and with nothing pending in the range)
     sold at most that month's `depth`-th revenue in each month, so at most their sum (the
     threshold) over the range: for a month the range covers only partly, its days in the
     range sold at most the month's total, provided no day of that month is negative.
     Whatever has been walked is summed exactly (whole months from the month table, the
     partial months' days from the day table, pending changes as they are), so once the
     `limit`-th of those beats the threshold, or every month was walked to its end, no
-    product left out can be in the top. One statement, so one snapshot."""
+    key left out can be in the top. One statement, so one snapshot."""
     records = session.execute(
-        _TOP_BY_MONTH,
+        statement,
         {
             "start": start,
             "end": end,
-            "full_from": full_from,
-            "full_until": full_until,
+            "full_from": full[0],
+            "full_until": full[1],
             "limit": limit,
             "depth": depth,
         },
     ).all()
     first = records[0]
-    rows = tuple(
-        _top_row(r.product_id, r.name, r.sku, r.quantity, r.revenue)
-        for r in records
-        if r.product_id is not None
-    )
+    rows = tuple(row_of(r) for r in records if r.key is not None)
     if first.partial_negative:
         return None
     if first.open_months == 0:
@@ -428,6 +513,66 @@ class DashboardService(Service):
         result: StockValue = self._figures(work)
         return result
 
+    def key_figures(
+        self,
+        acting: CurrentUser,
+        start: date,
+        end: date,
+        warehouse_id: uuid.UUID | None = None,
+    ) -> KeyFigures:
+        """The figures a manager reads first: stock value (at cost and at price), sales
+        dated `start`..`end` (revenue and orders), open orders (OPEN_STATUSES, any date) and
+        the number of low stock rows. `warehouse_id` narrows the stock figures only (see
+        the module's docstring). Each equals what the matching panel's method answers."""
+        require(acting, perms.REPORTS_VIEW)
+        _check_range(start, end)
+
+        def work(session: Session) -> KeyFigures:
+            if warehouse_id is not None and session.get(Warehouse, warehouse_id) is None:
+                raise NotFoundError("That warehouse does not exist (any more).", field="warehouse")
+            stock = _both(
+                DashboardStockValue.__table__,
+                dashboard_stock_value_pending,
+                "warehouse_id",
+                "at_cost",
+                "at_price",
+            )
+            stock_query = select(func.sum(stock.c.at_cost), func.sum(stock.c.at_price))
+            if warehouse_id is not None:
+                stock_query = stock_query.where(stock.c.warehouse_id == warehouse_id)
+            at_cost, at_price = session.execute(stock_query).one()
+            days = _both(
+                DashboardOrderDay.__table__,
+                dashboard_order_day_pending,
+                "day",
+                "status",
+                "orders",
+                "value",
+            )
+            in_range = days.c.day.between(start, end)
+            is_sale = days.c.status.in_(SALE_STATUSES)
+            is_open = days.c.status.in_(OPEN_STATUSES)
+            orders = session.execute(
+                select(
+                    func.coalesce(func.sum(days.c.orders).filter(in_range, is_sale), 0),
+                    func.sum(days.c.value).filter(in_range, is_sale),
+                    func.coalesce(func.sum(days.c.orders).filter(is_open), 0),
+                    func.sum(days.c.value).filter(is_open),
+                )
+            ).one()
+            return KeyFigures(
+                stock_at_cost=_money(at_cost),
+                stock_at_price=_money(at_price),
+                sales_revenue=_money(orders[1]),
+                sales_orders=int(orders[0]),
+                open_orders=int(orders[2]),
+                open_value=_money(orders[3]),
+                low_stock=low_stock_count(session, warehouse_id),
+            )
+
+        result: KeyFigures = self._figures(work)
+        return result
+
     def low_stock(
         self, acting: CurrentUser, warehouse_id: uuid.UUID | None = None, limit: int = 50
     ) -> tuple[LowStockRow, ...]:
@@ -512,20 +657,8 @@ class DashboardService(Service):
         del warehouse_id
 
         def work(session: Session) -> tuple[TopRow, ...]:
-            full_from = _next_period(period_start(start - timedelta(days=1), "month"), "month")
-            full_until = period_start(end + timedelta(days=1), "month")
-            if full_from >= full_until:
-                # No whole month in the range: its days are few enough to sum directly.
-                return _top_products_by_day(session, start, end, limit)
-            depth = max(4 * limit, 64)
-            while depth <= TOP_DEPTH_LIMIT:
-                found = _top_products_by_month(
-                    session, start, end, full_from, full_until, limit, depth
-                )
-                if found is not None:
-                    return found
-                depth *= 4
-            return _top_products_by_day(session, start, end, limit)
+            found = _top_by_month(session, _TOP_PRODUCTS_BY_MONTH, _top_product, start, end, limit)
+            return found if found is not None else _top_products_by_day(session, start, end, limit)
 
         result: tuple[TopRow, ...] = self._figures(work)
         return result
@@ -541,6 +674,11 @@ class DashboardService(Service):
         _check_limit(limit)
 
         def work(session: Session) -> tuple[TopRow, ...]:
+            found = _top_by_month(
+                session, _TOP_CUSTOMERS_BY_MONTH, _top_customer, start, end, limit
+            )
+            if found is not None:
+                return found
             top = _top_of_days(
                 DashboardCustomerDay.__table__,
                 dashboard_customer_day_pending,

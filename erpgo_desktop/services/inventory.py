@@ -1080,3 +1080,22 @@ def _warehouse_stock_row(warehouse_id: uuid.UUID, record: Row[Any]) -> Warehouse
         reorder_level=values["reorder_level"],
         maximum=rules.effective_maximum(values["max_stock"], values["item_max"]),
     )
+
+
+def low_stock_count(session: Session, warehouse_id: uuid.UUID | None) -> int:
+    """How many rows `low_stock_records` lists in all: of one warehouse (active or not) or
+    of every active one. The `is_low` flag holds exactly for the rows the list shows
+    (revision 0016: low, and the item active and tracking stock), so this reads only the
+    partial index of low rows, not their items."""
+    where_warehouse = (
+        Warehouse.id == warehouse_id if warehouse_id is not None else Warehouse.is_active.is_(True)
+    )
+    total = 0
+    for stock in (ProductInventory, VariantInventory):
+        total += session.execute(
+            select(func.count())
+            .select_from(stock)
+            .join(Warehouse, Warehouse.id == stock.warehouse_id)
+            .where(stock.is_low, where_warehouse)
+        ).scalar_one()
+    return total

@@ -61,11 +61,14 @@ def format_figure(value: Decimal, money: bool = True) -> str:
     return f"{value:,.2f}" if money else f"{value:,.0f}"
 
 
-def nice_step(top: Decimal, ticks: int = 5) -> Decimal:
-    """A round step (1, 2 or 5 times a power of ten) giving about `ticks` steps up to `top`."""
+def nice_step(top: Decimal, ticks: int = 5, *, whole: bool = False) -> Decimal:
+    """A round step (1, 2 or 5 times a power of ten) giving about `ticks` steps up to `top`;
+    with `whole` (counts) at least 1, so that no tick reads "1.5 orders"."""
     if top <= 0:
         return Decimal(1)
     raw = top / ticks
+    if whole and raw <= 1:
+        return Decimal(1)
     exponent = raw.adjusted()  # the power of ten of the first digit
     power = Decimal(1).scaleb(exponent)
     for factor in (1, 2, 5, 10):
@@ -75,9 +78,10 @@ def nice_step(top: Decimal, ticks: int = 5) -> Decimal:
     return power * 10  # not reached: raw < 10 * power by definition of adjusted()
 
 
-def axis_ticks(top: Decimal, ticks: int = 5) -> list[Decimal]:
-    """0, step, 2·step, ... up to the first multiple of the step at or above `top`."""
-    step = nice_step(top, ticks)
+def axis_ticks(top: Decimal, ticks: int = 5, *, whole: bool = False) -> list[Decimal]:
+    """0, step, 2·step, ... up to the first multiple of the step at or above `top`; with
+    `whole`, whole numbers only."""
+    step = nice_step(top, ticks, whole=whole)
     values = [Decimal(0)]
     while values[-1] < top:
         values.append(values[-1] + step)
@@ -87,9 +91,12 @@ def axis_ticks(top: Decimal, ticks: int = 5) -> list[Decimal]:
 
 
 def tick_label(value: Decimal) -> str:
-    """An axis label: 5000 → "5,000", 0.25 → "0.25", 2500000 → "2.5M"."""
+    """An axis label, short enough that five fit under a third of a 1366-pixel window:
+    5000 → "5,000", 0.25 → "0.25", 15000 → "15k", 2500000 → "2.5M"."""
     if value >= 1_000_000:
         return f"{(value / 1_000_000).normalize():f}M"
+    if value >= 10_000:
+        return f"{(value / 1_000).normalize():f}k"
     text = f"{value.normalize():,f}"
     return text
 
@@ -138,7 +145,7 @@ class BarChart(QWidget):
         self._drawn_shape: tuple[object, ...] | None = None
         self._value_axis_item: QCategoryAxis | None = None
         self._category_axis_item: QAbstractAxis | None = None
-        self._ticks: list[Decimal] = []
+        self._tick_values: list[Decimal] = []
         self._shown_labels: list[str] = []
 
         self.chart = QChart()
@@ -263,14 +270,24 @@ class BarChart(QWidget):
     def _top(self) -> Decimal:
         return max((value for item in self._series for value in item.values), default=Decimal(0))
 
+    def _ticks(self) -> list[Decimal]:
+        """The value axis' ticks: whole numbers when every series counts (orders, units)."""
+        whole = bool(self._series) and not any(item.money for item in self._series)
+        return axis_ticks(self._top(), whole=whole)
+
+    def value_axis_labels(self) -> list[str]:
+        """The labels the value axis shows, from the lowest up, 0 left out."""
+        axis = self._value_axis_item
+        return [] if axis is None else list(axis.categoriesLabels())
+
     def _update_in_place(self) -> None:
         """New figures of the drawn shape: change values, labels and range only where they
         differ. Removing and adding series and axes made Qt relayout and repaint the whole
         chart (10-20 ms each); several charts answering together then blocked the GUI thread
         back to back."""
         assert self._value_axis_item is not None and self._category_axis_item is not None
-        ticks = axis_ticks(self._top())
-        if ticks != self._ticks:
+        ticks = self._ticks()
+        if ticks != self._tick_values:
             self._fill_value_axis(self._value_axis_item, ticks)
         shown = [short_label(label) for label in self._labels]
         if shown != self._shown_labels:
@@ -366,7 +383,7 @@ class BarChart(QWidget):
         axis = QCategoryAxis()
         axis.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
         axis.setGridLineVisible(True)
-        self._fill_value_axis(axis, axis_ticks(self._top()))
+        self._fill_value_axis(axis, self._ticks())
         return axis
 
     def _fill_value_axis(self, axis: QCategoryAxis, ticks: list[Decimal]) -> None:
@@ -376,7 +393,7 @@ class BarChart(QWidget):
         for value in ticks[1:]:
             axis.append(tick_label(value), float(value))
         axis.setRange(0, float(ticks[-1]))
-        self._ticks = ticks
+        self._tick_values = ticks
 
     def _category_axis(self) -> QAbstractAxis:
         shown = [short_label(label) for label in self._labels]

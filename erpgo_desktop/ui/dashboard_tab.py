@@ -1,12 +1,14 @@
-"""The Dashboard tab: stock value, low stock, sales, top products and customers, the order
-pipeline and overdue orders, for users with `reports.view`.
+"""The Dashboard tab: key figures (stock value, sales, open orders, low stock) above charts of
+stock value, sales, top products and customers, the order pipeline, and tables of low stock
+and overdue orders, for users with `reports.view`.
 
     tab = DashboardTab(services, runner, acting)
     tab.open_list_requested.connect(main_window.open_filtered)  # (what, filters)
 
 Every panel is read by its own task on the runner (the two stock value charts share one
-answer); a panel says "Loading…" while its task runs and shows its own error if it fails,
-so one slow or failing figure never holds up the others. Each panel counts its requests:
+answer; the key figures are one task too), all started by `reload()`; a panel says
+"Loading…" while its task runs and shows its own error if it fails, so one slow or failing
+figure never holds up the others. Each panel counts its requests:
 an answer to an older request (filters changed since) is dropped.
 
 Change notifications (`apply_change`) mark the panels reading the changed table; one
@@ -19,8 +21,8 @@ Clicking a bar or a row (or Enter on it) emits `open_list_requested(what, filter
 - ("orders", {"date_from": d1, "date_to": d2}) — a sales period (within the range)
 - ("warehouses", {"warehouse_id": id}) — a stock value by warehouse bar
 - ("products", {"category_id": id}) — a stock value by category bar
-- ("warehouses", {"warehouse_id": id, "product_id": id, "variant_id": id | None}) — a
-  low-stock row: that warehouse's stock of the item
+- ("warehouses", {"warehouse_id": id, "product_id": id, "variant_id": id | None,
+  "search": SKU}) — a low-stock row: that warehouse's stock of the item
 - ("product", product_id), ("customer", customer_id) — a top product or customer bar
 - ("order", order_id) — an overdue row
 """
@@ -33,11 +35,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -51,6 +53,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QStackedLayout,
     QTableWidget,
     QTableWidgetItem,
@@ -59,6 +62,7 @@ from PySide6.QtWidgets import (
 )
 
 from erpgo_desktop.domain import permissions as perms
+from erpgo_desktop.domain.orders import DEFAULT_CURRENCY
 from erpgo_desktop.domain.wording import code_label
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.notifications import Change
@@ -79,10 +83,28 @@ TOP_LIMIT = 8
 #: Categories beyond the first ones (by value at cost) are summed into one "Other" bar.
 CATEGORY_BARS = 6
 OVERDUE_LIMIT = 100
+LOW_STOCK_COLUMNS = ("WH", "SKU", "Name", "Sellable", "Level")
+LOW_STOCK_HEADER_TIPS = (
+    "Warehouse",
+    "",
+    "",
+    "Units that can still be sold: on hand less reserved",
+    "Reorder level: reorder at or below it",
+)
+OVERDUE_COLUMNS = ("Order", "Customer", "Days late", "Unpaid")
+OVERDUE_HEADER_TIPS = ("", "", "Days since the required date", "Total less paid")
 
 
 class DashboardSource(Protocol):
     """What the tab asks of `services.dashboard` (services/dashboard.py)."""
+
+    def key_figures(
+        self,
+        acting: CurrentUser,
+        start: date,
+        end: date,
+        warehouse_id: uuid.UUID | None = None,
+    ) -> Any: ...
 
     def stock_value(self, acting: CurrentUser, warehouse_id: uuid.UUID | None = None) -> Any: ...
 
@@ -207,6 +229,21 @@ def _with_other(rows: Sequence[Any], bars: int) -> Sequence[Any]:
     return [*shown, other]
 
 
+def money_figure(value: Decimal) -> str:
+    """A sum of money as a manager reads it: 61234567.89 → "USD 61,234,568" (whole units,
+    rounded half-up; the figure's tooltip has the cents)."""
+    whole = value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return f"{DEFAULT_CURRENCY} {whole:,}"
+
+
+def exact_money(value: Decimal) -> str:
+    return f"{DEFAULT_CURRENCY} {value:,.2f}"
+
+
+def count_figure(value: int, singular: str, plural: str) -> str:
+    return f"{value:,} {singular if value == 1 else plural}"
+
+
 # -- panels --------------------------------------------------------------------------------
 
 
@@ -268,14 +305,127 @@ class Panel(QGroupBox):
         return self.state.text() if self.state.isVisibleTo(self) else ""
 
 
+class FigureTile(QFrame):
+    """One key figure: a caption, the figure in large type, a line of detail under it."""
+
+    def __init__(self, caption: str, name: str) -> None:
+        super().__init__()
+        self.setObjectName(name)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.caption = QLabel(caption)
+        self.figure = QLabel("…")
+        self.figure.setObjectName(f"{name}_figure")
+        font = QFont(self.figure.font())
+        if font.pointSizeF() > 0:
+            font.setPointSizeF(font.pointSizeF() * 1.5)
+        else:
+            font.setPixelSize(round(font.pixelSize() * 1.5))
+        font.setBold(True)
+        self.figure.setFont(font)
+        self.figure.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail = QLabel(" ")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setSpacing(0)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.figure)
+        layout.addWidget(self.detail)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def show_figure(self, figure: str, detail: str = " ", tooltip: str = "") -> None:
+        self.figure.setText(figure)
+        self.detail.setText(detail)
+        self.setToolTip(tooltip)
+        self.setAccessibleName(f"{self.caption.text()}: {figure} {detail}".strip())
+
+    @property
+    def text(self) -> str:
+        return self.figure.text()
+
+
+class KeyFiguresRow(QWidget):
+    """The row of key figures above the charts (services' DashboardService.key_figures)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stock_at_cost = FigureTile("Stock value at cost", "figure_stock_cost")
+        self.stock_at_price = FigureTile("Stock value at price", "figure_stock_price")
+        self.sales = FigureTile("Sales in the period", "figure_sales")
+        self.orders = FigureTile("Orders in the period", "figure_orders")
+        self.open_orders = FigureTile("Open orders", "figure_open_orders")
+        self.low_stock = FigureTile("Low stock", "figure_low_stock")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        for tile in self.tiles():
+            layout.addWidget(tile, 1)
+
+    def tiles(self) -> list[FigureTile]:
+        return [
+            self.stock_at_cost,
+            self.stock_at_price,
+            self.sales,
+            self.orders,
+            self.open_orders,
+            self.low_stock,
+        ]
+
+    def show_answer(self, figures: Any, start: date, end: date) -> None:
+        period = f"{start:%d %b %Y} to {end:%d %b %Y}"
+        self.stock_at_cost.show_figure(
+            money_figure(figures.stock_at_cost),
+            "on hand now",
+            f"Stock on hand valued at cost: {exact_money(figures.stock_at_cost)}",
+        )
+        self.stock_at_price.show_figure(
+            money_figure(figures.stock_at_price),
+            "on hand now",
+            f"Stock on hand valued at price: {exact_money(figures.stock_at_price)}",
+        )
+        self.sales.show_figure(
+            money_figure(figures.sales_revenue),
+            "revenue",
+            f"Revenue of the sales dated {period}: {exact_money(figures.sales_revenue)}",
+        )
+        self.orders.show_figure(
+            f"{figures.sales_orders:,}",
+            "placed and not given up",
+            f"Orders dated {period}, neither drafts nor cancelled, returned or refunded",
+        )
+        self.open_orders.show_figure(
+            f"{figures.open_orders:,}",
+            f"worth {money_figure(figures.open_value)}",
+            "Orders placed and not yet shipped in full (pending, confirmed, processing, "
+            f"on hold, partially shipped), of any date: worth {exact_money(figures.open_value)}",
+        )
+        self.low_stock.show_figure(
+            f"{figures.low_stock:,}",
+            "stock rows to reorder",
+            "Stock rows at or below their reorder level (the Low stock table lists them)",
+        )
+
+    def show_failed(self) -> None:
+        for tile in self.tiles():
+            tile.show_figure("—")
+
+
 class RowTable(QTableWidget):
     """A read-only table of a few rows; a click or Enter on a row emits `row_chosen`."""
 
     row_chosen = Signal(int)
 
-    def __init__(self, headers: Sequence[str], numeric: Sequence[int] = ()) -> None:
+    def __init__(
+        self,
+        headers: Sequence[str],
+        numeric: Sequence[int] = (),
+        header_tips: Sequence[str] = (),
+    ) -> None:
         super().__init__(0, len(headers))
         self.setHorizontalHeaderLabels(list(headers))
+        for column, tip in enumerate(header_tips):
+            header_item = self.horizontalHeaderItem(column)
+            if tip and header_item is not None:
+                header_item.setToolTip(tip)
         self._numeric = set(numeric)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -349,6 +499,16 @@ class RowTable(QTableWidget):
 TASK_TABLES: dict[str, frozenset[str]] = {
     "stock": frozenset(
         {"products", "product_variants", "product_inventory", "variant_inventory", "warehouses"}
+    ),
+    "figures": frozenset(
+        {
+            "products",
+            "product_variants",
+            "product_inventory",
+            "variant_inventory",
+            "warehouses",
+            "orders",
+        }
     ),
     "sales": frozenset({"orders", "order_items"}),
     "pipeline": frozenset({"orders"}),
@@ -507,17 +667,22 @@ class DashboardTab(QWidget):
         self.category_chart = BarChart(horizontal=True, accessible_name="Stock value by category")
         self.top_products_chart = BarChart(horizontal=True, accessible_name="Top products")
         self.top_customers_chart = BarChart(horizontal=True, accessible_name="Top customers")
+        # A third of a 1366-pixel window: the codes (warehouse, SKU, order number) and the
+        # figures keep their whole width, the name takes what is left and is cut there;
+        # the rest of a row (the item's name in full, stock on hand, due date) is its tooltip.
         self.low_stock_table = RowTable(
-            ("Warehouse", "SKU", "Name", "Sellable", "Level", "To order"), numeric=(3, 4, 5)
+            LOW_STOCK_COLUMNS, numeric=(3, 4), header_tips=LOW_STOCK_HEADER_TIPS
         )
-        self.low_stock_table.stretch(1, 2)
+        self.low_stock_table.stretch(2)
         self.low_stock_table.setObjectName("dashboard_low_stock")
         self.overdue_table = RowTable(
-            ("Order", "Customer", "Due", "Days late", "Unpaid"), numeric=(3, 4)
+            OVERDUE_COLUMNS, numeric=(2, 3), header_tips=OVERDUE_HEADER_TIPS
         )
         self.overdue_table.stretch(1)
         self.overdue_table.setObjectName("dashboard_overdue")
+        self.key_figures = KeyFiguresRow()
 
+        self.figures_panel = Panel("Key figures", self.key_figures)
         self.sales_panel = Panel("Sales", sales_box)
         self.pipeline_panel = Panel("Orders by status", self.pipeline_chart)
         self.warehouse_panel = Panel("Stock value by warehouse", self.warehouse_chart)
@@ -551,6 +716,7 @@ class DashboardTab(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self._filters_box)
+        layout.addWidget(self.figures_panel)
         layout.addWidget(scroll, 1)
 
         self.sales_chart.bar_clicked.connect(self._sales_clicked)
@@ -591,6 +757,7 @@ class DashboardTab(QWidget):
 
     def _panels(self) -> list[Panel]:
         return [
+            self.figures_panel,
             self.sales_panel,
             self.pipeline_panel,
             self.warehouse_panel,
@@ -604,6 +771,7 @@ class DashboardTab(QWidget):
     def _task_panels(self, task: str) -> list[Panel]:
         return {
             "stock": [self.warehouse_panel, self.category_panel],
+            "figures": [self.figures_panel],
             "low_stock": [self.low_stock_panel],
             "sales": [self.sales_panel],
             "top_products": [self.top_products_panel],
@@ -772,6 +940,7 @@ class DashboardTab(QWidget):
         )
         work: dict[str, Callable[[], Any]] = {
             "stock": lambda: source.stock_value(acting, warehouse),
+            "figures": lambda: source.key_figures(acting, start, end, warehouse),
             "low_stock": lambda: source.low_stock(acting, warehouse, LOW_STOCK_LIMIT),
             "sales": lambda: source.sales(acting, start, end, grain, warehouse),
             "top_products": lambda: source.top_products(acting, start, end, TOP_LIMIT, warehouse),
@@ -781,6 +950,7 @@ class DashboardTab(QWidget):
         }
         show: dict[str, Callable[[Any, DashboardFilters], None]] = {
             "stock": self._show_stock,
+            "figures": self._show_figures,
             "low_stock": self._show_low_stock,
             "sales": self._show_sales,
             "top_products": self._show_top_products,
@@ -829,6 +999,8 @@ class DashboardTab(QWidget):
             message = f"Could not be loaded: {user_message(error)}"
             for panel in self._task_panels(task):
                 panel.set_failed(message)
+            if task == "figures":
+                self.key_figures.show_failed()
             self.status_changed.emit()
             self.panel_loaded.emit(task)
 
@@ -862,8 +1034,14 @@ class DashboardTab(QWidget):
         if not self._acting.can(perms.INVENTORY_READ) and self.warehouse_combo.count() == 1:
             self._fill_warehouses([(row.key, row.label) for row in answer.by_warehouse])
 
-    def _show_low_stock(self, rows: Sequence[Any], _filters: DashboardFilters) -> None:
+    def _show_figures(self, figures: Any, filters: DashboardFilters) -> None:
+        self.key_figures.show_answer(figures, filters.start, filters.end)
+        self.figures_panel.set_loaded()
+
+    def _show_low_stock(self, rows: Sequence[Any], filters: DashboardFilters) -> None:
         self._low_stock_rows = list(rows)
+        # One warehouse chosen: its code in every row would only take the name's room.
+        self.low_stock_table.setColumnHidden(0, filters.warehouse_id is not None)
         self.low_stock_table.set_rows(
             [
                 (
@@ -872,15 +1050,17 @@ class DashboardTab(QWidget):
                     row.name,
                     f"{row.sellable:,}",
                     f"{row.reorder_level:,}",
-                    f"{row.reorder_quantity:,}",
                 )
                 for row in rows
             ]
         )
         self.low_stock_table.set_tooltips(
             [
-                f"{row.name}: {row.on_hand:,} on hand, {row.reserved:,} reserved, reorder at "
-                f"{row.reorder_level:,}" + (f", up to {row.maximum:,}" if row.maximum else "")
+                f"{row.variant_sku or row.sku} {row.name} in {row.warehouse_code}: "
+                f"{row.on_hand:,} on hand, {row.reserved:,} reserved, reorder at "
+                f"{row.reorder_level:,}"
+                + (f", up to {row.maximum:,}" if row.maximum else "")
+                + f"; order {row.reorder_quantity:,}"
                 for row in rows
             ]
         )
@@ -937,7 +1117,6 @@ class DashboardTab(QWidget):
                 (
                     row.order_number,
                     row.customer_name,
-                    f"{row.required_date:%Y-%m-%d}",
                     f"{row.days_overdue:,}",
                     format_figure(row.total_amount - row.paid_amount),
                 )
@@ -946,8 +1125,8 @@ class DashboardTab(QWidget):
         )
         self.overdue_table.set_tooltips(
             [
-                f"{row.order_number}, {row.customer_name}: total {format_figure(row.total_amount)}"
-                f", paid {format_figure(row.paid_amount)}"
+                f"{row.order_number}, {row.customer_name}: due {row.required_date:%Y-%m-%d}, "
+                f"total {format_figure(row.total_amount)}, paid {format_figure(row.paid_amount)}"
                 for row in rows
             ]
         )
@@ -992,5 +1171,6 @@ class DashboardTab(QWidget):
                 "warehouse_id": row.warehouse_id,
                 "product_id": row.product_id,
                 "variant_id": row.variant_id,
+                "search": row.variant_sku or row.sku,
             },
         )

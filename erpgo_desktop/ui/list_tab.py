@@ -209,6 +209,15 @@ class ListTab(QWidget):
         row = self.model.row_at(index.row())
         return None if row is None else row.id
 
+    def reset_filters(self) -> None:
+        """Empty the search box and put every filter back to its default, without listing:
+        a drill-down sets its own filter next and lists once. Subclasses reset their own
+        filter widgets too."""
+        self._search_timer.stop()
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+
     # -- searching -----------------------------------------------------------------------
 
     def apply_search(self) -> None:

@@ -768,7 +768,8 @@ class MainWindow(QMainWindow):
         return self.show_dialog(dialog, refreshes="warehouses")
 
     def open_list(self, what: str, detail: object) -> None:
-        """Show what a dashboard panel stands for: a list filtered, or one record."""
+        """Show what a dashboard panel stands for: a list filtered, or one record. The list
+        shows that filter only: its search and other filters are reset."""
         if isinstance(detail, uuid.UUID):
             openers: dict[str, Callable[[uuid.UUID], object]] = {
                 "order": self.open_order,
@@ -794,8 +795,9 @@ class MainWindow(QMainWindow):
         elif what == "warehouses" and self.warehouses is not None:
             self.tabs.setCurrentWidget(self.warehouses)
             warehouse_id = filters.get("warehouse_id")
+            search = filters.get("search")
             if isinstance(warehouse_id, uuid.UUID):
-                self.warehouses.select_warehouse(warehouse_id)
+                self.warehouses.show_stock(warehouse_id, search if isinstance(search, str) else "")
 
     def _selected_order(self) -> tuple[uuid.UUID, str] | None:
         if self.orders is None or self.current_area() is None:

@@ -190,18 +190,27 @@ class OrdersTab(ListTab):
     def show_filtered(
         self, *, status: object = None, date_from: object = None, date_to: object = None
     ) -> None:
-        """List the orders of one status and period (what a dashboard panel stands for);
-        the payment filter and the search are cleared."""
-        self.search.clear()
-        self.payment_filter.blockSignals(True)
-        self.payment_filter.setCurrentIndex(0)
-        self.payment_filter.blockSignals(False)
+        """List the orders of one status and period (what a dashboard panel stands for),
+        and nothing else narrowing them: the search and the other filters are reset."""
+        self.reset_filters()
         self.status_filter.blockSignals(True)
         self.status_filter.setCurrentIndex(max(self.status_filter.findData(status), 0))
         self.status_filter.blockSignals(False)
         first = date_from if isinstance(date_from, date) else None
         last = date_to if isinstance(date_to, date) else None
         self.set_date_range(first, last)  # applies every filter
+
+    def reset_filters(self) -> None:
+        super().reset_filters()
+        self._date_timer.stop()
+        for combo in (self.status_filter, self.payment_filter):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(0)
+            combo.blockSignals(False)
+        for box in (self.from_enabled, self.to_enabled):
+            box.blockSignals(True)
+            box.setChecked(False)
+            box.blockSignals(False)
 
     def set_date_range(self, first: date | None, last: date | None) -> None:
         """Switch the date bounds on (a day) or off (None) and list what they take in."""
@@ -233,6 +242,7 @@ class OrdersTab(ListTab):
         self.model.set_query(
             dataclasses.replace(
                 self.query,
+                search=self.search.text(),
                 status=self.status_filter.currentData(),
                 payment_status=self.payment_filter.currentData(),
                 date_from=first,

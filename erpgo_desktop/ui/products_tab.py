@@ -84,13 +84,29 @@ class ProductsTab(ListTab):
         return self.query.category_id is not None or self.query.active is not None
 
     def show_category(self, category_id: uuid.UUID | None) -> None:
-        """List one category's products (what a dashboard bar stands for)."""
-        self.search.clear()
-        index = self.category_filter.findData(category_id)
-        if index >= 0:
-            self.category_filter.setCurrentIndex(index)
-        else:
-            self.model.set_query(dataclasses.replace(self.query, category_id=category_id))
+        """List one category's products (what a dashboard bar stands for), and nothing else
+        narrowing them: the search and the other filters are reset."""
+        self.reset_filters()
+        index = self._category_index(category_id)
+        self.category_filter.blockSignals(True)
+        # A category not listed (yet): the query names it; the combo says "All" meanwhile.
+        self.category_filter.setCurrentIndex(max(index, 0))
+        self.category_filter.blockSignals(False)
+        self.model.set_query(
+            dataclasses.replace(self.query, search="", category_id=category_id, active=None)
+        )
+
+    def _category_index(self, category_id: uuid.UUID | None) -> int:
+        # findData() compares Python objects by identity, not equality: look ourselves.
+        combo = self.category_filter
+        return next((i for i in range(combo.count()) if combo.itemData(i) == category_id), -1)
+
+    def reset_filters(self) -> None:
+        super().reset_filters()
+        for combo in (self.category_filter, self.active_filter):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(0)
+            combo.blockSignals(False)
 
     def load_categories(self) -> None:
         """Fill the category filter (off the GUI thread), keeping the chosen category."""
@@ -100,14 +116,14 @@ class ProductsTab(ListTab):
         self._runner.run(categories, self._categories_loaded, lambda _error: None)
 
     def _categories_loaded(self, rows: Sequence[CategoryRow]) -> None:
-        chosen = self.category_filter.currentData()
+        chosen = self.query.category_id  # the list's, also when the combo could not say it
         self.category_filter.blockSignals(True)
         self.category_filter.clear()
         self.category_filter.addItem("All categories", None)
         top = min((row.level for row in rows), default=0)
         for row in rows:
             self.category_filter.addItem("    " * (row.level - top) + row.name, row.id)
-        index = self.category_filter.findData(chosen)
+        index = self._category_index(chosen)
         self.category_filter.setCurrentIndex(max(index, 0))
         self.category_filter.blockSignals(False)
         if index < 0 and chosen is not None:

@@ -382,6 +382,7 @@ class WarehousesTab(QWidget):
         self.warehouse_table.selectionModel().currentRowChanged.connect(
             lambda current, _previous: self._warehouse_selected(current)
         )
+        self._wanted_warehouse: uuid.UUID | None = None
         self.warehouse_model.rowsInserted.connect(self._select_first_warehouse)
         self.warehouse_table.activated.connect(self._warehouse_activated)
         self.table.selectionModel().currentRowChanged.connect(
@@ -478,7 +479,24 @@ class WarehousesTab(QWidget):
         self.warehouse_table.selectRow(row)
         return True
 
+    def show_stock(self, warehouse_id: uuid.UUID, search: str = "") -> bool:
+        """Select a warehouse and list its stock matching `search` (a dashboard's low-stock
+        row: the item's SKU), whatever was searched before; False if it is not listed."""
+        self._search_timer.stop()
+        self.search.blockSignals(True)
+        self.search.setText(search)
+        self.search.blockSignals(False)
+        if not self.select_warehouse(warehouse_id):
+            # Not listed yet (the list still loading): chosen once it arrives.
+            self._wanted_warehouse = warehouse_id
+            return False
+        self.stock_model.set_query(StockQuery(warehouse_id, search))
+        return True
+
     def _select_first_warehouse(self) -> None:
+        wanted, self._wanted_warehouse = self._wanted_warehouse, None
+        if wanted is not None and self.select_warehouse(wanted):
+            return
         if not self.warehouse_table.currentIndex().isValid() and self.warehouse_model.rowCount():
             self.warehouse_table.selectRow(0)
 

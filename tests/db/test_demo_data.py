@@ -7,6 +7,7 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -15,15 +16,18 @@ import pytest
 from sqlalchemy.engine import URL
 
 from erpgo_desktop.db.demo_data import (
-    DEMO_NOW,
     DemoDataSize,
     DemoDataSummary,
+    demo_now,
     generate_demo_data,
 )
 from erpgo_desktop.errors import ValidationError
 
 SMALL = DemoDataSize(products=400, customers=120, orders=600, warehouses=3)
 SEED = 7
+#: The day the shared database is generated for; the tests that generate again use it too.
+ANCHOR = date.today()
+DEMO_NOW = demo_now(ANCHOR)
 LOADED = (
     "product_categories",
     "warehouses",
@@ -99,7 +103,7 @@ def demo(
     """One database filled once with SMALL, shared by the read-only checks."""
     url = pg_server.create_database(template=template_database)
     recorder = _Recorder()
-    summary = generate_demo_data(url, SMALL, seed=SEED, progress=recorder)
+    summary = generate_demo_data(url, SMALL, seed=SEED, progress=recorder, today=ANCHOR)
     yield url, summary, recorder
 
 
@@ -240,6 +244,32 @@ def test_customers_follow_the_rules(demo_url: URL) -> None:
     )
     balances = dict(_rows(demo_url, "SELECT id, balance FROM customers"))
     assert balances == owed
+
+
+def test_the_newest_orders_are_from_today(database_url: URL) -> None:
+    """Without a day given, the data ends on the day it is generated: the dashboard's
+    default range ("last 30 days") shows a month of sales."""
+    before = datetime.now(UTC).astimezone().date()
+    generate_demo_data(database_url, DemoDataSize(60, 20, 90, 2), seed=SEED)
+    after = datetime.now(UTC).astimezone().date()
+    newest = _value(database_url, "SELECT max(order_date) FROM orders")
+    assert newest.astimezone().date() in (before, after)
+    assert newest <= demo_now(after)
+
+
+def test_recent_days_are_well_filled(demo_url: URL) -> None:
+    """Orders grow over time: the last 30 days hold more than an even spread would give,
+    and every week of them has orders."""
+    rows = _rows(demo_url, "SELECT order_date FROM orders")
+    first = min(r[0] for r in rows)
+    span_days = (DEMO_NOW - first).days
+    recent = [r[0] for r in rows if r[0] > DEMO_NOW - timedelta(days=30)]
+    assert len(recent) > len(rows) * 30 / span_days
+    for week in range(4):
+        until = DEMO_NOW - timedelta(days=7 * week)
+        since = until - timedelta(days=7)
+        assert any(since < moment <= until for moment in recent), week
+    assert max(r[0] for r in rows).astimezone(UTC).date() == ANCHOR
 
 
 def test_order_numbers_restart_each_year(demo_url: URL) -> None:
@@ -486,12 +516,12 @@ def test_stock_trigger_works_again_after_the_load(database_url: URL) -> None:
 
 
 def test_same_seed_gives_the_same_rows(demo_url: URL, database_url: URL) -> None:
-    generate_demo_data(database_url, SMALL, seed=SEED)
+    generate_demo_data(database_url, SMALL, seed=SEED, today=ANCHOR)
     assert _fingerprints(database_url) == _fingerprints(demo_url)
 
 
 def test_another_seed_gives_other_rows(demo_url: URL, database_url: URL) -> None:
-    generate_demo_data(database_url, SMALL, seed=SEED + 1)
+    generate_demo_data(database_url, SMALL, seed=SEED + 1, today=ANCHOR)
     theirs, ours = _fingerprints(database_url), _fingerprints(demo_url)
     for table in ("products", "customers", "orders", "order_items", "inventory_transactions"):
         assert theirs[table] != ours[table], table

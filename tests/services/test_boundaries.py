@@ -46,7 +46,7 @@ from sqlalchemy.engine import Engine
 import erpgo_desktop.services as services_package
 from erpgo_desktop.db.engine import make_engine, make_session_factory
 from erpgo_desktop.domain.catalog import CategoryDraft, ProductDraft, VariantDraft
-from erpgo_desktop.domain.customers import CustomerDraft
+from erpgo_desktop.domain.customers import CustomerAddresses, CustomerDraft
 from erpgo_desktop.domain.inventory import WarehouseDraft
 from erpgo_desktop.domain.orders import Address, OrderHeader
 from erpgo_desktop.errors import (
@@ -421,6 +421,7 @@ _BY_TYPE: dict[type, Valid] = {
     WarehouseDraft: lambda w, s, m: WarehouseDraft(f"BN{s.n}", "New"),
     OrderHeader: lambda w, s, m: OrderHeader(ADDRESS, billing_address=ADDRESS),
     Address: lambda w, s, m: ADDRESS,
+    CustomerAddresses: lambda w, s, m: CustomerAddresses(billing=ADDRESS, shipping=ADDRESS),
     CustomerQuery: lambda w, s, m: CustomerQuery(),
     OrderQuery: lambda w, s, m: OrderQuery(),
     ProductQuery: lambda w, s, m: ProductQuery(),

@@ -1,4 +1,5 @@
-"""The low-stock flag revision 0007 keeps on stock rows stays equal to its definition."""
+"""The low-stock flag revision 0007 keeps on stock rows (since 0016: "listed as low stock")
+stays equal to its definition."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ from sqlalchemy.engine import Engine
 
 from tests.services.test_inventory import World, insert_product, make_world, reserve
 
-# Every stock row whose flag disagrees with sellable <= the reorder level that applies.
+# Every stock row whose flag disagrees with its definition: sellable <= the reorder level
+# that applies, and the item (a variant's product too) active and tracking stock.
 WRONG_FLAGS = """
 SELECT p.sku, pi.is_low FROM product_inventory pi JOIN products p ON p.id = pi.product_id
-WHERE pi.is_low <> (pi.quantity_available - pi.quantity_reserved <= CASE
+WHERE pi.is_low <> (p.is_active AND p.track_inventory
+    AND pi.quantity_available - pi.quantity_reserved <= CASE
     WHEN pi.reorder_level > 0 THEN pi.reorder_level ELSE greatest(p.min_stock_level, 0) END)
 UNION ALL
 SELECT v.sku, vi.is_low FROM variant_inventory vi JOIN product_variants v ON v.id = vi.variant_id
-WHERE vi.is_low <> (vi.quantity_available - vi.quantity_reserved <= CASE
+JOIN products p ON p.id = v.product_id
+WHERE vi.is_low <> (p.is_active AND v.is_active AND v.track_inventory
+    AND vi.quantity_available - vi.quantity_reserved <= CASE
     WHEN vi.reorder_level > 0 THEN vi.reorder_level ELSE greatest(v.min_stock_level, 0) END)
 """
 
@@ -90,3 +95,35 @@ def test_a_rebuild_mends_flags_written_with_triggers_off(world: World) -> None:
         connection.execute(text("SELECT stock_flags_rebuild()"))
     assert wrong_flags(world.engine) == []
     assert low_skus(world) == [("MAIN", "DRILL-1", None)]
+
+
+def test_the_flag_follows_the_items_being_active_and_tracked(world: World) -> None:
+    """Revision 0016: only rows the low-stock list shows are flagged, so an inactive or
+    untracked item (or a variant of an inactive product) has none, and gets them back."""
+    engine = world.engine
+    world.inventory.receive(world.clerk, world.key(world.drill, world.main), 8)
+    world.inventory.receive(world.clerk, world.variant_key(world.main), 3)
+    set_min_level(engine, "products", world.drill, 50)
+    set_min_level(engine, "product_variants", world.red, 50)
+    listed = low_skus(world)
+    assert ("MAIN", "DRILL-1", None) in listed and ("MAIN", "SHIRT", "SHIRT-RED") in listed
+
+    def set_item(table: str, item: object, column: str, value: bool) -> None:
+        with engine.begin() as connection:
+            connection.execute(
+                text(f"UPDATE {table} SET {column} = :v WHERE id = :id"), {"v": value, "id": item}
+            )
+
+    for table, item, column in (
+        ("products", world.drill, "is_active"),
+        ("products", world.drill, "track_inventory"),
+        ("product_variants", world.red, "is_active"),
+        ("product_variants", world.red, "track_inventory"),
+        ("products", world.shirt, "is_active"),  # the variant's product
+    ):
+        set_item(table, item, column, False)
+        assert wrong_flags(engine) == [], (table, column)
+        assert low_skus(world) != listed
+        set_item(table, item, column, True)
+        assert wrong_flags(engine) == [], (table, column)
+        assert low_skus(world) == listed

@@ -507,6 +507,8 @@ ACTIONS: tuple[Action, ...] = (
            lambda b, u, s: b.dashboard.pipeline(u, REPORT_START, REPORT_END)),
     Action(DashboardService.overdue_unpaid, perms.REPORTS_VIEW,
            lambda b, u, s: b.dashboard.overdue_unpaid(u)),
+    Action(DashboardService.key_figures, perms.REPORTS_VIEW,
+           lambda b, u, s: b.dashboard.key_figures(u, REPORT_START, REPORT_END)),
     # Imports (a dry run writes nothing, a real run a product, a customer, a count)
     Action(IM.import_products, perms.PRODUCTS_WRITE, lambda b, u, s: _ok(b.imports.import_products(
         u, _sheet(f"SKU,Name,Category,Price\nIM-{s.n},Imported,/Category {s.n},9.50").rows,

@@ -40,6 +40,7 @@ from erpgo_desktop.ui.dashboard_tab import (
     DashboardTab,
     RowTable,
     _with_other,
+    money_figure,
     period_end,
 )
 from erpgo_desktop.ui.tasks import TaskRunner
@@ -190,7 +191,8 @@ def test_panels_show_the_services_figures(
     for number, row in enumerate(low):
         assert table.cell_text(number, 1) == (row.variant_sku or row.sku)
         assert table.cell_text(number, 3) == f"{row.sellable:,}"
-        assert table.cell_text(number, 5) == f"{row.reorder_quantity:,}"
+        assert table.cell_text(number, 4) == f"{row.reorder_level:,}"
+        assert f"order {row.reorder_quantity:,}" in table.item(number, 2).toolTip()
 
     sales = service.sales(manager, filters.start, filters.end, "day")
     assert sum(point.orders for point in sales) == 3  # the world's order and ours
@@ -220,11 +222,65 @@ def test_panels_show_the_services_figures(
     assert [row.order_id for row in overdue] == [dashboard.overdue_order]
     assert tab.overdue_table.rowCount() == 1
     assert tab.overdue_table.cell_text(0, 0) == overdue[0].order_number
-    assert tab.overdue_table.cell_text(0, 4) == format_figure(
+    assert tab.overdue_table.cell_text(0, 3) == format_figure(
         overdue[0].total_amount - overdue[0].paid_amount
     )
     assert tab.status_text().startswith("Dashboard for ")
     assert all(panel.state_text == "" for panel in tab._panels())
+
+
+def test_key_figures_are_the_services_numbers_for_people(
+    qtbot: QtBot, dashboard: Dashboard, runner: TaskRunner
+) -> None:
+    tab = make_tab(qtbot, dashboard, runner)
+    filters = tab.filters()
+    figures = dashboard.service.key_figures(dashboard.manager, filters.start, filters.end)
+    shown = tab.key_figures
+    assert shown.stock_at_cost.text == money_figure(figures.stock_at_cost)
+    assert shown.stock_at_price.text == money_figure(figures.stock_at_price)
+    assert shown.sales.text == money_figure(figures.sales_revenue)
+    assert shown.orders.text == f"{figures.sales_orders:,}" == "3"
+    assert shown.open_orders.text == f"{figures.open_orders:,}"
+    assert shown.low_stock.text == f"{figures.low_stock:,}"
+    assert figures.low_stock == len(dashboard.service.low_stock(dashboard.manager)) >= 1
+    assert figures.stock_at_price > 0 and figures.sales_revenue > 0
+    # The exact amount, cents and all, is the tooltip.
+    assert f"{figures.stock_at_price:,.2f}" in shown.stock_at_price.toolTip()
+    assert tab.figures_panel.state_text == ""
+
+    # One warehouse: its stock figures.
+    east = dashboard.stock.east
+    qtbot.waitUntil(lambda: tab.warehouse_index(east) > 0)
+    tab.warehouse_combo.setCurrentIndex(tab.warehouse_index(east))
+    wait_loaded(qtbot, tab)
+    only = dashboard.service.key_figures(dashboard.manager, filters.start, filters.end, east)
+    assert shown.stock_at_price.text == money_figure(only.stock_at_price)
+    assert only.stock_at_price < figures.stock_at_price
+    assert dashboard.source.asked("key_figures")[-1] == (filters.start, filters.end, east)
+
+
+def test_figures_read_as_people_write_them() -> None:
+    assert money_figure(Decimal("61234567.89")) == "USD 61,234,568"
+    assert money_figure(Decimal("0.50")) == "USD 1"
+    assert money_figure(Decimal("999.49")) == "USD 999"
+
+
+def test_count_axes_have_whole_number_ticks(
+    qtbot: QtBot, dashboard: Dashboard, runner: TaskRunner
+) -> None:
+    tab = make_tab(qtbot, dashboard, runner)
+    counts = tab.pipeline_chart.values(0)
+    assert max(counts) <= 2  # few orders: where halves used to appear
+    labels = tab.pipeline_chart.value_axis_labels()
+    assert labels and all(label.isdigit() for label in labels), labels
+
+    chart = BarChart()
+    qtbot.addWidget(chart)
+    chart.set_data(["A", "B"], [ChartSeries("Orders", (Decimal(1), Decimal(2)), money=False)])
+    assert chart.value_axis_labels() == ["1", "2"]
+    # Money may be split finer: the same figures as amounts.
+    chart.set_data(["A", "B"], [ChartSeries("Revenue", (Decimal(1), Decimal(2)))])
+    assert chart.value_axis_labels() == ["0.5", "1", "1.5", "2"]
 
 
 def test_filters_change_what_is_asked(
@@ -284,10 +340,12 @@ def test_a_burst_of_changes_costs_one_refresh(
         tab.apply_change(Change(table, "UPDATE", (order.id,)))
     assert source.calls == []  # nothing until the burst is over
 
-    qtbot.waitUntil(lambda: len(loaded) == 5, timeout=5_000)
+    qtbot.waitUntil(lambda: len(loaded) == 6, timeout=5_000)
     wait_loaded(qtbot, tab)
     asked = sorted(name for name, _arguments in source.calls)
-    assert asked == sorted(["sales", "top_products", "top_customers", "pipeline", "overdue_unpaid"])
+    assert asked == sorted(
+        ["key_figures", "sales", "top_products", "top_customers", "pipeline", "overdue_unpaid"]
+    )
     assert not tab._change_timer.isActive()
     pending_after = dict(zip(tab._statuses, tab.pipeline_chart.values(0), strict=True))
     assert pending_after["PENDING"] == pending_before.get("PENDING", 0) + 1
@@ -295,8 +353,12 @@ def test_a_burst_of_changes_costs_one_refresh(
     # A stock change refreshes the stock panels only.
     source.forget()
     tab.apply_change(Change("product_inventory", "UPDATE", None))
-    qtbot.waitUntil(lambda: len(loaded) == 7, timeout=5_000)
-    assert sorted(name for name, _arguments in source.calls) == ["low_stock", "stock_value"]
+    qtbot.waitUntil(lambda: len(loaded) == 9, timeout=5_000)
+    assert sorted(name for name, _arguments in source.calls) == [
+        "key_figures",
+        "low_stock",
+        "stock_value",
+    ]
 
 
 def test_clicks_and_enter_ask_for_the_matching_list(
@@ -354,7 +416,7 @@ def test_clicks_and_enter_ask_for_the_matching_list(
     assert requests[-1] == (
         "warehouses",
         {"warehouse_id": dashboard.stock.main, "product_id": dashboard.stock.drill,
-         "variant_id": None},
+         "variant_id": None, "search": tab._low_stock_rows[drill_row].sku},
     )  # fmt: skip
 
 
@@ -397,7 +459,9 @@ def test_a_failing_panel_says_so_and_the_others_carry_on(
     assert "does not exist" in tab.warehouse_panel.state_text
     assert "does not exist" in tab.low_stock_panel.state_text
     assert tab.pipeline_panel.state_text == ""
-    assert "3 dashboard panels could not be loaded" in tab.status_text()
+    assert "does not exist" in tab.figures_panel.state_text
+    assert tab.key_figures.low_stock.text == "—"
+    assert "4 dashboard panels could not be loaded" in tab.status_text()
 
 
 def test_without_reports_view_the_tab_refuses_cleanly(
@@ -423,11 +487,14 @@ def test_period_end_and_axis_labels() -> None:
     assert period_end(date(2024, 2, 5), "day") == date(2024, 2, 5)
     assert nice_step(Decimal("12345.67")) == Decimal("5000")
     assert axis_ticks(Decimal("12345.67"))[-1] == Decimal("15000")
-    assert tick_label(Decimal("15000")) == "15,000"
+    assert tick_label(Decimal("15000")) == "15k"
+    assert tick_label(Decimal("12500")) == "12.5k"
+    assert tick_label(Decimal("5000")) == "5,000"
     assert tick_label(Decimal("2500000")) == "2.5M"
     assert format_figure(Decimal("1234.5")) == "1,234.50"
     assert set(TASKS) == {
-        "stock", "low_stock", "sales", "top_products", "top_customers", "pipeline", "overdue"
+        "stock", "figures", "low_stock", "sales", "top_products", "top_customers", "pipeline",
+        "overdue",
     }  # fmt: skip
     # The slowest on a big database start last, so they hold up no quick panel.
     assert TASKS[-2:] == ("top_products", "low_stock")
@@ -452,7 +519,7 @@ def test_refilling_a_shown_table_replaces_its_rows_and_keeps_the_keyboard_place(
 ) -> None:
     """Refilling empties the table first (how long that takes is benchmarks/dashboard_gui.py's
     to measure, not a test's)."""
-    table = RowTable(("Order", "Customer", "Due", "Days late", "Unpaid"), numeric=(3, 4))
+    table = RowTable(("Order", "Customer", "Days late", "Unpaid"), numeric=(2, 3))
     table.stretch(1)
     qtbot.addWidget(table)
     table.resize(450, 250)
@@ -461,8 +528,7 @@ def test_refilling_a_shown_table_replaces_its_rows_and_keeps_the_keyboard_place(
 
     def rows(mark: str) -> list[tuple[str, ...]]:
         return [
-            (f"{mark}-{n:07d}", f"Customer {n} Ltd", "2026-01-01", f"{n:,}", f"{n * 3:,}.50")
-            for n in range(100)
+            (f"{mark}-{n:07d}", f"Customer {n} Ltd", f"{n:,}", f"{n * 3:,}.50") for n in range(100)
         ]
 
     table.set_rows(rows("A"))
