@@ -62,6 +62,7 @@ from erpgo_desktop.services.customers import CustomerQuery
 from erpgo_desktop.services.documents import CompanyInfo, DocumentService
 from erpgo_desktop.services.order_list import OrderQuery
 from erpgo_desktop.services.orders import NewLine
+from erpgo_desktop.services.reports import Report
 from erpgo_desktop.services.stock import StockKey
 from erpgo_desktop.services.users import RoleRow, UserProfile, UserRow
 from tests.conftest import adopt_clone
@@ -401,6 +402,7 @@ _BY_NAME: dict[str, Valid] = {
     "limit": lambda w, s, m: 10,
     "offset": lambda w, s, m: 0,
     "after": lambda w, s, m: None,
+    "report": lambda w, s, m: Report.CUSTOMER_BALANCES,
     "carrier": lambda w, s, m: "UPS",
     "tracking_number": lambda w, s, m: "1Z",
     "update_existing": lambda w, s, m: False,
