@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from erpgo_desktop.ui.window_fit import fit_to_content
+
 # Light amber behind the differing rows; the text stays the palette's, so it reads on
 # either theme well enough, and the rows are also bold for those who cannot tell colours.
 DIFFERENCE = QColor("#ffe8a3")
@@ -60,6 +62,7 @@ class ConflictDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to what it shows
         self.setWindowTitle("Changed by someone else")
         self.setMinimumSize(560, 360)
         self.differences = [label for label, mine, theirs in rows if mine != theirs]

@@ -61,6 +61,7 @@ from erpgo_desktop.ui.exporting import ExportJob, TypedColumn, export_table
 from erpgo_desktop.ui.forms import alive
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label, heading_label
+from erpgo_desktop.ui.window_fit import fit_to_content
 
 #: The role a column's sort value is read from (numbers sort as numbers, not as "8.0 kB").
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -301,6 +302,7 @@ class HealthDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to what it shows
         self._health = health
         self._runner = runner
         self._acting = acting

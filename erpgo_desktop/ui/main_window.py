@@ -16,7 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from PySide6.QtCore import QByteArray, QMetaObject, QObject, QSettings, Qt, SignalInstance
+from PySide6.QtCore import (
+    QByteArray,
+    QMetaObject,
+    QObject,
+    QSettings,
+    Qt,
+    SignalInstance,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -68,6 +75,7 @@ from erpgo_desktop.ui.tasks import TaskRunner, show_failure
 from erpgo_desktop.ui.users_admin import open_users_admin
 from erpgo_desktop.ui.warehouse_dialog import WarehouseDialog
 from erpgo_desktop.ui.warehouses_tab import WarehousesTab
+from erpgo_desktop.ui.window_fit import place_main_window
 
 __all__ = ["MainWindow", "products_status"]
 
@@ -150,7 +158,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("ERPGo Desktop")
         if icon is not None:
             self.setWindowIcon(icon)
-        self.resize(1180, 720)
+        # Most of the screen it opens on (a saved geometry replaces it, _restore_layout).
+        place_main_window(self)
         self._settings = settings if settings is not None else QSettings()
         self._settings_group = f"users/{user.username}"
         self._open_dialogs: list[QDialog] = []

@@ -79,6 +79,7 @@ from erpgo_desktop.services.orders import OrderDetail, OrderService, StatusChang
 from erpgo_desktop.services.warehouses import WarehouseRow
 from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.badges import BadgeDelegate
+from erpgo_desktop.ui.column_fit import ColumnFitter, Fit
 from erpgo_desktop.ui.forms import RecordDialog, format_decimal, money_edit, read_decimal
 from erpgo_desktop.ui.lookup_completer import (
     AsyncCompleter,
@@ -447,11 +448,11 @@ class OrderDialog(RecordDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.setWordWrap(False)  # one line per order line: long names get a tooltip
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(OrderLinesModel.ITEM, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(OrderLinesModel.SKU, QHeaderView.ResizeMode.ResizeToContents)
-        for column in (OrderLinesModel.QUANTITY, OrderLinesModel.DISCOUNT, OrderLinesModel.TAX):
-            self.table.setColumnWidth(column, 70)
+        # Every column whole (SKUs, amounts, a line's status); the item's name takes the rest.
+        self.column_fitter = ColumnFitter(
+            self.table,
+            lambda column: Fit.STRETCH if column == OrderLinesModel.ITEM else Fit.WHOLE,
+        )
         self.table.installEventFilter(self)
         self.lines_field = _LinesField(self.lines_model, self.table)
         self.lines_error = error_label()
