@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from erpgo_desktop.ui.widgets import WrappingItemDelegate
 from erpgo_desktop.ui.window_fit import fit_to_content
 
 # Light amber behind the differing rows; the text stays the palette's, so it reads on
@@ -86,6 +87,7 @@ class ConflictDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setWordWrap(True)
+        self.table.setItemDelegate(WrappingItemDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -106,6 +108,17 @@ class ConflictDialog(QDialog):
                 item.setData(Qt.ItemDataRole.UserRole, differs)
                 self.table.setItem(index, column, item)
         self.table.resizeRowsToContents()
+        # Rows as tall as their wrapped values at whatever width the columns get.
+        header.sectionResized.connect(lambda *_sizes: self.table.resizeRowsToContents())
+        # Both versions' headings whole ("Saved by <who> at <when>"): the columns share the
+        # width equally, so the table is at least twice the longer heading wide.
+        versions = max(header.sectionSizeHint(1), header.sectionSizeHint(2))
+        self.table.setMinimumWidth(
+            header.sectionSizeHint(0)
+            + 2 * versions
+            + 2 * self.table.frameWidth()
+            + self.table.verticalScrollBar().sizeHint().width()
+        )
 
         self.buttons = QDialogButtonBox()
         self.reload_button = QPushButton("&Reload theirs")

@@ -468,7 +468,7 @@ class OrderDialog(RecordDialog):
         self.stock_panel.setObjectName("stock_panel")
         self.stock_panel.setWordWrap(True)
         self.stock_panel.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.stock_panel.setMinimumWidth(220)
+        # No fixed minimum: the panel is as wide as its longest word (a SKU), so never cut.
         middle.addWidget(self.stock_panel, 1)
         layout.addWidget(self.lines_error)
         hint = QLabel(

@@ -23,12 +23,13 @@ misfit is what a person sees cut or elided, not a guess.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from PySide6 import QtGui
-from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QFontMetrics, QTextDocument
+from PySide6.QtCore import QModelIndex, QPointF, QRect, Qt
+from PySide6.QtGui import QFont, QFontMetrics, QTextDocument, QTextLayout, QTextOption
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
@@ -41,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from erpgo_desktop.ui.column_fit import ColumnFitter, Fit
+from erpgo_desktop.ui.column_fit import ColumnFitter, Fit, cell_text_margin
 from erpgo_desktop.ui.window_fit import (
     FRAME_ROOM,
     combo_text_room,
@@ -234,8 +235,22 @@ def _table(view: QTableView) -> list[Misfit]:
             text = model.data(index, Qt.ItemDataRole.DisplayRole)
             if not isinstance(text, str) or not text:
                 continue
-            want = view.sizeHintForIndex(index).width()
             have = view.columnWidth(column) - grid
+            if view.wordWrap():
+                # Item views wrap anywhere when they must: the row must be tall enough.
+                tall = _wrapped_height(view, index, text, have)
+                if view.rowHeight(row) + TOLERANCE >= tall:
+                    continue
+                found.append(
+                    Misfit(
+                        f"{_name(view)} [{row},{column}]",
+                        text,
+                        (have, tall),
+                        (have, view.rowHeight(row)),
+                    )
+                )
+                continue
+            want = view.sizeHintForIndex(index).width()
             if have + TOLERANCE >= want:
                 continue
             tooltip = model.data(index, Qt.ItemDataRole.ToolTipRole)
@@ -243,6 +258,25 @@ def _table(view: QTableView) -> list[Misfit]:
                 continue  # a text cut where room is short, whole in its tooltip
             found.append(Misfit(f"{_name(view)} [{row},{column}]", text, (want, 0), (have, 0)))
     return found
+
+
+def _wrapped_height(view: QTableView, index: QModelIndex, text: str, width: int) -> int:
+    """The height of `text` wrapped as item views wrap it (QCommonStyle's item text layout:
+    at word boundaries, or anywhere when a word is longer than the line)."""
+    font = view.model().data(index, Qt.ItemDataRole.FontRole)
+    layout = QTextLayout(text, font if isinstance(font, QFont) else view.font())
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout.setTextOption(option)
+    line_width = max(1, width - cell_text_margin(view) + (1 if view.showGrid() else 0))
+    height = 0.0
+    layout.beginLayout()
+    while (line := layout.createLine()).isValid():
+        line.setLineWidth(line_width)
+        line.setPosition(QPointF(0, height))
+        height += line.height()
+    layout.endLayout()
+    return math.ceil(height)
 
 
 def _window(window: QWidget) -> list[Misfit]:

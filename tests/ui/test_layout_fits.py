@@ -25,15 +25,20 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from erpgo_desktop import __version__
+from erpgo_desktop.config import CONFIG_DIR_ENV, DATA_DIR_ENV, DATABASE_URL_ENV, AppPaths
 from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.services import Services, build_services
 from erpgo_desktop.services.auth import AuthService
+from erpgo_desktop.services.backup import BackupService
 from erpgo_desktop.ui.about_dialog import AboutDialog, AboutInfo
+from erpgo_desktop.ui.backup_dialog import BackupDialog
 from erpgo_desktop.ui.category_dialog import CategoryDialog
 from erpgo_desktop.ui.conflict_dialog import ConflictDialog
+from erpgo_desktop.ui.connection_settings import ConnectionSettingsDialog
 from erpgo_desktop.ui.customer_dialog import CustomerDialog
 from erpgo_desktop.ui.first_admin import FirstAdminDialog
 from erpgo_desktop.ui.forms import FormDialog, RecordDialog
+from erpgo_desktop.ui.import_dialog import ImportDialog
 from erpgo_desktop.ui.login import LoginDialog
 from erpgo_desktop.ui.main_window import MainWindow
 from erpgo_desktop.ui.order_dialog import OrderDialog
@@ -46,6 +51,7 @@ from erpgo_desktop.ui.stock_dialogs import (
     TransferDialog,
 )
 from erpgo_desktop.ui.tasks import TaskRunner
+from erpgo_desktop.ui.users_admin import UsersAdminDialog
 from erpgo_desktop.ui.warehouse_dialog import WarehouseDialog
 from erpgo_desktop.ui.window_fit import place_main_window, screen_room
 from tests.services.test_orders_support import World, make_world, receive
@@ -296,3 +302,78 @@ def test_about_and_conflict_show_everything_whole(
     show_on(qtbot, conflict, screen_name)
     settle(qtbot, conflict)
     assert_fits(conflict)
+
+
+def test_administration_dialogs_show_everything_whole(
+    qtbot: QtBot, shop: LongShop, runner: TaskRunner, tmp_path: Path, screen_name: str
+) -> None:
+    services, admin = shop.services, shop.world.admin
+    window = UsersAdminDialog(services, runner, admin)
+    show_on(qtbot, window, screen_name)
+    qtbot.waitUntil(lambda: window.users_page.model.rowCount() > 0, timeout=10_000)
+    settle(qtbot, window)
+    assert_fits(window)
+
+    window.users_page.table.selectRow(0)
+    window.edit_user()
+    user_dialog = window.last_dialog
+    assert isinstance(user_dialog, FormDialog)
+    qtbot.waitUntil(lambda: not getattr(user_dialog, "loading", False), timeout=10_000)
+    settle(qtbot, user_dialog)
+    assert_fits(user_dialog)
+    _long_errors(qtbot, user_dialog)
+    assert_fits(user_dialog)
+    user_dialog.close()
+
+    window.new_role()
+    role_dialog = window.last_dialog
+    assert isinstance(role_dialog, FormDialog)
+    settle(qtbot, role_dialog)
+    assert_fits(role_dialog)
+    role_dialog.close()
+
+    backup = BackupDialog(
+        BackupService(shop.world.engine),
+        runner,
+        admin,
+        tmp_path / ("a-rather-long-folder-name-for-backups-" * 2) / "erpgo.backup",
+    )
+    show_on(qtbot, backup, screen_name)
+    backup.message.setText(MESSAGE)
+    backup.message.show()
+    settle(qtbot, backup)
+    assert_fits(backup)
+
+
+def test_import_and_connection_settings_show_everything_whole(
+    qtbot: QtBot,
+    shop: LongShop,
+    runner: TaskRunner,
+    tmp_path: Path,
+    screen_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = tmp_path / "products.csv"
+    path.write_text(
+        "SKU;Name;Category;Price\n"
+        f"{SKU};{PRODUCT_NAME};{CATEGORY_NAME};0\n"
+        f"{SKU[:-1]}X;{PRODUCT_NAME};{CATEGORY_NAME};-3\n"
+    )
+    dialog = ImportDialog(shop.services, runner, shop.world.manager, "products")
+    show_on(qtbot, dialog, screen_name)
+    with qtbot.waitSignal(dialog.file_loaded, timeout=10_000):
+        dialog.load_file(path)
+    with qtbot.waitSignal(dialog.finished_run, timeout=10_000):
+        dialog.check_button.click()
+    settle(qtbot, dialog)
+    assert_fits(dialog)
+
+    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+    paths = AppPaths.for_user(
+        {CONFIG_DIR_ENV: str(tmp_path / "configuration"), DATA_DIR_ENV: str(tmp_path)}
+    )
+    settings = ConnectionSettingsDialog(paths, runner)
+    show_on(qtbot, settings, screen_name)
+    settings.show_banner(MESSAGE)
+    settle(qtbot, settings)
+    assert_fits(settings)
