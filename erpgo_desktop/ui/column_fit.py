@@ -279,6 +279,7 @@ class ColumnFitter(QObject):
             self.schedule()  # a restored header state: fit again
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize:
+        # The viewport's resize; not while Python tears the fitter down.
+        if event.type() == QEvent.Type.Resize and "_timer" in self.__dict__:
             self.schedule()
         return False

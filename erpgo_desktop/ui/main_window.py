@@ -75,6 +75,7 @@ from erpgo_desktop.ui.tasks import TaskRunner, show_failure
 from erpgo_desktop.ui.users_admin import open_users_admin
 from erpgo_desktop.ui.warehouse_dialog import WarehouseDialog
 from erpgo_desktop.ui.warehouses_tab import WarehousesTab
+from erpgo_desktop.ui.widgets import ElidedLabel
 from erpgo_desktop.ui.window_fit import place_main_window
 
 __all__ = ["MainWindow", "products_status"]
@@ -176,7 +177,8 @@ class MainWindow(QMainWindow):
         self.user_label = QLabel(f"Signed in as {user.full_name or user.username}")
         roles = ", ".join(code_label(role) for role in user.roles) or "none"
         self.user_label.setToolTip(f"{user.username} — roles: {roles}")
-        self.database_label = QLabel(f"Database: {location_description}")
+        # A long location (a path) gives way to the rest; its tooltip has it whole.
+        self.database_label = ElidedLabel(f"Database: {location_description}")
         status = self.statusBar()
         status.addWidget(self.status_label, 1)
         permanent: list[QWidget] = [self.user_label, self.database_label]

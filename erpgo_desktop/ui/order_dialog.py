@@ -448,10 +448,11 @@ class OrderDialog(RecordDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.setWordWrap(False)  # one line per order line: long names get a tooltip
-        # Every column whole (SKUs, amounts, a line's status); the item's name takes the rest.
+        # SKUs, amounts and a line's status whole; the item's name takes the rest, and the
+        # stock per warehouse (as long as there are warehouses) shares it (see its tooltip).
+        line_fits = {OrderLinesModel.ITEM: Fit.STRETCH, OrderLinesModel.AVAILABLE: Fit.TEXT}
         self.column_fitter = ColumnFitter(
-            self.table,
-            lambda column: Fit.STRETCH if column == OrderLinesModel.ITEM else Fit.WHOLE,
+            self.table, lambda column: line_fits.get(column, Fit.WHOLE)
         )
         self.table.installEventFilter(self)
         self.lines_field = _LinesField(self.lines_model, self.table)

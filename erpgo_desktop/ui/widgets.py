@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QSize, Qt
-from PySide6.QtGui import QFont, QTextLayout, QTextOption
+from PySide6.QtGui import QFont, QFontMetricsF, QResizeEvent, QTextLayout, QTextOption
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
@@ -69,3 +69,44 @@ class WrappingItemDelegate(QStyledItemDelegate):
             height += line.height()
         layout.endLayout()
         return QSize(hint.width(), max(hint.height(), math.ceil(height) + 1))
+
+
+class ElidedLabel(QLabel):
+    """One line of context that gives way to the rest of its row (the status bar's database
+    location): as much as fits, cut in the middle (a path's least telling part), with the
+    whole text as its tooltip. Its size hint is the whole text, so it is cut only when the
+    row has no room for it."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.set_full_text(text)
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self.updateGeometry()
+        self._elide()
+
+    def sizeHint(self) -> QSize:
+        margins = self.contentsMargins()
+        text = math.ceil(QFontMetricsF(self.font()).horizontalAdvance(self._full)) + 1
+        width = text + margins.left() + margins.right() + 2 * self.margin()
+        return QSize(width, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        least = self.fontMetrics().horizontalAdvance(self._full[:12] + "…")
+        return QSize(min(least, self.sizeHint().width()), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        room = self.contentsRect().width() - 2 * self.margin()
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, room)
+        if shown != self.text():
+            super().setText(shown)

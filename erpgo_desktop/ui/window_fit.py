@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
 
 #: The share of the screen the main window takes when it first opens.
 MAIN_WINDOW_SHARE = 0.9
-#: The main window's size when the screen has room for more (the size it had before).
-MAIN_WINDOW_LEAST = QSize(1180, 720)
+#: What the main window takes at least, where the screen has it (all of a laptop screen).
+MAIN_WINDOW_LEAST = QSize(1280, 800)
 #: Room kept for the window manager's title bar and borders, which Qt's geometry leaves out.
 FRAME_ROOM = QSize(16, 40)
 #: QLineEdit's own margin on either side of its text (qlineedit_p.h, horizontalMargin).
@@ -117,10 +117,17 @@ class WindowFitter(QObject):
         window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._window and event.type() in (
-            QEvent.Type.LayoutRequest,
-            QEvent.Type.Show,
-            QEvent.Type.ScreenChangeInternal,
+        # While Python tears the fitter down, Qt may still pass it the window's last events.
+        window = self.__dict__.get("_window")
+        if (
+            window is not None
+            and watched is window
+            and event.type()
+            in (
+                QEvent.Type.LayoutRequest,
+                QEvent.Type.Show,
+                QEvent.Type.ScreenChangeInternal,
+            )
         ):
             if event.type() == QEvent.Type.Show:
                 self._watch_fields()
