@@ -41,8 +41,10 @@ from erpgo_desktop.ui.forms import FormDialog, RecordDialog
 from erpgo_desktop.ui.import_dialog import ImportDialog
 from erpgo_desktop.ui.login import LoginDialog
 from erpgo_desktop.ui.main_window import MainWindow
+from erpgo_desktop.ui.order_actions import ConfirmOrderDialog
 from erpgo_desktop.ui.order_dialog import OrderDialog
-from erpgo_desktop.ui.product_dialog import ProductDialog
+from erpgo_desktop.ui.product_dialog import ProductDialog, VariantDialog
+from erpgo_desktop.ui.shortcuts import ShortcutsDialog
 from erpgo_desktop.ui.stock_dialogs import (
     AdjustDialog,
     CountDialog,
@@ -279,8 +281,57 @@ def test_sign_in_and_first_administrator_show_their_messages_whole(
 
     first = FirstAdminDialog(auth, runner)
     show_on(qtbot, first, screen_name)
+    first._show_error(next(iter(first.fields)), MESSAGE)
+    first.general_error.setText(MESSAGE)
+    first.general_error.show()
     settle(qtbot, first)
     assert_fits(first)
+
+
+def test_variant_confirmation_and_shortcuts_show_everything_whole(
+    qtbot: QtBot, shop: LongShop, runner: TaskRunner, tmp_path: Path, screen_name: str
+) -> None:
+    services, world = shop.services, shop.world
+    with shop.world.engine.begin() as connection:
+        variant = connection.execute(
+            text(
+                "INSERT INTO product_variants (product_id, sku, name, price) "
+                "VALUES (:p, :sku, :name, 10) RETURNING id"
+            ),
+            {"p": shop.product, "sku": SKU[:-2] + "-L", "name": "Large " + PRODUCT_NAME},
+        ).scalar_one()
+    dialog = VariantDialog(
+        services.variants, runner, world.manager, shop.product, variant, history=services.history
+    )
+    show_on(qtbot, dialog, screen_name)
+    qtbot.waitUntil(lambda: not dialog.loading, timeout=10_000)
+    settle(qtbot, dialog)
+    assert_fits(dialog)
+    _long_errors(qtbot, dialog)
+    assert_fits(dialog)
+
+    order = world.pending([(shop.product, 2)], customer=shop.customer)
+    warehouses = services.warehouses.list_warehouses(world.manager)
+    stock = {shop.product: services.inventory.stock_overview(world.manager, shop.product)}
+    confirm = ConfirmOrderDialog(services.orders, runner, world.manager, order, warehouses, stock)
+    show_on(qtbot, confirm, screen_name)
+    settle(qtbot, confirm)
+    assert_fits(confirm)
+    _long_errors(qtbot, confirm)
+    assert_fits(confirm)
+
+    window = MainWindow(
+        services=services,
+        runner=runner,
+        user=world.admin,
+        location_description="test database",
+        settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat),
+    )
+    qtbot.addWidget(window)
+    shortcuts = ShortcutsDialog(window.menuBar())
+    show_on(qtbot, shortcuts, screen_name)
+    settle(qtbot, shortcuts)
+    assert_fits(shortcuts)
 
 
 def test_about_and_conflict_show_everything_whole(
