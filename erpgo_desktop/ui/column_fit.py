@@ -19,8 +19,9 @@ How wide a value is comes from the view's font metrics plus the margins the item
 puts around text, measured for the rows as they arrive (new pages, blocks, a refresh) and
 never by asking a paged model for rows it has not loaded (`loaded_text`). The widths only
 grow while the rows of one query arrive (no columns jumping while scrolling) and start
-again when the model is reset. A column the person drags to another width keeps it until
-the next reset; the sizes are worked out again when the view is resized.
+again when the model is reset; they are worked out again when the view is resized. A
+column the person drags to another width keeps it (`user_widths`, saved with the main
+window per user) until a double click on its divider gives it back to the fitting.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ class ColumnFitter(QObject):
         self._view = view
         self._fits = fits
         self._measured: dict[int, int] = {}
-        self._user_sized: set[int] = set()
+        #: Widths the person gave columns by dragging: kept (and saved with the window).
+        self._user_sized: dict[int, int] = {}
         self._fitting = False
         self._model: QAbstractItemModel | None = None
         self._timer = QTimer(self)
@@ -107,6 +109,10 @@ class ColumnFitter(QObject):
         header = view.horizontalHeader()
         header.setStretchLastSection(False)
         header.sectionResized.connect(self._section_resized)
+        # A double click on a divider gives the column back to the fitting.
+        header.sectionHandleDoubleClicked.connect(
+            lambda section: QTimer.singleShot(0, self, lambda: self.forget_width(section))
+        )
         view.viewport().installEventFilter(self)
         self.watch_model()
 
@@ -167,7 +173,6 @@ class ColumnFitter(QObject):
         if not self._view_alive():
             return
         self._measured.clear()
-        self._user_sized.clear()
         model = self._view.model()
         if model is not None and not callable(getattr(model, "loaded_text", None)):
             # A model that holds all its rows (a dashboard table, an order's lines).
@@ -238,7 +243,7 @@ class ColumnFitter(QObject):
         flexible: list[int] = []
         for section in sections:
             if section in self._user_sized:
-                widths[section] = header.sectionSize(section)
+                widths[section] = self._user_sized[section]
             elif self.fit_of(section) is Fit.WHOLE:
                 widths[section] = self.needed_width(section)
             else:
@@ -270,11 +275,28 @@ class ColumnFitter(QObject):
         finally:
             self._fitting = False
 
-    def _section_resized(self, section: int, _old: int, _new: int) -> None:
+    def keep_width(self, section: int, width: int) -> None:
+        """Give `section` the width the person chose, instead of fitting it."""
+        self._user_sized[section] = width
+        self.schedule()
+
+    def forget_width(self, section: int) -> None:
+        self._user_sized.pop(section, None)
+        self.schedule()
+
+    def user_widths(self) -> dict[int, int]:
+        """The widths the person chose, by section (for saving with the window)."""
+        return dict(self._user_sized)
+
+    def set_user_widths(self, widths: dict[int, int]) -> None:
+        self._user_sized = dict(widths)
+        self.schedule()
+
+    def _section_resized(self, section: int, _old: int, new: int) -> None:
         if self._fitting:
             return
         if QApplication.mouseButtons() & Qt.MouseButton.LeftButton:
-            self._user_sized.add(section)  # the person dragged it: theirs until the next reset
+            self._user_sized[section] = new  # the person dragged it: theirs from now on
         else:
             self.schedule()  # a restored header state: fit again
 

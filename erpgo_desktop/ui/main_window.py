@@ -49,6 +49,7 @@ from erpgo_desktop.ui import icons, look
 from erpgo_desktop.ui.about_dialog import AboutDialog, AboutInfo
 from erpgo_desktop.ui.backup_dialog import RestoreDialog, start_backup
 from erpgo_desktop.ui.category_dialog import CategoryDialog
+from erpgo_desktop.ui.column_fit import ColumnFitter
 from erpgo_desktop.ui.connection_settings import open_connection_settings
 from erpgo_desktop.ui.customer_dialog import CustomerDialog
 from erpgo_desktop.ui.customers_tab import CustomersTab
@@ -915,6 +916,10 @@ class MainWindow(QMainWindow):
                 if area.table is not None and isinstance(header_state, QByteArray):
                     header: QHeaderView = area.table.horizontalHeader()
                     header.restoreState(header_state)
+                fitter = _fitter(area.table)
+                widths = settings.value(f"tabs/{area.key}/widths")
+                if fitter is not None and isinstance(widths, str):
+                    fitter.set_user_widths(_parse_widths(widths))
             last = settings.value("last_tab")
             for number, area in enumerate(self._areas):
                 if area.key == last:
@@ -935,6 +940,13 @@ class MainWindow(QMainWindow):
                     settings.setValue(
                         f"tabs/{area.key}/header", area.table.horizontalHeader().saveState()
                     )
+                fitter = _fitter(area.table)
+                if fitter is not None:
+                    # Only the widths the person chose: the others follow the contents.
+                    widths = fitter.user_widths()
+                    settings.setValue(
+                        f"tabs/{area.key}/widths", ",".join(f"{s}:{w}" for s, w in widths.items())
+                    )
             current = self.current_area()
             if current is not None:
                 settings.setValue("last_tab", current.key)
@@ -949,3 +961,18 @@ class MainWindow(QMainWindow):
                 return
         self.save_layout()
         super().closeEvent(event)
+
+
+def _fitter(table: QTableView | None) -> ColumnFitter | None:
+    fitter = getattr(table, "column_fitter", None)
+    return fitter if isinstance(fitter, ColumnFitter) else None
+
+
+def _parse_widths(text: str) -> dict[int, int]:
+    """ "0:222,3:90" (as saved) as {section: width}; what does not parse is dropped."""
+    widths = {}
+    for part in text.split(","):
+        section, _, width = part.partition(":")
+        if section.strip().isdigit() and width.strip().isdigit():
+            widths[int(section)] = int(width)
+    return widths

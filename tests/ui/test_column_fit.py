@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QTableView
 from pytestqt.qtbot import QtBot
 
@@ -72,3 +74,24 @@ def test_new_rows_widen_a_whole_column(qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: view.columnWidth(0) > before)
     index = model.index(1, 0)
     assert view.columnWidth(0) - 1 >= view.sizeHintForIndex(index).width()
+
+
+def test_a_width_the_person_drags_is_kept_until_a_double_click_on_the_divider(
+    qtbot: QtBot,
+) -> None:
+    view = _view(qtbot, [[SKU, "Saw", "1.00"]], [Fit.WHOLE, Fit.STRETCH, Fit.WHOLE], 1400)
+    fitter = view.fitter  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: view.columnWidth(0) >= fitter.needed_width(0))
+    header = view.horizontalHeader()
+    divider = QPoint(header.sectionViewportPosition(0) + header.sectionSize(0) - 1, 5)
+    QTest.mousePress(header.viewport(), Qt.MouseButton.LeftButton, pos=divider)
+    QTest.mouseMove(header.viewport(), divider - QPoint(200, 0))
+    QTest.mouseRelease(header.viewport(), Qt.MouseButton.LeftButton, pos=divider - QPoint(200, 0))
+    dragged = view.columnWidth(0)
+    assert dragged < fitter.needed_width(0)
+    assert fitter.user_widths() == {0: dragged}
+    fitter.fit()
+    assert view.columnWidth(0) == dragged  # kept, though the SKU needs more
+
+    fitter.forget_width(0)
+    qtbot.waitUntil(lambda: view.columnWidth(0) >= fitter.needed_width(0))
