@@ -466,6 +466,9 @@ class FormDialog(QDialog):
         else:
             caption = QLabel(label)
             caption.setBuddy(widget)
+            # A caption that names a record (an order line: SKU and name) may be longer
+            # than the screen is wide: it wraps rather than widen the dialog beyond it.
+            caption.setWordWrap(True)
             form.addRow(caption, widget)
             title = label
         message = error_label()

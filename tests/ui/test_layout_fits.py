@@ -31,7 +31,7 @@ from erpgo_desktop.services import Services, build_services
 from erpgo_desktop.services.auth import AuthService
 from erpgo_desktop.services.backup import BackupService
 from erpgo_desktop.ui.about_dialog import AboutDialog, AboutInfo
-from erpgo_desktop.ui.backup_dialog import BackupDialog
+from erpgo_desktop.ui.backup_dialog import BackupDialog, RestoreDialog
 from erpgo_desktop.ui.category_dialog import CategoryDialog
 from erpgo_desktop.ui.conflict_dialog import ConflictDialog
 from erpgo_desktop.ui.connection_settings import ConnectionSettingsDialog
@@ -41,7 +41,7 @@ from erpgo_desktop.ui.forms import FormDialog, RecordDialog
 from erpgo_desktop.ui.import_dialog import ImportDialog
 from erpgo_desktop.ui.login import LoginDialog
 from erpgo_desktop.ui.main_window import MainWindow
-from erpgo_desktop.ui.order_actions import ConfirmOrderDialog
+from erpgo_desktop.ui.order_actions import ConfirmOrderDialog, MoneyDialog, ShipOrderDialog
 from erpgo_desktop.ui.order_dialog import OrderDialog
 from erpgo_desktop.ui.product_dialog import ProductDialog, VariantDialog
 from erpgo_desktop.ui.shortcuts import ShortcutsDialog
@@ -53,6 +53,7 @@ from erpgo_desktop.ui.stock_dialogs import (
     TransferDialog,
 )
 from erpgo_desktop.ui.tasks import TaskRunner
+from erpgo_desktop.ui.user_dialog import ResetPasswordDialog
 from erpgo_desktop.ui.users_admin import UsersAdminDialog
 from erpgo_desktop.ui.warehouse_dialog import WarehouseDialog
 from erpgo_desktop.ui.window_fit import place_main_window, screen_room
@@ -434,3 +435,27 @@ def test_import_and_connection_settings_show_everything_whole(
     settings.show_banner(MESSAGE)
     settle(qtbot, settings)
     assert_fits(settings)
+
+
+def test_shipping_payment_restore_and_password_dialogs_show_everything_whole(
+    qtbot: QtBot, shop: LongShop, runner: TaskRunner, screen_name: str
+) -> None:
+    services, world = shop.services, shop.world
+    order = world.orders.get_order(world.manager, shop.order)
+    for dialog in (
+        ShipOrderDialog(services.orders, runner, world.manager, order),
+        MoneyDialog(services.orders, runner, world.manager, order, refund=False),
+        ResetPasswordDialog(
+            services.users, runner, world.admin, services.users.list_users(world.admin)[0]
+        ),
+    ):
+        show_on(qtbot, dialog, screen_name)
+        settle(qtbot, dialog)
+        assert_fits(dialog)
+        _long_errors(qtbot, dialog)
+        assert_fits(dialog)
+
+    restore = RestoreDialog(BackupService(world.engine), runner, world.admin)
+    show_on(qtbot, restore, screen_name)
+    settle(qtbot, restore)
+    assert_fits(restore)
