@@ -110,9 +110,7 @@ class ColumnFitter(QObject):
         header.setStretchLastSection(False)
         header.sectionResized.connect(self._section_resized)
         # A double click on a divider gives the column back to the fitting.
-        header.sectionHandleDoubleClicked.connect(
-            lambda section: QTimer.singleShot(0, self, lambda: self.forget_width(section))
-        )
+        header.sectionHandleDoubleClicked.connect(self._divider_double_clicked)
         view.viewport().installEventFilter(self)
         self.watch_model()
 
@@ -274,6 +272,10 @@ class ColumnFitter(QObject):
                     header.resizeSection(section, width)
         finally:
             self._fitting = False
+
+    def _divider_double_clicked(self, section: int) -> None:
+        # After the header's own handling of the double click, which resizes the section.
+        QTimer.singleShot(0, self, lambda: self.forget_width(section))
 
     def keep_width(self, section: int, width: int) -> None:
         """Give `section` the width the person chose, instead of fitting it."""

@@ -109,7 +109,7 @@ class ConflictDialog(QDialog):
                 self.table.setItem(index, column, item)
         self.table.resizeRowsToContents()
         # Rows as tall as their wrapped values at whatever width the columns get.
-        header.sectionResized.connect(lambda *_sizes: self.table.resizeRowsToContents())
+        header.sectionResized.connect(self.table.resizeRowsToContents)
         # Both versions' headings whole ("Saved by <who> at <when>"): the columns share the
         # width equally, so the table is at least twice the longer heading wide.
         versions = max(header.sectionSizeHint(1), header.sectionSizeHint(2))

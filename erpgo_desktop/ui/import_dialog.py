@@ -155,7 +155,7 @@ class ImportDialog(QDialog):
         self.errors_table.setItemDelegate(WrappingItemDelegate(self.errors_table))
         # Each problem whole: rows as tall as their wrapped message at the columns' widths.
         self.errors_table.horizontalHeader().sectionResized.connect(
-            lambda *_sizes: self.errors_table.resizeRowsToContents()
+            self.errors_table.resizeRowsToContents
         )
         errors_label = QLabel("&Problems found:")
         errors_label.setBuddy(self.errors_table)

@@ -140,7 +140,11 @@ class WindowFitter(QObject):
         for field in self._window.findChildren(QLineEdit):
             if id(field) not in self._watched:
                 self._watched.add(id(field))
-                field.textChanged.connect(lambda _text: self._timer.start())
+                # A bound method: Qt drops the connection when the fitter goes.
+                field.textChanged.connect(self._text_changed)
+
+    def _text_changed(self, _text: str) -> None:
+        self._timer.start()
 
     def fit(self) -> None:
         window = self._window
