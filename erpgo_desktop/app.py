@@ -47,6 +47,7 @@ from erpgo_desktop.ui.login import LoginDialog
 from erpgo_desktop.ui.main_window import SETTINGS_ORGANIZATION
 from erpgo_desktop.ui.session import SignIn, Workstation
 from erpgo_desktop.ui.tasks import Progress, TaskRunner, show_failure
+from erpgo_desktop.ui.window_fit import fit_to_content
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -226,6 +227,7 @@ class StartupDialog(QDialog):
 
     def __init__(self, location_description: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to a long location, wrapped
         self._finished = False
         self.setWindowTitle(APP_TITLE)
         self.setWindowFlag(Qt.WindowType.WindowCloseButtonHint, False)

@@ -24,7 +24,11 @@ from erpgo_desktop.db.embedded import require_passwords
 from erpgo_desktop.db.engine import libpq_conninfo, make_engine
 from erpgo_desktop.services.security import SIGNIN_ROLE, role_prefix, setup_security
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Two screens side by side, a 1366x768 laptop and a 1920x1080 monitor, so that layout
+# tests can put a window on either (tests/ui/fit_check.py).
+SCREENS = Path(__file__).with_name("screens.json")
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={SCREENS}"
 
 TEST_URL_ENV = "ERPGO_TEST_DATABASE_URL"
 _PREFIX = f"erpgo_t{os.getpid()}"

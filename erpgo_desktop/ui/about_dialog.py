@@ -37,6 +37,7 @@ from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.forms import alive
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label, heading_label
+from erpgo_desktop.ui.window_fit import fit_to_content
 
 APP_NAME = "ERPGo Desktop"
 READING = "reading…"
@@ -84,6 +85,7 @@ class AboutDialog(QDialog):
         server_version: Callable[[], str] | None = None,
     ) -> None:
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to what it shows
         self.info = info
         self.setWindowTitle(f"About {APP_NAME}")
         self.setMinimumWidth(560)

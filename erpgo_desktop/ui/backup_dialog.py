@@ -53,6 +53,7 @@ from erpgo_desktop.ui import files
 from erpgo_desktop.ui.forms import alive
 from erpgo_desktop.ui.tasks import Progress, TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label
+from erpgo_desktop.ui.window_fit import fit_to_content
 
 __all__ = [
     "BackupDialog",
@@ -115,6 +116,7 @@ class _CancellableWork(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to what it shows
         self._service = service
         self._runner = runner
         self._acting = acting

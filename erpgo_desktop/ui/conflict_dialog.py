@@ -31,6 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from erpgo_desktop.ui.widgets import WrappingItemDelegate
+from erpgo_desktop.ui.window_fit import fit_to_content
+
 # Light amber behind the differing rows; the text stays the palette's, so it reads on
 # either theme well enough, and the rows are also bold for those who cannot tell colours.
 DIFFERENCE = QColor("#ffe8a3")
@@ -60,6 +63,7 @@ class ConflictDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to what it shows
         self.setWindowTitle("Changed by someone else")
         self.setMinimumSize(560, 360)
         self.differences = [label for label, mine, theirs in rows if mine != theirs]
@@ -83,6 +87,7 @@ class ConflictDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setWordWrap(True)
+        self.table.setItemDelegate(WrappingItemDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -103,6 +108,17 @@ class ConflictDialog(QDialog):
                 item.setData(Qt.ItemDataRole.UserRole, differs)
                 self.table.setItem(index, column, item)
         self.table.resizeRowsToContents()
+        # Rows as tall as their wrapped values at whatever width the columns get.
+        header.sectionResized.connect(self.table.resizeRowsToContents)
+        # Both versions' headings whole ("Saved by <who> at <when>"): the columns share the
+        # width equally, so the table is at least twice the longer heading wide.
+        versions = max(header.sectionSizeHint(1), header.sectionSizeHint(2))
+        self.table.setMinimumWidth(
+            header.sectionSizeHint(0)
+            + 2 * versions
+            + 2 * self.table.frameWidth()
+            + self.table.verticalScrollBar().sizeHint().width()
+        )
 
         self.buttons = QDialogButtonBox()
         self.reload_button = QPushButton("&Reload theirs")

@@ -34,26 +34,24 @@ from erpgo_desktop.ui.list_tab import ListTab, add_code_choices
 from erpgo_desktop.ui.tasks import TaskRunner
 
 COLUMNS: tuple[Column[CustomerListRow], ...] = (
-    Column("Code", lambda c: c.customer_code or "", sort=CustomerSort.CODE, width=110),
+    Column("Code", lambda c: c.customer_code or "", sort=CustomerSort.CODE),
     Column(
         "Name",
         lambda c: f"{c.last_name}, {c.first_name}",
         sort=CustomerSort.NAME,
         tooltip=True,
-        width=200,
     ),
     Column("Company", lambda c: c.company or "", tooltip=True, stretch=True),
-    Column("Email", lambda c: c.email, tooltip=True, width=220),
-    Column("Phone", lambda c: c.phone or "", width=130),
-    Column("Type", lambda c: code_label(c.type), width=90),
+    Column("Email", lambda c: c.email, tooltip=True),
+    Column("Phone", lambda c: c.phone or ""),
+    Column("Type", lambda c: code_label(c.type)),
     Column(
         "Status",
         lambda c: code_label(c.status),
-        width=100,
         badge=lambda c: tone(CUSTOMER_STATUS_TONES, c.status),
     ),
-    Column("Credit limit", lambda c: money(c.credit_limit), align_right=True, width=110),
-    Column("Balance", lambda c: money(c.balance), align_right=True, width=110),
+    Column("Credit limit", lambda c: money(c.credit_limit), align_right=True),
+    Column("Balance", lambda c: money(c.balance), align_right=True),
 )
 CODE, NAME, COMPANY, EMAIL, PHONE, TYPE, STATUS, CREDIT_LIMIT, BALANCE = range(len(COLUMNS))
 

@@ -49,7 +49,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -68,6 +67,7 @@ from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.charts import BarChart, ChartSeries, format_figure
+from erpgo_desktop.ui.column_fit import ColumnFitter, Fit
 from erpgo_desktop.ui.first_show import load_when_first_shown
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 
@@ -435,16 +435,19 @@ class RowTable(QTableWidget):
         self.setWordWrap(False)
         self.verticalHeader().hide()
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
-        header = self.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(False)
+        self.horizontalHeader().setHighlightSections(False)
+        # Codes, figures and dates whole; `stretch` names the text columns (ui/column_fit.py).
+        self._fits = [Fit.WHOLE] * len(headers)
+        self.column_fitter = ColumnFitter(self, self._fits)
         self.clicked.connect(lambda index: self.row_chosen.emit(index.row()))
 
-    def stretch(self, *columns: int) -> None:
-        """Give `columns` the width the others leave (the others fit their contents)."""
-        for column in columns:
-            self.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+    def stretch(self, column: int, *others: int) -> None:
+        """`column` takes the width the others leave; `others` are text that may be cut
+        when room is short. Every other column shows its values whole."""
+        self._fits[column] = Fit.STRETCH
+        for other in others:
+            self._fits[other] = Fit.TEXT
+        self.column_fitter.set_fits(self._fits)
 
     def set_tooltips(self, tips: Sequence[str]) -> None:
         """A tooltip per row, on every cell (what the columns leave out)."""
@@ -457,9 +460,7 @@ class RowTable(QTableWidget):
     def set_rows(self, rows: Sequence[Sequence[str]]) -> None:
         """Show `rows`; the keyboard's current row stays (on the last one if fewer)."""
         current = self.currentRow()
-        # Replacing a shown item makes the header measure its ResizeToContents columns
-        # again, every row: 100 rows over 100 shown held the GUI thread 0.4-0.6 s. Into an
-        # emptied table the items go in at once and the columns are measured once.
+        # Into an emptied table the items go in at once, without replacing shown ones.
         self.setRowCount(0)
         self.setRowCount(len(rows))
         for number, row in enumerate(rows):

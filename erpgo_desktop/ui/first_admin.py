@@ -23,6 +23,7 @@ from erpgo_desktop.errors import ErpError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label, heading_label
+from erpgo_desktop.ui.window_fit import fit_to_content
 
 
 class FirstAdminCreator(Protocol):
@@ -47,6 +48,7 @@ class FirstAdminDialog(QDialog):
         self, auth: FirstAdminCreator, runner: TaskRunner, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to what it shows
         self._auth = auth
         self._runner = runner
         self._busy = False

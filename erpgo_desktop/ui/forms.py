@@ -129,6 +129,7 @@ from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.history_view import HistoryView
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label
+from erpgo_desktop.ui.window_fit import fit_to_content
 
 __all__ = [
     "CustomField",
@@ -388,6 +389,7 @@ class FormDialog(QDialog):
 
     def __init__(self, runner: TaskRunner, acting: CurrentUser, parent: QWidget | None = None):
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to what it shows
         self.runner = runner
         self.acting = acting
         self.saving = False
@@ -464,6 +466,9 @@ class FormDialog(QDialog):
         else:
             caption = QLabel(label)
             caption.setBuddy(widget)
+            # A caption that names a record (an order line: SKU and name) may be longer
+            # than the screen is wide: it wraps rather than widen the dialog beyond it.
+            caption.setWordWrap(True)
             form.addRow(caption, widget)
             title = label
         message = error_label()

@@ -57,10 +57,12 @@ from erpgo_desktop.services.health import (
     human_size,
 )
 from erpgo_desktop.ui import icons
+from erpgo_desktop.ui.column_fit import ColumnFitter, Fit
 from erpgo_desktop.ui.exporting import ExportJob, TypedColumn, export_table
 from erpgo_desktop.ui.forms import alive
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label, heading_label
+from erpgo_desktop.ui.window_fit import fit_to_content
 
 #: The role a column's sort value is read from (numbers sort as numbers, not as "8.0 kB").
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -236,9 +238,14 @@ STATEMENT_MEAN = 0
 
 
 def _table_view(
-    proxy: QSortFilterProxyModel, sort_column: int, *, stretch_column: int | None = None
+    proxy: QSortFilterProxyModel,
+    sort_column: int,
+    columns: Sequence[TypedColumn[Any]],
+    *,
+    stretch_column: int | None = None,
 ) -> QTableView:
-    """A sortable, read-only table; `stretch_column` takes the spare width (else the last)."""
+    """A sortable, read-only table whose columns fit their contents (ui/column_fit.py);
+    `stretch_column` takes the spare width (else the first with a tooltip)."""
     view = QTableView()
     view.setModel(proxy)
     view.setSortingEnabled(True)
@@ -252,28 +259,9 @@ def _table_view(
     # As the lists do: one line of text per row, not the style's roomier default.
     view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    if stretch_column is None:
-        header.setStretchLastSection(True)
-    else:
-        header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
+    fits = [Fit.STRETCH if n == stretch_column else c.fit for n, c in enumerate(columns)]
+    ColumnFitter(view, fits)  # a child of the view, it lives as long
     return view
-
-
-#: Room for the header's sort arrow, which resizing to contents leaves out.
-_SORT_ARROW_ROOM = 16
-#: A long text (an index definition, a statement) is cut here; its tooltip has it whole.
-_MAX_COLUMN_WIDTH = 360
-
-
-def _fit_columns(view: QTableView) -> None:
-    view.resizeColumnsToContents()
-    header = view.horizontalHeader()
-    for column in range(header.count()):
-        if header.sectionResizeMode(column) == QHeaderView.ResizeMode.Interactive:
-            width = view.columnWidth(column) + _SORT_ARROW_ROOM
-            view.setColumnWidth(column, min(width, _MAX_COLUMN_WIDTH))
 
 
 def _sorted(model: RecordTableModel, proxy: QSortFilterProxyModel | None = None) -> Any:
@@ -301,6 +289,7 @@ class HealthDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to what it shows
         self._health = health
         self._runner = runner
         self._acting = acting
@@ -317,14 +306,16 @@ class HealthDialog(QDialog):
 
         self.tables_model = RecordTableModel(TABLE_COLUMNS, self)
         self.tables_proxy = _sorted(self.tables_model)
-        self.tables_view = _table_view(self.tables_proxy, TABLE_TOTAL, stretch_column=0)
+        self.tables_view = _table_view(
+            self.tables_proxy, TABLE_TOTAL, TABLE_COLUMNS, stretch_column=0
+        )
         self.tabs.addTab(self.tables_view, "&Tables")
 
         self.indexes_model = RecordTableModel(
             INDEX_COLUMNS, self, highlight=lambda index: index.unused
         )
         self.indexes_proxy: IndexFilter = _sorted(self.indexes_model, IndexFilter(self))
-        self.indexes_view = _table_view(self.indexes_proxy, INDEX_SIZE)
+        self.indexes_view = _table_view(self.indexes_proxy, INDEX_SIZE, INDEX_COLUMNS)
         self.unused_only = QCheckBox("Show only &unused indexes")
         self.unused_only.toggled.connect(self.indexes_proxy.set_unused_only)
         self.unused_summary = QLabel()
@@ -338,7 +329,7 @@ class HealthDialog(QDialog):
 
         self.statements_model = RecordTableModel(STATEMENT_COLUMNS, self)
         self.statements_proxy = _sorted(self.statements_model)
-        self.statements_view = _table_view(self.statements_proxy, STATEMENT_MEAN)
+        self.statements_view = _table_view(self.statements_proxy, STATEMENT_MEAN, STATEMENT_COLUMNS)
         self.statements_reason = QLabel()
         self.statements_reason.setWordWrap(True)
         self.statements_reason.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -519,8 +510,6 @@ class HealthDialog(QDialog):
         else:
             self.statements_model.set_rows(statements)
             self.statements_stack.setCurrentWidget(self.statements_view)
-        for view in (self.tables_view, self.indexes_view, self.statements_view):
-            _fit_columns(view)
         self.status.setText(
             f"Read at {_when(report.taken_at)} · {len(report.tables)} tables, "
             f"{len(report.indexes)} indexes · F5 reads again"

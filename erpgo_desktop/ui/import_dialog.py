@@ -54,9 +54,11 @@ from erpgo_desktop.services import Services
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.importing import ImportResult
 from erpgo_desktop.ui import files
+from erpgo_desktop.ui.column_fit import ColumnFitter, Fit
 from erpgo_desktop.ui.forms import alive
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
-from erpgo_desktop.ui.widgets import error_label
+from erpgo_desktop.ui.widgets import WrappingItemDelegate, error_label
+from erpgo_desktop.ui.window_fit import fit_to_content
 
 __all__ = ["ImportDialog"]
 
@@ -82,6 +84,7 @@ class ImportDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to what it shows
         self._services = services
         self._runner = runner
         self._acting = acting
@@ -129,6 +132,10 @@ class ImportDialog(QDialog):
         self.preview = QTableWidget()
         self.preview.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.preview.setTabKeyNavigation(False)
+        # One line a row; the file's columns share the width, whole where there is room,
+        # and a value that is cut shows whole as its tooltip.
+        self.preview.setWordWrap(False)
+        self.preview_fitter = ColumnFitter(self.preview, lambda _column: Fit.TEXT)
         preview_label = QLabel(f"&Preview (the first {PREVIEW_ROWS} rows):")
         preview_label.setBuddy(self.preview)
 
@@ -145,6 +152,11 @@ class ImportDialog(QDialog):
         self.errors_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.errors_table.setTabKeyNavigation(False)
         self.errors_table.setWordWrap(True)
+        self.errors_table.setItemDelegate(WrappingItemDelegate(self.errors_table))
+        # Each problem whole: rows as tall as their wrapped message at the columns' widths.
+        self.errors_table.horizontalHeader().sectionResized.connect(
+            self.errors_table.resizeRowsToContents
+        )
         errors_label = QLabel("&Problems found:")
         errors_label.setBuddy(self.errors_table)
 
@@ -258,7 +270,9 @@ class ImportDialog(QDialog):
         self.preview.setVerticalHeaderLabels([str(row.line) for row in shown])
         for r, row in enumerate(shown):
             for c in range(len(sheet.headers)):
-                self.preview.setItem(r, c, QTableWidgetItem(row.value(c)))
+                item = QTableWidgetItem(row.value(c))
+                item.setToolTip(row.value(c))
+                self.preview.setItem(r, c, item)
 
     # -- the mapping -------------------------------------------------------------------
 
@@ -407,6 +421,7 @@ class ImportDialog(QDialog):
             self.errors_table.setItem(row, 2, QTableWidgetItem(error.message))
         self.errors_table.resizeColumnToContents(0)
         self.errors_table.resizeColumnToContents(1)
+        self.errors_table.resizeRowsToContents()
 
     def _set_busy(self, busy: bool, message: str = "") -> None:
         self._busy = busy

@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.lookup import ItemLookupService, SellableItem
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
+from erpgo_desktop.ui.window_fit import fit_to_content
 
 __all__ = ["ItemChooser", "ItemField", "no_match_message"]
 
@@ -72,6 +73,7 @@ class ItemChooser(QDialog):
 
     def __init__(self, code: str, items: tuple[SellableItem, ...], parent: QWidget) -> None:
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to what it shows
         self.setWindowTitle("Choose the item")
         self.items = items
         self.list = QListWidget()

@@ -58,6 +58,7 @@ from PySide6.QtCore import (
 )
 
 from erpgo_desktop.ui.badges import BADGE_ROLE
+from erpgo_desktop.ui.column_fit import Fit
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 
 log = logging.getLogger(__name__)
@@ -166,12 +167,20 @@ class Column(Generic[Row]):
     #: The value of the query's `sort` field this column orders by; None: not sortable.
     sort: Any = None
     align_right: bool = False
-    #: Show the whole text as a tooltip (for columns that are often cut off).
+    #: Show the whole text as a tooltip: a name that may be cut when room is short.
     tooltip: bool = False
-    width: int | None = None
+    #: The long text column that takes the spare width (a name, a company).
     stretch: bool = False
     #: The row's tone (`domain.wording.Tone`): the cell is drawn as a badge (ui/badges.py).
     badge: Callable[[Row], str] | None = None
+
+    @property
+    def fit(self) -> Fit:
+        """How the view sizes the column (ui/column_fit.py): the stretch column takes the
+        spare width, a column with a tooltip may be cut, any other is shown whole."""
+        if self.stretch:
+            return Fit.STRETCH
+        return Fit.TEXT if self.tooltip else Fit.WHOLE
 
 
 def money(value: Any) -> str:
@@ -455,9 +464,17 @@ class PagedTableModel(QAbstractTableModel):
         if role == BADGE_ROLE:
             assert column.badge is not None
             return column.badge(record)
-        if column.tooltip:
+        if column.fit is not Fit.WHOLE:  # a text that may be cut shows whole as a tooltip
             return column.display(record)
         return None
+
+    def loaded_text(self, row: int, column: int) -> str | None:
+        """What `data()` shows at (row, column) when the row is loaded, else None; unlike
+        `data()` it asks for nothing to be loaded (for measuring columns)."""
+        if not (0 <= row < self.rowCount() and 0 <= column < len(self._columns)):
+            return None
+        record = self._rows[row] if self._sparse is None else self._cached_row(row, touch=False)
+        return None if record is None else self._columns[column].display(record)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLineEdit,
     QVBoxLayout,
     QWidget,
@@ -133,10 +132,6 @@ class ListTab(QWidget):
         for number, column in enumerate(model.columns):
             if column.badge is not None:
                 self.table.setItemDelegateForColumn(number, BadgeDelegate(self.table))
-            if column.stretch:
-                header.setSectionResizeMode(number, QHeaderView.ResizeMode.Stretch)
-            elif column.width:
-                self.table.setColumnWidth(number, column.width)
         # The indicator first, then sorting on: enabling sorting sorts the (held) model by
         # the indicator, which is what the first load will read.
         header.setSortIndicator(sort_column, sort_order)

@@ -9,6 +9,8 @@ What it settles once for every list:
   and a list screen is for scanning many lines at once;
 - whole-row, extended selection; no word wrap; no row numbers;
 - Tab leaves the table instead of walking a million cells;
+- columns sized to what they show (ui/column_fit.py): codes, numbers and dates whole,
+  the long text column taking the spare width; each `Column.fit` of the model says which;
 - Home and End go to the first and last row (the columns of a list are not a place to
   move through), as Ctrl+Home and Ctrl+End do; with Shift they extend the selection.
 
@@ -19,6 +21,8 @@ length it goes to the last row loaded, and more load as usual.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -32,6 +36,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from erpgo_desktop.ui.column_fit import ColumnFitter, Fit
+
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 _END_KEYS = (Qt.Key.Key_End,)
@@ -42,7 +48,7 @@ _JUMP_ACTIONS = {
 
 
 class ListTableView(QTableView):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, fits: Sequence[Fit] | None = None) -> None:
         super().__init__(parent)
         self.setAlternatingRowColors(True)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -57,6 +63,8 @@ class ListTableView(QTableView):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         # Set while End waits for an append-only model's last rows: the modifiers it had.
         self._end_pending: Qt.KeyboardModifier | None = None
+        #: Sizes the columns; `fits` for a model without `columns` (else each Column's).
+        self.column_fitter = ColumnFitter(self, fits)
 
     def setModel(self, model: QAbstractItemModel | None) -> None:
         old = self.model()
@@ -68,6 +76,7 @@ class ListTableView(QTableView):
         if new is not None:
             new.rowsInserted.connect(self._rows_arrived)
             new.modelReset.connect(self._forget_end)
+        self.column_fitter.watch_model()
 
     def moveCursor(
         self, cursorAction: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.widgets import error_label, heading_label
+from erpgo_desktop.ui.window_fit import fit_to_content
 
 
 class Authenticator(Protocol):
@@ -47,6 +48,7 @@ class LoginDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to what it shows
         self._auth = auth
         self._runner = runner
         self._busy = False

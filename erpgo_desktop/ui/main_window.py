@@ -16,7 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from PySide6.QtCore import QByteArray, QMetaObject, QObject, QSettings, Qt, SignalInstance
+from PySide6.QtCore import (
+    QByteArray,
+    QMetaObject,
+    QObject,
+    QSettings,
+    Qt,
+    SignalInstance,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -42,6 +49,7 @@ from erpgo_desktop.ui import icons, look
 from erpgo_desktop.ui.about_dialog import AboutDialog, AboutInfo
 from erpgo_desktop.ui.backup_dialog import RestoreDialog, start_backup
 from erpgo_desktop.ui.category_dialog import CategoryDialog
+from erpgo_desktop.ui.column_fit import ColumnFitter
 from erpgo_desktop.ui.connection_settings import open_connection_settings
 from erpgo_desktop.ui.customer_dialog import CustomerDialog
 from erpgo_desktop.ui.customers_tab import CustomersTab
@@ -68,6 +76,8 @@ from erpgo_desktop.ui.tasks import TaskRunner, show_failure
 from erpgo_desktop.ui.users_admin import open_users_admin
 from erpgo_desktop.ui.warehouse_dialog import WarehouseDialog
 from erpgo_desktop.ui.warehouses_tab import WarehousesTab
+from erpgo_desktop.ui.widgets import ElidedLabel
+from erpgo_desktop.ui.window_fit import place_main_window
 
 __all__ = ["MainWindow", "products_status"]
 
@@ -150,7 +160,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("ERPGo Desktop")
         if icon is not None:
             self.setWindowIcon(icon)
-        self.resize(1180, 720)
+        # Most of the screen it opens on (a saved geometry replaces it, _restore_layout).
+        place_main_window(self)
         self._settings = settings if settings is not None else QSettings()
         self._settings_group = f"users/{user.username}"
         self._open_dialogs: list[QDialog] = []
@@ -167,7 +178,8 @@ class MainWindow(QMainWindow):
         self.user_label = QLabel(f"Signed in as {user.full_name or user.username}")
         roles = ", ".join(code_label(role) for role in user.roles) or "none"
         self.user_label.setToolTip(f"{user.username} — roles: {roles}")
-        self.database_label = QLabel(f"Database: {location_description}")
+        # A long location (a path) gives way to the rest; its tooltip has it whole.
+        self.database_label = ElidedLabel(f"Database: {location_description}")
         status = self.statusBar()
         status.addWidget(self.status_label, 1)
         permanent: list[QWidget] = [self.user_label, self.database_label]
@@ -906,6 +918,10 @@ class MainWindow(QMainWindow):
                 if area.table is not None and isinstance(header_state, QByteArray):
                     header: QHeaderView = area.table.horizontalHeader()
                     header.restoreState(header_state)
+                fitter = _fitter(area.table)
+                widths = settings.value(f"tabs/{area.key}/widths")
+                if fitter is not None and isinstance(widths, str):
+                    fitter.set_user_widths(_parse_widths(widths))
             last = settings.value("last_tab")
             for number, area in enumerate(self._areas):
                 if area.key == last:
@@ -926,6 +942,13 @@ class MainWindow(QMainWindow):
                     settings.setValue(
                         f"tabs/{area.key}/header", area.table.horizontalHeader().saveState()
                     )
+                fitter = _fitter(area.table)
+                if fitter is not None:
+                    # Only the widths the person chose: the others follow the contents.
+                    widths = fitter.user_widths()
+                    settings.setValue(
+                        f"tabs/{area.key}/widths", ",".join(f"{s}:{w}" for s, w in widths.items())
+                    )
             current = self.current_area()
             if current is not None:
                 settings.setValue("last_tab", current.key)
@@ -940,3 +963,18 @@ class MainWindow(QMainWindow):
                 return
         self.save_layout()
         super().closeEvent(event)
+
+
+def _fitter(table: QTableView | None) -> ColumnFitter | None:
+    fitter = getattr(table, "column_fitter", None)
+    return fitter if isinstance(fitter, ColumnFitter) else None
+
+
+def _parse_widths(text: str) -> dict[int, int]:
+    """ "0:222,3:90" (as saved) as {section: width}; what does not parse is dropped."""
+    widths = {}
+    for part in text.split(","):
+        section, _, width = part.partition(":")
+        if section.strip().isdigit() and width.strip().isdigit():
+            widths[int(section)] = int(width)
+    return widths

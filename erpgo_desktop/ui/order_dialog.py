@@ -79,6 +79,7 @@ from erpgo_desktop.services.orders import OrderDetail, OrderService, StatusChang
 from erpgo_desktop.services.warehouses import WarehouseRow
 from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.badges import BadgeDelegate
+from erpgo_desktop.ui.column_fit import ColumnFitter, Fit
 from erpgo_desktop.ui.forms import RecordDialog, format_decimal, money_edit, read_decimal
 from erpgo_desktop.ui.lookup_completer import (
     AsyncCompleter,
@@ -447,11 +448,12 @@ class OrderDialog(RecordDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.setWordWrap(False)  # one line per order line: long names get a tooltip
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(OrderLinesModel.ITEM, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(OrderLinesModel.SKU, QHeaderView.ResizeMode.ResizeToContents)
-        for column in (OrderLinesModel.QUANTITY, OrderLinesModel.DISCOUNT, OrderLinesModel.TAX):
-            self.table.setColumnWidth(column, 70)
+        # SKUs, amounts and a line's status whole; the item's name takes the rest, and the
+        # stock per warehouse (as long as there are warehouses) shares it (see its tooltip).
+        line_fits = {OrderLinesModel.ITEM: Fit.STRETCH, OrderLinesModel.AVAILABLE: Fit.TEXT}
+        self.column_fitter = ColumnFitter(
+            self.table, lambda column: line_fits.get(column, Fit.WHOLE)
+        )
         self.table.installEventFilter(self)
         self.lines_field = _LinesField(self.lines_model, self.table)
         self.lines_error = error_label()
@@ -467,7 +469,7 @@ class OrderDialog(RecordDialog):
         self.stock_panel.setObjectName("stock_panel")
         self.stock_panel.setWordWrap(True)
         self.stock_panel.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.stock_panel.setMinimumWidth(220)
+        # No fixed minimum: the panel is as wide as its longest word (a SKU), so never cut.
         middle.addWidget(self.stock_panel, 1)
         layout.addWidget(self.lines_error)
         hint = QLabel(

@@ -326,11 +326,20 @@ class OrderLinesModel(QAbstractTableModel):
             return tone(LINE_STATUS_TONES, line.saved.status if line.saved else "NEW")
         if role == Qt.ItemDataRole.ToolTipRole and column == self.ITEM:
             return line.name  # cut off by the column width
-        if column == self.AVAILABLE and is_short(line, self._stock.get(line.product_id)):
-            if role == Qt.ItemDataRole.ForegroundRole:
+        if column == self.AVAILABLE:
+            stock = self._stock.get(line.product_id)
+            short = is_short(line, stock)
+            if role == Qt.ItemDataRole.ForegroundRole and short:
                 return QBrush(SHORT)
             if role == Qt.ItemDataRole.ToolTipRole:
-                return f"All warehouses together cannot sell {line.quantity:,} of {line.sku}."
+                # Whole here when the column is cut (one figure per warehouse).
+                whole = availability_text(line, stock)
+                if short:
+                    return (
+                        f"{whole}\nAll warehouses together cannot sell {line.quantity:,} of "
+                        f"{line.sku}."
+                    )
+                return whole
         return None
 
     def _display(self, line: DraftLine, column: int) -> str | None:

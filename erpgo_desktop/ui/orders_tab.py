@@ -44,30 +44,25 @@ from erpgo_desktop.ui.tasks import TaskRunner
 from erpgo_desktop.ui.widgets import error_label
 
 COLUMNS: tuple[Column[OrderSummary], ...] = (
-    Column("Number", lambda o: o.order_number, sort=OrderSort.NUMBER, width=130),
+    Column("Number", lambda o: o.order_number, sort=OrderSort.NUMBER),
     Column(
         "Date",
         lambda o: f"{o.order_date.astimezone():%Y-%m-%d %H:%M}",
         sort=OrderSort.DATE,
-        width=130,
     ),
     Column("Customer", lambda o: o.customer_name, tooltip=True, stretch=True),
     Column(
         "Status",
         lambda o: code_label(o.status),
-        width=140,
         badge=lambda o: tone(ORDER_STATUS_TONES, o.status),
     ),
     Column(
         "Payment",
         lambda o: code_label(o.payment_status),
-        width=120,
         badge=lambda o: tone(PAYMENT_STATUS_TONES, o.payment_status),
     ),
-    Column(
-        "Total", lambda o: money(o.total_amount), sort=OrderSort.TOTAL, align_right=True, width=110
-    ),
-    Column("Paid", lambda o: money(o.paid_amount), align_right=True, width=110),
+    Column("Total", lambda o: money(o.total_amount), sort=OrderSort.TOTAL, align_right=True),
+    Column("Paid", lambda o: money(o.paid_amount), align_right=True),
 )
 NUMBER, DATE, CUSTOMER, STATUS, PAYMENT, TOTAL, PAID = range(len(COLUMNS))
 

@@ -40,20 +40,17 @@ from erpgo_desktop.ui.list_model import (
 from erpgo_desktop.ui.tasks import TaskRunner
 
 COLUMNS: tuple[Column[ProductRow], ...] = (
-    Column("SKU", lambda p: p.sku, sort=ProductSort.SKU, width=150),
+    Column("SKU", lambda p: p.sku, sort=ProductSort.SKU),
     Column("Name", lambda p: p.name, sort=ProductSort.NAME, tooltip=True, stretch=True),
-    Column("Category", lambda p: p.category, tooltip=True, width=180),
-    Column("Price", lambda p: money(p.price), sort=ProductSort.PRICE, align_right=True, width=110),
+    Column("Category", lambda p: p.category, tooltip=True),
+    Column("Price", lambda p: money(p.price), sort=ProductSort.PRICE, align_right=True),
     Column(
         "Stock",
         lambda p: number(p.stock_quantity),
         sort=ProductSort.STOCK_QUANTITY,
         align_right=True,
-        width=90,
     ),
-    Column(
-        "Active", lambda p: yes_no(p.is_active), width=80, badge=lambda p: active_tone(p.is_active)
-    ),
+    Column("Active", lambda p: yes_no(p.is_active), badge=lambda p: active_tone(p.is_active)),
 )
 HEADERS = tuple(column.title for column in COLUMNS)
 SKU, NAME, CATEGORY, PRICE, STOCK, ACTIVE = range(len(HEADERS))

@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -96,7 +95,6 @@ def _integer(name: str, title: str) -> TypedColumn[Any]:
         sort=name,
         align_right=True,
         value=lambda row: getattr(row, name),
-        width=90,
     )
 
 
@@ -107,7 +105,6 @@ def _money(name: str, title: str) -> TypedColumn[Any]:
         sort=name,
         align_right=True,
         value=lambda row: getattr(row, name),
-        width=110,
     )
 
 
@@ -129,18 +126,18 @@ class ReportSpec:
     kind: bool = False
 
 
-_ITEM = (_text("sku", "SKU", width=120), _text("name", "Name", stretch=True, tooltip=True))
+_ITEM = (_text("sku", "SKU"), _text("name", "Name", stretch=True, tooltip=True))
 _SALES_TABLES = ("orders", "order_items", "order_addresses", "customers")
 
 SPECS: tuple[ReportSpec, ...] = (
     ReportSpec(
         Report.INVENTORY_VALUATION, "Inventory valuation",
-        (*_ITEM, _text("warehouse_code", "Warehouse", width=90), _integer("on_hand", "On hand"),
+        (*_ITEM, _text("warehouse_code", "Warehouse"), _integer("on_hand", "On hand"),
          TypedColumn("Reserved", lambda r: number(r.reserved), align_right=True,
-                     value=lambda r: r.reserved, width=90),
+                     value=lambda r: r.reserved),
          _money("unit_cost", "Unit cost"),
          TypedColumn("Unit price", lambda r: money(r.unit_price), align_right=True,
-                     value=lambda r: r.unit_price, width=110),
+                     value=lambda r: r.unit_price),
          _money("value_at_cost", "Value at cost"), _money("value_at_price", "Value at price")),
         # By SKU: an index reads that order, so the first page comes at once over a
         # million stock rows (a click on a value column sorts every stock row).
@@ -149,7 +146,7 @@ SPECS: tuple[ReportSpec, ...] = (
     ),
     ReportSpec(
         Report.STOCK_MOVEMENTS, "Stock movements",
-        (*_ITEM, _text("warehouse_code", "Warehouse", width=90), _integer("opening", "Opening"),
+        (*_ITEM, _text("warehouse_code", "Warehouse"), _integer("opening", "Opening"),
          _integer("received", "Received"), _integer("issued", "Issued"),
          _integer("adjusted", "Adjusted"), _integer("transferred", "Transferred"),
          _integer("net", "Net"), _integer("closing", "Closing")),
@@ -164,13 +161,13 @@ SPECS: tuple[ReportSpec, ...] = (
     ReportSpec(
         Report.SALES_BY_CUSTOMER, "Sales by customer",
         (_text("customer_name", "Customer", stretch=True, tooltip=True),
-         _text("customer_code", "Code", width=110), _integer("orders", "Orders"),
+         _text("customer_code", "Code"), _integer("orders", "Orders"),
          _money("net_sales", "Net sales"), _money("total", "Total"), _money("paid", "Paid")),
         "net_sales", True, True, False, "Search customer (Ctrl+F)", _SALES_TABLES,
     ),
     ReportSpec(
         Report.SALES_BY_REGION, "Sales by region",
-        (_text("country", "Country", stretch=True), _text("state", "State", width=140),
+        (_text("country", "Country", stretch=True), _text("state", "State"),
          _integer("orders", "Orders"), _integer("customers", "Customers"),
          _money("net_sales", "Net sales"), _money("total", "Total")),
         "net_sales", True, True, False, "Search country or state (Ctrl+F)", _SALES_TABLES,
@@ -178,8 +175,8 @@ SPECS: tuple[ReportSpec, ...] = (
     ReportSpec(
         Report.CUSTOMER_BALANCES, "Customer balances",
         (_text("customer_name", "Customer", stretch=True, tooltip=True),
-         _text("customer_code", "Code", width=110),
-         TypedColumn("Status", lambda r: code_label(r.status), width=90),
+         _text("customer_code", "Code"),
+         TypedColumn("Status", lambda r: code_label(r.status)),
          _money("credit_limit", "Credit limit"), _money("balance", "Balance"),
          _money("available_credit", "Available"), _integer("unpaid_orders", "Unpaid orders"),
          _money("unpaid_amount", "Unpaid"), _money("overdue_amount", "Overdue")),
@@ -188,11 +185,11 @@ SPECS: tuple[ReportSpec, ...] = (
     ReportSpec(
         Report.CHANGES, "Changes",
         (TypedColumn("When", lambda r: f"{r.changed_at.astimezone():%Y-%m-%d %H:%M}",
-                     sort="changed_at", value=lambda r: r.changed_at, width=130),
-         TypedColumn("Person", lambda r: r.person, tooltip=True, width=140),
-         TypedColumn("Kind", lambda r: r.kind, width=110),
-         TypedColumn("Record", lambda r: r.record, tooltip=True, width=170),
-         TypedColumn("Action", lambda r: r.action_label, width=80),
+                     sort="changed_at", value=lambda r: r.changed_at),
+         TypedColumn("Person", lambda r: r.person, tooltip=True),
+         TypedColumn("Kind", lambda r: r.kind),
+         TypedColumn("Record", lambda r: r.record, tooltip=True),
+         TypedColumn("Action", lambda r: r.action_label),
          TypedColumn("Changes", lambda r: r.summary, tooltip=True, stretch=True)),
         # Only by time: the history is kept in the order it happened, and read by it.
         "changed_at", True, True, False, "Search the changed values (Ctrl+F)",
@@ -555,13 +552,6 @@ class ReportsTab(QWidget):
         model = self._model_for(spec)
         self.table.setModel(model)
         header = self.table.horizontalHeader()
-        for number_, column in enumerate(spec.columns):
-            if column.stretch:
-                header.setSectionResizeMode(number_, QHeaderView.ResizeMode.Stretch)
-            else:
-                header.setSectionResizeMode(number_, QHeaderView.ResizeMode.Interactive)
-                if column.width:
-                    self.table.setColumnWidth(number_, column.width)
         query = model.query
         sorted_column = model.column_of_sort(query.sort)
         order = Qt.SortOrder.DescendingOrder if query.descending else Qt.SortOrder.AscendingOrder

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from erpgo_desktop.ui.window_fit import fit_to_content
+
 #: (where, keys, what they do) for keys that no menu action carries.
 CONTEXT_KEYS: tuple[tuple[str, str, str], ...] = (
     ("Lists", "Enter", "Open the selected record"),
@@ -63,6 +65,7 @@ def _plain(text: str) -> str:
 class ShortcutsDialog(QDialog):
     def __init__(self, menu_bar: QMenuBar, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to what it shows
         self.setWindowTitle("Keyboard shortcuts")
         self.resize(620, 520)
         rows = [*menu_shortcuts(menu_bar), *CONTEXT_KEYS]

@@ -30,11 +30,9 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -49,10 +47,12 @@ from erpgo_desktop.services.users import RoleRow, UserAdminService, UserRow
 from erpgo_desktop.ui.first_show import load_when_first_shown
 from erpgo_desktop.ui.forms import alive
 from erpgo_desktop.ui.list_model import CallSource, Column, PagedTableModel, number, yes_no
+from erpgo_desktop.ui.list_view import ListTableView
 from erpgo_desktop.ui.role_dialog import ADMIN_ROLE, RoleDialog
 from erpgo_desktop.ui.tasks import TaskRunner, user_message
 from erpgo_desktop.ui.user_dialog import ResetPasswordDialog, UserDialog
 from erpgo_desktop.ui.widgets import error_label
+from erpgo_desktop.ui.window_fit import fit_to_content
 
 __all__ = [
     "ROLE_COLUMNS",
@@ -105,25 +105,24 @@ def permission_count(row: RoleRow) -> str:
 
 
 USER_COLUMNS: tuple[Column[UserRow], ...] = (
-    Column("Username", lambda row: row.username, width=120),
-    Column("Name", lambda row: row.full_name, tooltip=True, width=140),
+    Column("Username", lambda row: row.username),
+    Column("Name", lambda row: row.full_name, tooltip=True),
     Column("Email", lambda row: row.email, tooltip=True, stretch=True),
     Column(
         "Roles",
         lambda row: ", ".join(code_label(role) for role in row.roles) or "(none)",
         tooltip=True,
-        width=150,
     ),
-    Column("Status", user_status, width=130),
-    Column("Last login", lambda row: _when(row.last_login_at), width=125),
+    Column("Status", user_status),
+    Column("Last login", lambda row: _when(row.last_login_at)),
 )
 
 ROLE_COLUMNS: tuple[Column[RoleRow], ...] = (
-    Column("Name", lambda row: code_label(row.name), width=140),
+    Column("Name", lambda row: code_label(row.name)),
     Column("Description", lambda row: row.description, tooltip=True, stretch=True),
-    Column("Permissions", permission_count, align_right=True, width=95),
-    Column("Users", lambda row: number(row.user_count), align_right=True, width=65),
-    Column("Active", lambda row: yes_no(row.is_active), width=65),
+    Column("Permissions", permission_count, align_right=True),
+    Column("Users", lambda row: number(row.user_count), align_right=True),
+    Column("Active", lambda row: yes_no(row.is_active)),
 )
 
 
@@ -171,7 +170,7 @@ class _ListPage(QWidget):
             _whole_list_source(read), runner, columns, _Everything(), parent=self
         )
         self.model.hold()
-        self.table = _table(f"{name}_table", self.model, columns)
+        self.table = _table(f"{name}_table", self.model)
         self.buttons: dict[str, QPushButton] = {}
         self.button_row = QHBoxLayout()
         layout = QVBoxLayout(self)
@@ -238,27 +237,13 @@ class _ListPage(QWidget):
         self.changed.emit()
 
 
-def _table(name: str, model: PagedTableModel, columns: tuple[Column[Any], ...]) -> QTableView:
-    table = QTableView()
+def _table(name: str, model: PagedTableModel) -> ListTableView:
+    """A list (ui/list_view.py) of which one row is chosen at a time."""
+    table = ListTableView()
     table.setObjectName(name)
     table.setModel(model)
-    table.setAlternatingRowColors(True)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setWordWrap(False)
-    table.setTabKeyNavigation(False)  # Tab goes on to the buttons
-    table.verticalHeader().hide()
-    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
-    header = table.horizontalHeader()
-    header.setHighlightSections(False)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    for index, column in enumerate(columns):
-        if column.stretch:
-            header.setSectionResizeMode(index, QHeaderView.ResizeMode.Stretch)
-        elif column.width:
-            table.setColumnWidth(index, column.width)
     return table
 
 
@@ -279,6 +264,7 @@ class UsersAdminDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.window_fitter = fit_to_content(self)  # grows to what it shows
         self.users = services.users
         self.history = services.history
         self.runner = runner

@@ -36,12 +36,10 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -65,6 +63,7 @@ from erpgo_desktop.services.warehouses import WarehouseRow
 from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.first_show import load_when_first_shown
 from erpgo_desktop.ui.list_model import Column, PagedTableModel, number, yes_no
+from erpgo_desktop.ui.list_view import ListTableView
 from erpgo_desktop.ui.stock_dialogs import (
     AdjustDialog,
     CountDialog,
@@ -181,54 +180,39 @@ class LedgerSource:
 # -- columns -----------------------------------------------------------------------------
 
 WAREHOUSE_COLUMNS: tuple[Column[WarehouseRow], ...] = (
-    Column("Code", lambda row: row.code, width=90),
+    Column("Code", lambda row: row.code),
     Column("Name", lambda row: row.name, tooltip=True, stretch=True),
-    Column("Active", lambda row: yes_no(row.is_active), width=60),
+    Column("Active", lambda row: yes_no(row.is_active)),
 )
 
 STOCK_COLUMNS: tuple[Column[WarehouseStockRow], ...] = (
-    Column("SKU", lambda row: row.sku, width=140),
+    Column("SKU", lambda row: row.sku),
     Column("Name", lambda row: row.name, tooltip=True, stretch=True),
-    Column("On hand", lambda row: number(row.on_hand), align_right=True, width=90),
-    Column("Reserved", lambda row: number(row.reserved), align_right=True, width=90),
-    Column("Sellable", lambda row: number(row.sellable), align_right=True, width=90),
-    Column("Reorder at", lambda row: number(row.reorder_level), align_right=True, width=90),
-    Column("Max", lambda row: number(row.maximum), align_right=True, width=80),
-    Column("Low", lambda row: "Low" if row.is_low else "", width=50),
-    Column("Active", lambda row: yes_no(row.is_active), width=60),
+    Column("On hand", lambda row: number(row.on_hand), align_right=True),
+    Column("Reserved", lambda row: number(row.reserved), align_right=True),
+    Column("Sellable", lambda row: number(row.sellable), align_right=True),
+    Column("Reorder at", lambda row: number(row.reorder_level), align_right=True),
+    Column("Max", lambda row: number(row.maximum), align_right=True),
+    Column("Low", lambda row: "Low" if row.is_low else ""),
+    Column("Active", lambda row: yes_no(row.is_active)),
 )
 
 LEDGER_COLUMNS: tuple[Column[LedgerRow], ...] = (
-    Column("When", lambda row: f"{row.created_at.astimezone():%Y-%m-%d %H:%M:%S}", width=150),
-    Column("Type", lambda row: code_label(row.transaction_type), width=90),
-    Column("Quantity", lambda row: f"{row.quantity:+,}", align_right=True, width=90),
+    Column("When", lambda row: f"{row.created_at.astimezone():%Y-%m-%d %H:%M:%S}"),
+    Column("Type", lambda row: code_label(row.transaction_type)),
+    Column("Quantity", lambda row: f"{row.quantity:+,}", align_right=True),
     Column("Reason", lambda row: sentence(row.reason or ""), tooltip=True, stretch=True),
-    Column("By", lambda row: row.created_by or "", width=110),
+    Column("By", lambda row: row.created_by or ""),
 )
 
 
-def _table(name: str, model: PagedTableModel, columns: tuple[Column[Any], ...]) -> QTableView:
-    table = QTableView()
+def _table(name: str, model: PagedTableModel) -> ListTableView:
+    """A list (ui/list_view.py) of which one row is chosen at a time."""
+    table = ListTableView()
     table.setObjectName(name)
     table.setModel(model)
-    table.setAlternatingRowColors(True)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setWordWrap(False)
-    # Tab leaves the table instead of walking its cells.
-    table.setTabKeyNavigation(False)
-    table.verticalHeader().hide()
-    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
-    header = table.horizontalHeader()
-    header.setHighlightSections(False)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    for index, column in enumerate(columns):
-        if column.stretch:
-            header.setSectionResizeMode(index, QHeaderView.ResizeMode.Stretch)
-        elif column.width:
-            table.setColumnWidth(index, column.width)
     return table
 
 
@@ -303,14 +287,14 @@ class WarehousesTab(QWidget):
             model.status_changed.connect(lambda *_status: self.status_changed.emit())
             model.load_failed.connect(self._load_failed)
 
-        self.warehouse_table = _table("warehouse_table", self.warehouse_model, WAREHOUSE_COLUMNS)
+        self.warehouse_table = _table("warehouse_table", self.warehouse_model)
         self.search = QLineEdit()
         self.search.setObjectName("stock_search")
         self.search.setPlaceholderText("Search SKU, name or barcode (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.installEventFilter(self)
-        self.table = _table("stock_table", self.stock_model, STOCK_COLUMNS)
-        self.ledger_table = _table("ledger_table", self.ledger_model, LEDGER_COLUMNS)
+        self.table = _table("stock_table", self.stock_model)
+        self.ledger_table = _table("ledger_table", self.ledger_model)
         self.ledger_title = QLabel("&Ledger")
         self.ledger_title.setBuddy(self.ledger_table)
 

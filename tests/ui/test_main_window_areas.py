@@ -100,7 +100,7 @@ def test_the_layout_is_remembered_per_user(
     products = first.products
     assert products is not None
     products.table.sortByColumn(PRICE, Qt.SortOrder.DescendingOrder)
-    products.table.setColumnWidth(0, 222)
+    products.table.column_fitter.keep_width(0, 222)  # as when the person drags the divider
     first.resize(first.width(), 500)  # within the offscreen screen (800 x 600)
     first.tabs.setCurrentWidget(first.customers)
     first.close()
