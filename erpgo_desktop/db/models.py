@@ -526,6 +526,10 @@ class Order(Versioned, Base):
             postgresql_ops={"order_number": "gin_trgm_ops"},
         ),
         Index("idx_orders_customer_date_id", "customer_id", "order_date", "id"),
+        # Revision 0018: order numbers typed from their start, one range (the operator
+        # class inside the text, as idx_customers_search_trgm; test_order_list.py checks
+        # a search uses it).
+        Index("idx_orders_number_prefix", text("lower(order_number) text_pattern_ops")),
         Index(  # revision 0006: overdue unpaid sales (services/dashboard.py SALE_STATUSES)
             "idx_orders_overdue",
             "required_date",

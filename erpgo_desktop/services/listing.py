@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    exists,
     func,
     literal,
     literal_column,
@@ -85,6 +86,40 @@ def contains_any(
     if within is None:
         return matches
     return and_(within.ilike(pattern, escape="\\"), matches)
+
+
+def starts_with(column: ColumnLike, term: str) -> ColumnElement[bool]:
+    """`column` begins with `term`, ignoring case as ILIKE does (both sides lowered by
+    PostgreSQL): `lower(column) LIKE 'term%'`, which a btree on lower(column) in
+    text_pattern_ops reads as one range (revision 0018).
+
+    A code typed from its start (an order number's year and first digits) is found this
+    way: its trigrams are common to most codes, so a trigram index reads far more than
+    the range. `begins_some` tells whether a term begins any code at all.
+    """
+    pattern = func.lower(literal(f"{escape_like(term)}%"))
+    return func.lower(column).like(pattern, escape="\\")
+
+
+def begins_some(column: ColumnLike, term: str) -> ColumnElement[bool]:
+    """Whether `term` begins any value of `column` (one probe of its prefix index), as
+    an EXISTS that a search's first statement selects beside what else it asks."""
+    return exists().where(starts_with(column, term))
+
+
+def code_matches(column: ColumnLike, term: str, *, from_start: bool) -> ColumnElement[bool]:
+    """A code column's part of a search: the codes `term` begins when it begins any
+    (`from_start`: `begins_some`'s answer, asked once per search), else the codes
+    containing it anywhere.
+
+    People type codes from their start: `2026-277` finds the orders numbered 2026-277...
+    through one btree range, and `277626` (no number begins with it) still finds
+    2026-277626 through the trigram index. A term that begins some codes no longer finds
+    others holding it further in (`2026` does not find 2025-020261).
+    """
+    if from_start:
+        return starts_with(column, term)
+    return contains_any((column,), term)
 
 
 def customer_search_text() -> ColumnElement[str]:

@@ -10,8 +10,11 @@ a top-N sort of the matching orders. Measured on 500,000 orders and 100,000 cust
 15, this machine): any page by date or number 5-10 ms, the capped count of everything
 3 ms, a page by total 250 ms; date, status and payment filters 5-15 ms.
 
-A search matches parts of the order number, and the orders of the customers whose names,
-company or email match. The customers are found first, through their trigram index
+A search matches the order number, and the orders of the customers whose names, company
+or email match. A term that begins some order numbers (`2026-277`, how people type them)
+finds the numbers it begins, through the range of idx_orders_number_prefix (revision
+0018); any other term (`277626`) finds the numbers containing it, through their trigram
+index (listing.py `code_matches`). The customers are found first, through their trigram index
 (revision 0014), and their ids go into the statement, which PostgreSQL answers through
 idx_orders_customer_date_id and the order numbers' trigram index (few matches) or by
 walking the list's order (many): see `find_search` and docs/services.md, "How a search
@@ -27,7 +30,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, any_, literal, or_, select
+from sqlalchemy import ColumnElement, Select, any_, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import Connection
@@ -38,8 +41,9 @@ from erpgo_desktop.domain import orders as rules
 from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services.listing import (
     ColumnLike,
+    begins_some,
     check_search,
-    contains_any,
+    code_matches,
     count_statement,
     customer_matches,
     keyset_after,
@@ -72,7 +76,8 @@ class OrderQuery:
     """What the orders list shows. Dates are days of the workstation's calendar, both
     ends included."""
 
-    #: Matched anywhere in the order number or the customer's names, company or email.
+    #: Matched in the order number (from its start when it begins some: see
+    #: listing.code_matches) or anywhere in the customer's names, company or email.
     search: str = ""
     status: str | None = None
     payment_status: str | None = None
@@ -129,26 +134,38 @@ CUSTOMER_COLUMNS: tuple[ColumnLike, ...] = (
 
 @dataclass(frozen=True)
 class OrderSearch:
-    """A search's term and its matching customers (None: more than CUSTOMERS_LISTED)."""
+    """A search's term, its matching customers (None: more than CUSTOMERS_LISTED), and
+    whether it begins some order numbers (then it matches numbers from their start)."""
 
     term: str
     customer_ids: tuple[uuid.UUID, ...] | None
+    begins_numbers: bool = False
 
 
 def find_search(session: Connection | Session, query: OrderQuery) -> OrderSearch | None:
     """The customers the query's search matches, through the trigram index on their
-    search text (revision 0014); None without a search."""
+    search text (revision 0014), and whether it begins order numbers (one probe of
+    idx_orders_number_prefix); None without a search."""
     term = check_search(query.search)
     if not term:
         return None
-    customers = session.scalars(
+    matching = (
         select(Customer.id)
         .where(customer_matches(CUSTOMER_COLUMNS, term))
         .limit(CUSTOMERS_LISTED + 1)
-    ).all()
+        .subquery()
+    )
+    # One round trip for both questions.
+    begins_numbers, found = session.execute(
+        select(
+            begins_some(Order.order_number, term),
+            select(func.array_agg(matching.c.id)).scalar_subquery(),
+        )
+    ).one()
+    customers = tuple(found or ())
     if len(customers) > CUSTOMERS_LISTED:
-        return OrderSearch(term, None)
-    return OrderSearch(term, tuple(customers))
+        return OrderSearch(term, None, begins_numbers)
+    return OrderSearch(term, customers, begins_numbers)
 
 
 def order_page_statement(
@@ -160,7 +177,7 @@ def order_page_statement(
     """The SELECT of one page of `limit` rows (ask for one more to learn if more follow).
 
     `search`: `find_search`'s answer for the query (without it, the customers are
-    matched in a subquery).
+    matched in a subquery and order numbers anywhere).
     """
     key = _sort_column(query.sort)
     statement = (
@@ -227,10 +244,6 @@ _PAGE_COLUMNS: tuple[ColumnLike, ...] = (
 )
 
 
-def _number_matches(term: str) -> ColumnElement[bool]:
-    return contains_any((Order.order_number,), term)
-
-
 def _filters(query: OrderQuery, search: OrderSearch | None) -> list[Any]:
     filters = _narrowing(query)
     term = check_search(query.search)
@@ -245,7 +258,10 @@ def _filters(query: OrderQuery, search: OrderSearch | None) -> list[Any]:
         # order the walk reads.
         matching = select(Customer.id).where(customer_matches(CUSTOMER_COLUMNS, term))
         customers = Order.customer_id.in_(matching)
-    return [*filters, or_(_number_matches(term), customers)]
+    numbers = code_matches(
+        Order.order_number, term, from_start=search is not None and search.begins_numbers
+    )
+    return [*filters, or_(numbers, customers)]
 
 
 def _narrowing(query: OrderQuery) -> list[Any]:

@@ -255,3 +255,93 @@ def test_a_customer_search_reads_the_customers_search_index(engine: Engine) -> N
         found = conn.execute(statement).scalars().all()
     assert "idx_customers_search_trgm" in plan, plan
     assert len(found) == 11  # last17 and last170..last179, by their email addresses
+
+
+NUMBERED = ("2026-000123", "2026-000124", "2025-000123", "so-9001", "2025-020261")
+
+
+def numbered_orders(engine: Engine) -> dict[str, uuid.UUID]:
+    ada = insert_customer(engine, "Ada", "Lovelace")
+    studio = insert_customer(engine, "Grace", "Hopper", company="Studio 2026-0001")
+    day = date(2026, 1, 5)
+    numbers = {n: insert_order(engine, ada, n, local(day, 9 + i)) for i, n in enumerate(NUMBERED)}
+    numbers["SO-1"] = insert_order(engine, studio, "SO-1", local(day, 20))
+    return numbers
+
+
+def anywhere(engine: Engine, term: str) -> set[str]:
+    """What a search found before revision 0018: the term anywhere, in any case."""
+    with engine.connect() as conn:
+        return set(
+            conn.scalars(
+                text(
+                    "SELECT o.order_number FROM orders o JOIN customers c ON c.id = o.customer_id "
+                    "WHERE strpos(lower(o.order_number || ' ' || c.first_name || ' ' "
+                    "|| c.last_name || ' ' || coalesce(c.company, '') || ' ' || c.email), "
+                    "lower(:term)) > 0"
+                ),
+                {"term": term},
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        # Begins some numbers: those it begins (the prefix index), and the customers'.
+        ("2026-0001", {"2026-000123", "2026-000124", "SO-1"}),
+        ("2026-000123", {"2026-000123"}),
+        ("SO-9", {"so-9001"}),  # case ignored from the start as anywhere
+        # Begins none: anywhere in the number (the trigram index).
+        ("000123", {"2026-000123", "2025-000123"}),
+        ("6-0001", {"2026-000123", "2026-000124", "SO-1"}),
+        ("9001", {"so-9001"}),
+        ("2026-0001%", set()),  # % is a character from the start too
+        ("2026-00012_", set()),
+    ],
+)
+def test_numbers_typed_from_their_start_or_any_part_find_what_they_did(
+    engine: Engine, orders: OrderService, search: str, expected: set[str]
+) -> None:
+    numbered_orders(engine)
+    query = OrderQuery(search=search)
+
+    found = {row.order_number for row in orders.list_orders_page(SALES, query).rows}
+
+    assert found == expected
+    assert found == anywhere(engine, search)  # as before the prefix index
+    assert orders.count_orders(SALES, query) == ListCount(len(expected), True)
+
+
+def test_a_term_that_begins_numbers_does_not_find_it_further_in(
+    engine: Engine, orders: OrderService
+) -> None:
+    # "2026" begins the 2026 numbers: 2025-020261, which holds it further in, is left
+    # out (docs/services.md, "How a search reads").
+    numbered_orders(engine)
+
+    page = orders.list_orders_page(SALES, OrderQuery(search="2026"))
+
+    assert {row.order_number for row in page.rows} == {"2026-000123", "2026-000124", "SO-1"}
+    assert "2025-020261" in {
+        row.order_number for row in orders.list_orders_page(SALES, OrderQuery(search="20261")).rows
+    }
+
+
+def test_a_number_typed_from_its_start_reads_the_prefix_index(engine: Engine) -> None:
+    from erpgo_desktop.services.order_list import find_search, order_page_statement
+
+    seed_orders(engine, 500, insert_customer(engine, "Ada", "Lovelace"))  # SO-000001...
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE orders"))
+    query = OrderQuery(search="so-0004")
+    with engine.begin() as conn:
+        search = find_search(conn, query)
+        assert search is not None and search.begins_numbers
+        compiled = order_page_statement(query, None, 201, search).compile(dialect=engine.dialect)
+        conn.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table would be scanned
+        plan = "\n".join(
+            row[0] for row in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)
+        )
+    assert "idx_orders_number_prefix" in plan, plan
+    assert "idx_orders_number_trgm" not in plan, plan
