@@ -69,6 +69,13 @@ class ItemLookupService(Service):
         statement = union_all(products, variants).order_by("sku").limit(MAX_SUGGESTIONS)
         return self._read(lambda session: _items(session, statement))
 
+    def resolve(self, acting: CurrentUser, text: str, limit: int = 12) -> tuple[SellableItem, ...]:
+        """What a person means by `text` typed or scanned then Enter, wherever an item is
+        entered: the item whose SKU or barcode it is exactly, else the items whose SKU, name
+        or barcode contains it (`suggest`). One is taken, several are offered, none is
+        said so."""
+        return self.find_by_code(acting, text) or self.suggest(acting, text, limit)
+
     def suggest(self, acting: CurrentUser, text: str, limit: int = 12) -> tuple[SellableItem, ...]:
         """Active products whose SKU, name or barcode contains `text`, and their active
         variants whose SKU or name does; SKUs starting with `text` first, then by SKU."""

@@ -11,8 +11,10 @@ red from green reads "Cancelled" and "Delivered" all the same.
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtGui import QColor, QFontMetrics, QFontMetricsF, QPainter, QPalette
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from erpgo_desktop.domain.wording import Tone
@@ -66,11 +68,14 @@ class BadgeDelegate(QStyledItemDelegate):
         option.text = ""
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, widget)
         background, foreground = badge_colours(str(tone), option.palette)
-        metrics = option.fontMetrics
+        # Measured in fractions and rounded up: a badge exactly as wide as the integer
+        # advance made elidedText cut "Yes" to "Y…" in a column with room to spare.
+        metrics = QFontMetricsF(option.font)
         cell: QRect = option.rect
-        pad = max(4, metrics.height() // 3)
-        width = min(cell.width() - 4, metrics.horizontalAdvance(str(text)) + 2 * pad)
-        height = min(cell.height() - 2, metrics.height() + 2)
+        pad = badge_padding(metrics)
+        text_width = math.ceil(metrics.horizontalAdvance(str(text))) + 1
+        width = min(cell.width() - 4, text_width + 2 * pad)
+        height = min(cell.height() - 2, math.ceil(metrics.height()) + 2)
         badge = QRect(cell.left() + 2, cell.center().y() - height // 2 + 1, width, height)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -78,16 +83,27 @@ class BadgeDelegate(QStyledItemDelegate):
         painter.setBrush(background)
         painter.drawRoundedRect(badge, height / 2, height / 2)
         painter.setPen(foreground)
-        shown = metrics.elidedText(str(text), Qt.TextElideMode.ElideRight, width - 2 * pad)
+        painter.setFont(option.font)
+        shown = str(text)
+        if text_width > width - 2 * pad:
+            shown = metrics.elidedText(shown, Qt.TextElideMode.ElideRight, width - 2 * pad)
         painter.drawText(badge.adjusted(pad, 0, -pad, 0), Qt.AlignmentFlag.AlignCenter, shown)
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         size = super().sizeHint(option, index)
         if index.data(BADGE_ROLE):
-            pad = max(4, option.fontMetrics.height() // 3)
-            size.setWidth(size.width() + 2 * pad + 4)
+            size.setWidth(size.width() + self.room_around_text(option.fontMetrics))
         return size
+
+    def room_around_text(self, metrics: QFontMetrics | QFontMetricsF) -> int:
+        """Pixels a badge adds to its text's width: what ColumnFitter adds when measuring
+        a column this delegate paints, so that the words inside are never cut."""
+        return 2 * badge_padding(metrics) + 5
+
+
+def badge_padding(metrics: QFontMetrics | QFontMetricsF) -> int:
+    return max(4, math.ceil(metrics.height()) // 3)
 
 
 def alert_colour(palette: QPalette) -> QColor:

@@ -211,13 +211,18 @@ class ColumnFitter(QObject):
         step = max(1, (last - first + 1) // MAX_MEASURED_ROWS)
         for column in columns if columns is not None else range(model.columnCount()):
             widest = self._measured.get(column, 0)
+            # A delegate that paints around its text (a badge) says how much room it adds.
+            room_around_text = getattr(
+                self._view.itemDelegateForColumn(column), "room_around_text", None
+            )
+            extra = margin + (room_around_text(metrics) if callable(room_around_text) else 0)
             for row in range(first, last + 1, step):
                 if callable(loaded_text):
                     text = loaded_text(row, column)
                 else:
                     text = model.data(model.index(row, column), Qt.ItemDataRole.DisplayRole)
                 if isinstance(text, str) and text:
-                    widest = max(widest, math.ceil(metrics.horizontalAdvance(text)) + margin)
+                    widest = max(widest, math.ceil(metrics.horizontalAdvance(text)) + extra)
             self._measured[column] = widest
 
     # -- sizing --------------------------------------------------------------------------

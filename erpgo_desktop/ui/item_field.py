@@ -2,9 +2,9 @@
 suggestions while typing part of a name.
 
 A barcode scanner is a keyboard that types the code and Enter. So Enter looks the text up
-as an exact SKU or barcode (`ItemLookupService.find_by_code`, on a worker), and when no
-code matches, as part of a SKU, name or barcode (`suggest`), so that "hammer" and Enter
-works without waiting for the suggestions:
+(`ItemLookupService.resolve`, on a worker) as an exact SKU or barcode, and when no code
+matches, as part of a SKU, name or barcode, so that "hammer" and Enter works without
+waiting for the suggestions (the order window's item entry does the same):
 
 - one match is chosen;
 - several (a variant SKU shared by two products, a barcode given twice, a name part of
@@ -255,9 +255,7 @@ class ItemField(QLineEdit):
         self._looking_up = True
         lookup, acting = self._lookup, self._acting
         self._runner.run(
-            lambda: (
-                lookup.find_by_code(acting, code) or lookup.suggest(acting, code, SUGGESTION_COUNT)
-            ),
+            lambda: lookup.resolve(acting, code, SUGGESTION_COUNT),
             lambda items: self._found(generation, code, items),
             lambda error: self._lookup_error(generation, error),
             owner=self,

@@ -7,7 +7,8 @@ any: their name and their last order's address). They stay the order's own to ch
 address typed here is this order's, never the customer's. Choosing another customer for a
 new order refills whatever was filled in, not what was typed. Items are added by typing or
 scanning a SKU or barcode and Enter (a scanner types the code and Enter; "3*CODE" adds
-three), or by choosing one of the suggestions that typing part of a name brings up.
+three), by part of a name and Enter (one match is added, several are offered to choose
+from), or by choosing one of the suggestions that typing brings up.
 Quantity, unit price and discount are edited in the table; the availability of each line
 in every warehouse, the totals and the customer's credit follow as you type.
 
@@ -81,6 +82,7 @@ from erpgo_desktop.ui import icons
 from erpgo_desktop.ui.badges import BadgeDelegate
 from erpgo_desktop.ui.column_fit import ColumnFitter, Fit
 from erpgo_desktop.ui.forms import RecordDialog, format_decimal, money_edit, read_decimal
+from erpgo_desktop.ui.item_field import no_match_message
 from erpgo_desktop.ui.lookup_completer import (
     AsyncCompleter,
     EnterLineEdit,
@@ -851,7 +853,7 @@ class OrderDialog(RecordDialog):
             if request.item is not None:
                 items: tuple[SellableItem, ...] = (request.item,)
             else:
-                items = services.lookup.find_by_code(acting, request.code)
+                items = services.lookup.resolve(acting, request.code, SUGGESTIONS)
             if len(items) != 1:
                 return _Found(request, items, None, None)
             item = items[0]
@@ -872,16 +874,12 @@ class OrderDialog(RecordDialog):
         self._lookup_busy = False
         request = found.request
         if not found.items:
-            self._show_entry_error(
-                f"Nothing on sale has the SKU or barcode “{request.code}”. Type part of "
-                "a name to search.",
-                restore=request.code,
-            )
+            self._show_entry_error(no_match_message(f"“{request.code}”"), restore=request.code)
         elif len(found.items) > 1:
             if not self.entry.text():
                 self.entry.setText(request.code)
             self._show_entry_error(
-                f"Several items have the code “{request.code}”: choose one and press Enter."
+                f"Several items match “{request.code}”: choose one and press Enter."
             )
             self.item_search.show(found.items, request.code, highlight_first=True)
         else:

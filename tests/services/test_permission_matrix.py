@@ -311,6 +311,8 @@ ACTIONS: tuple[Action, ...] = (
     # Looking up what is typed or scanned
     Action(ItemLookupService.find_by_code, perms.PRODUCTS_READ,
            lambda b, u, s: b.lookup.find_by_code(u, "SKU")),
+    Action(ItemLookupService.resolve, perms.PRODUCTS_READ,
+           lambda b, u, s: b.lookup.resolve(u, "SKU")),
     Action(ItemLookupService.suggest, perms.PRODUCTS_READ,
            lambda b, u, s: b.lookup.suggest(u, "SKU")),
     # Warehouses

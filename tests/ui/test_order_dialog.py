@@ -570,6 +570,22 @@ def test_typing_part_of_a_name_offers_suggestions_to_choose_from(
     assert "EAST: 3 sellable" in dialog.stock_panel.text()
 
 
+def test_part_of_a_name_and_enter_adds_the_one_match_without_waiting_for_suggestions(
+    qtbot: QtBot, world: World, services: Services, runner: TaskRunner
+) -> None:
+    product = world.product("7.00", stock={world.east: 3})
+    sku = sku_of(world, product)
+    customer = new_customer(services, world.sales)
+    dialog = OrderDialog(services, runner, world.sales)
+    show(qtbot, dialog)
+    pick_customer(qtbot, dialog, customer)
+    type_text(qtbot, f"2*product {sku.lower()}")
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.lines_model.rowCount() == 1 and not dialog.lookups_pending)
+    assert (dialog.lines_model.lines[0].sku, dialog.lines_model.lines[0].quantity) == (sku, 2)
+    assert not dialog.entry_error.isVisibleTo(dialog)
+
+
 def test_escape_asks_before_dropping_what_was_typed(
     qtbot: QtBot, world: World, services: Services, runner: TaskRunner
 ) -> None:
