@@ -26,7 +26,7 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFormLayout,
+    QGridLayout,
     QLabel,
     QPushButton,
     QVBoxLayout,
@@ -91,7 +91,10 @@ class AboutDialog(QDialog):
         self.setMinimumWidth(560)
 
         self.rows: dict[str, QLabel] = {}
-        form = QFormLayout()
+        # A grid, not a QFormLayout: the form under-reported the height of its wrapped
+        # rows on one of two screens, and the long paths were cut to two lines.
+        form = QGridLayout()
+        form.setColumnStretch(1, 1)
         self._add_row(form, APP_NAME, info.app_version)
         for component, version in component_versions():
             self._add_row(form, component, version)
@@ -132,12 +135,14 @@ class AboutDialog(QDialog):
             else:
                 self.rows["PostgreSQL server"].setText("not known")
 
-    def _add_row(self, form: QFormLayout, label: str, value: str) -> None:
+    def _add_row(self, form: QGridLayout, label: str, value: str) -> None:
         field = QLabel(value)
         field.setWordWrap(True)
         field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.rows[label] = field
-        form.addRow(_top_aligned(f"{label}:"), field)
+        row = form.rowCount()
+        form.addWidget(_top_aligned(f"{label}:"), row, 0)
+        form.addWidget(field, row, 1)
 
     def _server_version_read(self, version: str) -> None:
         if alive(self):

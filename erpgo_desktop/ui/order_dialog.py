@@ -38,7 +38,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -466,13 +466,14 @@ class OrderDialog(RecordDialog):
             label="Lines",
             aliases=("quantity", "product", "variant", "unit_price", "discount", "total_amount"),
         )
-        middle.addWidget(self.lines_field, 3)
+        middle.addWidget(self.lines_field, 1)
         self.stock_panel = QLabel()
         self.stock_panel.setObjectName("stock_panel")
         self.stock_panel.setWordWrap(True)
         self.stock_panel.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        # No fixed minimum: the panel is as wide as its longest word (a SKU), so never cut.
-        middle.addWidget(self.stock_panel, 1)
+        # No fixed minimum: the panel is as wide as its longest word (a SKU), so never cut;
+        # no wider than _set_stock_text allows.
+        middle.addWidget(self.stock_panel, 0)
         layout.addWidget(self.lines_error)
         hint = QLabel(
             "Down: to the lines · type a number or F2: edit the cell · Delete: remove the line"
@@ -598,8 +599,15 @@ class OrderDialog(RecordDialog):
         self.addAction(self.document_actions.print[DocumentKind.CONFIRMATION])
 
     def _show_more(self) -> None:
-        button = self.more_button
-        self.more_menu.popup(button.mapToGlobal(button.rect().bottomLeft()))
+        # Below the button, or above it where the screen ends (as QPushButton places its
+        # own menus): QMenu.popup alone would slide the menu up over the button.
+        button, menu = self.more_button, self.more_menu
+        below = button.mapToGlobal(button.rect().bottomLeft())
+        screen = button.screen().availableGeometry()
+        height = menu.sizeHint().height()
+        if below.y() + height > screen.bottom():
+            below = button.mapToGlobal(button.rect().topLeft()) - QPoint(0, height)
+        menu.popup(below)
 
     def _set_tab_order(self) -> None:
         chain: list[QWidget] = [
@@ -1004,15 +1012,15 @@ class OrderDialog(RecordDialog):
         """Per warehouse, what the current line's item has on hand, reserved and sellable."""
         line = self._current_line()
         if line is None:
-            self.stock_panel.setText("Stock of the current line shows here.")
+            self._set_stock_text("Stock of the current line shows here.")
             return
         title = f"{line.sku} — {line.name}"
         if not line.tracks_inventory:
-            self.stock_panel.setText(f"{title}\nNot kept in stock.")
+            self._set_stock_text(f"{title}\nNot kept in stock.")
             return
         overview = self.lines_model.stock(line.product_id)
         if overview is None:
-            self.stock_panel.setText(f"{title}\nStock: …")
+            self._set_stock_text(f"{title}\nStock: …")
             return
         rows = [
             f"{level.warehouse_code}: {level.sellable:,} sellable "
@@ -1023,7 +1031,17 @@ class OrderDialog(RecordDialog):
             rows.append(f"All warehouses together cannot sell {line.quantity:,}.")
         elif line.allows_backorder:
             rows.append("Backorders allowed.")
-        self.stock_panel.setText("\n".join([title, *rows]))
+        self._set_stock_text("\n".join([title, *rows]))
+
+    def _set_stock_text(self, text: str) -> None:
+        panel = self.stock_panel
+        panel.setText(text)
+        # Some 26 characters wide, its lines wrapping, so that the lines' table keeps the
+        # room (item names and stock per warehouse were cut at 1366x768); wider only for a
+        # word that needs it (a long SKU), which wrapping cannot break.
+        metrics = panel.fontMetrics()
+        longest = max((metrics.horizontalAdvance(word) for word in text.split()), default=0)
+        panel.setMaximumWidth(max(metrics.averageCharWidth() * 26, longest + 2))
 
     # --- totals -------------------------------------------------------------------------
 

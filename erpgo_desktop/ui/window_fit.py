@@ -11,7 +11,8 @@ need more room:
 - the width to the layout's size hint, the height to the layout's height for that width
   (what word-wrapped labels need), never shrinking what the person sized;
 - a line edit or combo box whose text was set by the program (a loaded record, a chosen
-  item, not what is being typed) gets the width to show it whole;
+  item, not what is being typed), or that shows its placeholder, gets the width to show
+  it whole;
 - all of it within the available geometry of the window's screen (`screen_room`): beyond
   that, labels wrap, a field scrolls and shows its whole text as a tooltip, and the window
   is moved back onto the screen.
@@ -142,6 +143,11 @@ class WindowFitter(QObject):
                 self._watched.add(id(field))
                 # A bound method: Qt drops the connection when the fitter goes.
                 field.textChanged.connect(self._text_changed)
+        # A choice in a combo box (a warehouse's long name) changes no size hint either.
+        for combo in self._window.findChildren(QComboBox):
+            if id(combo) not in self._watched:
+                self._watched.add(id(combo))
+                combo.currentTextChanged.connect(self._text_changed)
 
     def _text_changed(self, _text: str) -> None:
         self._timer.start()
@@ -173,10 +179,12 @@ class WindowFitter(QObject):
         for field in window.findChildren(QLineEdit):
             if field.isModified() or not field.isVisible() or isinstance(field.parent(), QComboBox):
                 continue
-            self._widen(field, field.text(), spare)
+            # An empty field shows its placeholder, which says what goes in: whole too.
+            self._widen(field, field.text() or field.placeholderText(), spare)
         for combo in window.findChildren(QComboBox):
             if combo.isVisible() and not combo.isEditable():
-                self._widen(combo, combo.currentText(), spare)
+                shown = combo.currentText() if combo.currentIndex() >= 0 else ""
+                self._widen(combo, shown or combo.placeholderText(), spare)
 
     @staticmethod
     def _widen(field: QLineEdit | QComboBox, text: str, spare: int) -> None:

@@ -168,7 +168,7 @@ def _tabs(bar: QTabBar) -> list[Misfit]:
 
 
 def _line_edit(field: QLineEdit) -> list[Misfit]:
-    text = field.displayText()
+    text = field.displayText() or field.placeholderText()
     if (
         not text
         or field.isModified()
@@ -191,7 +191,7 @@ def _usable_width(window: QWidget) -> int:
 
 
 def _combo(combo: QComboBox) -> list[Misfit]:
-    text = combo.currentText()
+    text = (combo.currentText() if combo.currentIndex() >= 0 else "") or combo.placeholderText()
     if not text or combo.isEditable():
         return []
     needed = QFontMetrics(combo.font()).horizontalAdvance(text)

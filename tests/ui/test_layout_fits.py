@@ -58,7 +58,7 @@ from erpgo_desktop.ui.users_admin import UsersAdminDialog
 from erpgo_desktop.ui.warehouse_dialog import WarehouseDialog
 from erpgo_desktop.ui.window_fit import place_main_window, screen_room
 from tests.services.test_orders_support import World, make_world, receive
-from tests.ui.fit_check import assert_fits
+from tests.ui.fit_check import assert_fits, misfits
 
 SCREENS = ("laptop", "desktop")
 SKU = ("LONG-SKU-" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" * 3)[:100]
@@ -172,6 +172,10 @@ def settle(qtbot: QtBot, window: QWidget) -> None:
         if fitter is not None:
             fitter.fit()
     QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest.value)
+    # A resize of a shown window reaches its layout with the window system's answer.
+    layout = window.layout()
+    if layout is not None:
+        qtbot.waitUntil(lambda: layout.geometry().size() == window.contentsRect().size())
 
 
 # -- the main window -------------------------------------------------------------------
@@ -243,6 +247,22 @@ def test_stock_dialogs_show_their_stock_names_and_errors_whole(
     assert_fits(dialog)
     _long_errors(qtbot, dialog)
     assert_fits(dialog)
+
+
+@pytest.mark.parametrize("kind", [ReceiveDialog, TransferDialog], ids=lambda k: k.__name__)
+def test_an_empty_stock_dialog_grows_to_its_placeholders_and_the_warehouse_chosen(
+    qtbot: QtBot, shop: LongShop, runner: TaskRunner, screen_name: str, kind: StockFactory
+) -> None:
+    """As from the Inventory menu: nothing preset. The fitter's own signals must do it
+    (no settle(), which calls the fitter directly)."""
+    dialog = kind(shop.services, runner, shop.world.manager)
+    show_on(qtbot, dialog, screen_name)
+    qtbot.waitUntil(lambda: dialog.ready)
+    qtbot.waitUntil(lambda: not misfits(dialog), timeout=5_000)
+    combo = dialog.warehouse_combos()[0]
+    combo.setCurrentIndex(combo.findText(WAREHOUSE_CODE, Qt.MatchFlag.MatchContains))
+    assert WAREHOUSE_NAME in combo.currentText()
+    qtbot.waitUntil(lambda: not misfits(dialog), timeout=5_000)
 
 
 def _record_dialogs(shop: LongShop, runner: TaskRunner) -> Iterator[RecordDialog]:
