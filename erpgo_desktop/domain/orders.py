@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from erpgo_desktop.domain.money import MAX_AMOUNT, ZERO, parse_money, round_money
 from erpgo_desktop.domain.validation import check_email, check_phone, clean_text
-from erpgo_desktop.domain.wording import code_label
+from erpgo_desktop.domain.wording import code_label, in_sentence
 from erpgo_desktop.errors import ValidationError
 
 # --- Statuses ----------------------------------------------------------------------------
@@ -303,14 +303,14 @@ def check_shipment(
     tracking = clean_text(tracking_number, "tracking_number", "A tracking number")
     needs_carrier = method not in ("PICKUP", "DIGITAL")
     if carrier is None and needs_carrier:
-        raise ValidationError(f"Name the carrier of this {method} shipment.", field="carrier")
+        raise ValidationError(f"Name the carrier of this {in_sentence(method)} shipment.", field="carrier")
     if carrier is not None and len(carrier) > MAX_CARRIER:
         raise ValidationError(
             f"A carrier's name has at most {MAX_CARRIER} characters.", field="carrier"
         )
     if tracking is None and needs_carrier:
         raise ValidationError(
-            f"Enter the tracking number of this {method} shipment.", field="tracking_number"
+            f"Enter the tracking number of this {in_sentence(method)} shipment.", field="tracking_number"
         )
     if tracking is not None and not TRACKING_NUMBER.fullmatch(tracking):
         raise ValidationError(

@@ -50,12 +50,16 @@ STOP_TIMEOUT = 2.0
 
 
 class ChangeBatch:
-    """Changes merged per (table, operation), in the order first heard. No Qt."""
+    """Changes merged per (table, operation, origin), in the order first heard. No Qt.
+
+    The origin stays apart: a batch that merged this workstation's own changes with
+    nobody's would tell its open records that someone else changed them (a partial
+    shipment's own order showed "Someone else changed this record")."""
 
     def __init__(self, max_ids: int = MAX_IDS) -> None:
         self._max_ids = max_ids
         # None: reload the table; otherwise the ids, in order, without repeats.
-        self._pending: dict[tuple[str, str], dict[uuid.UUID, None] | None] = {}
+        self._pending: dict[tuple[str, str, str | None], dict[uuid.UUID, None] | None] = {}
         self._everything = False
 
     def __bool__(self) -> bool:
@@ -68,7 +72,7 @@ class ChangeBatch:
             return
         if self._everything:
             return  # already reloading everything
-        key = (change.table, change.op)
+        key = (change.table, change.op, change.origin)
         if key in self._pending:
             ids = self._pending[key]
             if ids is None:
@@ -88,8 +92,8 @@ class ChangeBatch:
             merged = [Change.reload_everything()]
         else:
             merged = [
-                Change(table, op, None if ids is None else tuple(ids))
-                for (table, op), ids in self._pending.items()
+                Change(table, op, None if ids is None else tuple(ids), origin)
+                for (table, op, origin), ids in self._pending.items()
             ]
         self.clear()
         return merged

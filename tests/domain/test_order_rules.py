@@ -354,3 +354,10 @@ def test_headers_refused(change: dict[str, object], field: str) -> None:
 def test_billing_defaults_to_shipping() -> None:
     clean = rules.check_header(rules.OrderHeader(shipping_address=ADDRESS, notes="  "))
     assert clean.billing_address == ADDRESS and clean.notes is None
+
+
+def test_a_shipment_missing_its_carrier_or_tracking_names_the_method_in_words() -> None:
+    with pytest.raises(ValidationError, match="tracking number of this standard shipment"):
+        rules.check_shipment("STANDARD", "UPS", None)
+    with pytest.raises(ValidationError, match="carrier of this express shipment"):
+        rules.check_shipment("EXPRESS", None, None)

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Engine
 
+from erpgo_desktop.db.engine import WORKSTATION
 from erpgo_desktop.services.notifications import Change
 from erpgo_desktop.ui.live import ChangeBatch, ChangeFeed
 
@@ -136,6 +137,16 @@ def test_batch_merges_ids_per_table_and_operation() -> None:
         Change("products", "INSERT", (uid(3),)),
     ]
     assert not batch
+
+
+def test_batch_keeps_this_workstation_s_changes_apart_from_others() -> None:
+    batch = ChangeBatch()
+    batch.add(Change("orders", "UPDATE", (uid(1),), WORKSTATION))
+    batch.add(Change("orders", "UPDATE", (uid(2),), "erpgo-desktop elsewhere"))
+    batch.add(Change("orders", "UPDATE", (uid(3),), WORKSTATION))
+    own, others = batch.take()
+    assert (own.ids, own.is_own) == ((uid(1), uid(3)), True)
+    assert (others.ids, others.is_own) == ((uid(2),), False)
 
 
 def test_batch_reloads_a_table_for_no_ids_or_too_many() -> None:
