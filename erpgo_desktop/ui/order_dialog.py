@@ -340,6 +340,7 @@ class OrderDialog(RecordDialog):
         self.credit_label = QLabel()
         self.credit_label.setObjectName("credit")
         form.addRow("Credit:", self.credit_label)
+        self._header_form = form
         self.credit_warning = error_label()
         self.credit_warning.setObjectName("credit_warning")
         form.addRow("", self.credit_warning)
@@ -800,6 +801,9 @@ class OrderDialog(RecordDialog):
             if row.tax_exempt:
                 text += " · tax exempt"
             self.credit_label.setText(text)
+        # Someone who may not read customers (a warehouse clerk shipping) sees no credit:
+        # no row then, rather than a caption over nothing.
+        self._header_form.setRowVisible(self.credit_label, bool(self.credit_label.text()))
         self._update_credit_warning()
 
     def _update_credit_warning(self, total: Decimal | None = None) -> None:

@@ -390,6 +390,8 @@ def test_a_sales_user_sees_no_ship_or_approve_and_a_clerk_cannot_edit(
         assert not hidden.isVisibleTo(clerk)
     assert clerk.ship_button.isVisibleTo(clerk) and not clerk.ship_button.isEnabled()
     assert clerk.customer_edit.isReadOnly() and not clerk.entry.isEnabled()
+    # The clerk may not read the customer's credit: no "Credit:" caption over nothing.
+    assert not clerk.credit_label.isVisibleTo(clerk)
     assert not clerk.lines_model.flags(clerk.lines_model.index(0, OrderLinesModel.QUANTITY)) & (
         Qt.ItemFlag.ItemIsEditable
     )
