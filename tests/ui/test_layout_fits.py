@@ -172,10 +172,6 @@ def settle(qtbot: QtBot, window: QWidget) -> None:
         if fitter is not None:
             fitter.fit()
     QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest.value)
-    # A resize of a shown window reaches its layout with the window system's answer.
-    layout = window.layout()
-    if layout is not None:
-        qtbot.waitUntil(lambda: layout.geometry().size() == window.contentsRect().size())
 
 
 # -- the main window -------------------------------------------------------------------
