@@ -303,14 +303,17 @@ def check_shipment(
     tracking = clean_text(tracking_number, "tracking_number", "A tracking number")
     needs_carrier = method not in ("PICKUP", "DIGITAL")
     if carrier is None and needs_carrier:
-        raise ValidationError(f"Name the carrier of this {in_sentence(method)} shipment.", field="carrier")
+        raise ValidationError(
+            f"Name the carrier of this {in_sentence(method)} shipment.", field="carrier"
+        )
     if carrier is not None and len(carrier) > MAX_CARRIER:
         raise ValidationError(
             f"A carrier's name has at most {MAX_CARRIER} characters.", field="carrier"
         )
     if tracking is None and needs_carrier:
         raise ValidationError(
-            f"Enter the tracking number of this {in_sentence(method)} shipment.", field="tracking_number"
+            f"Enter the tracking number of this {in_sentence(method)} shipment.",
+            field="tracking_number",
         )
     if tracking is not None and not TRACKING_NUMBER.fullmatch(tracking):
         raise ValidationError(

@@ -65,6 +65,12 @@ class Change:
         return self.origin == WORKSTATION
 
     @staticmethod
+    def made_here(table: str) -> Change:
+        """A change this program just made to some rows of `table`, announced to its own
+        screens before the notification's round trip."""
+        return Change(table, "UPDATE", None, WORKSTATION)
+
+    @staticmethod
     def reload_everything() -> Change:
         """What the listener reports after a gap in which changes may have been missed."""
         return Change(ALL_TABLES, "RECONNECT", None)

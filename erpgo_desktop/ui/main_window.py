@@ -857,7 +857,9 @@ class MainWindow(QMainWindow):
 
     def _refresh_areas(self, table: str) -> None:
         """Our own save shows at once, without waiting for the notification's round trip."""
-        self.apply_change(Change(table, "UPDATE", None))
+        # Our own: the record windows that saved it must not hear "someone else changed
+        # this" (an order window said so right after its own partial shipment).
+        self.apply_change(Change.made_here(table))
 
     def run(
         self,
