@@ -9,8 +9,9 @@ A column is one of three kinds (`Fit`):
   columns leave, the shortest shown whole first (each gets at most the same cap, the
   longest are cut to it), never narrower than their header or about ten characters.
   Their tooltip shows the whole text.
-- `STRETCH`: the one long text column (a product's name, a company): a TEXT column that
-  also takes whatever width is left over.
+- `STRETCH`: the one long text column (a product's name, a company): shown whole before
+  the TEXT columns share what is left (when their floors allow it), and it takes whatever
+  width is left over.
 
     fitter = ColumnFitter(view, [Fit.WHOLE, Fit.STRETCH, Fit.WHOLE])   # per section
     # ListTableView makes its own, reading `model.columns[n].fit` (ui/list_model.py).
@@ -260,6 +261,30 @@ class ColumnFitter(QObject):
             ]
             left = room - sum(widths.values())
             shared = share_room(needs, floors, left)
+            stretch_need = sum(
+                need
+                for s, need in zip(flexible, needs, strict=True)
+                if self.fit_of(s) is Fit.STRETCH
+            )
+            text_floor = sum(
+                floor
+                for s, floor in zip(flexible, floors, strict=True)
+                if self.fit_of(s) is not Fit.STRETCH
+            )
+            if stretch_need + text_floor <= left:
+                # The long text column (an item's or a company's name) whole before the
+                # other texts (a line's stock per warehouse): those share what remains.
+                text_room = left - stretch_need
+                rest = [s for s in flexible if self.fit_of(s) is not Fit.STRETCH]
+                rest_shared = share_room(
+                    [needs[flexible.index(s)] for s in rest],
+                    [floors[flexible.index(s)] for s in rest],
+                    text_room,
+                )
+                shared = [
+                    needs[i] if self.fit_of(s) is Fit.STRETCH else rest_shared[rest.index(s)]
+                    for i, s in enumerate(flexible)
+                ]
             widths.update(zip(flexible, shared, strict=True))
             spare = left - sum(shared)
             if spare > 0:
