@@ -662,6 +662,23 @@ class Warehouse(Versioned, Base):
     manager: Mapped[User | None] = relationship(foreign_keys=[manager_id])
 
 
+#: Revision 0019: a stock row's kept value (quantity times cost or price).
+StockValue = Numeric(20, 2)
+
+
+def _stock_report_indexes(table: str, item: str) -> tuple[Index, ...]:
+    """Revision 0019: the valuation sorted by value or on hand, a page at a time."""
+    on_hand = text("quantity_available > 0")
+    return tuple(
+        Index(f"idx_{table}_{name}", column, item, "warehouse_id", postgresql_where=on_hand)
+        for name, column in (
+            ("value_at_cost", "value_at_cost"),
+            ("value_at_price", "value_at_price"),
+            ("on_hand", "quantity_available"),
+        )
+    )
+
+
 class ProductInventory(Base):
     __tablename__ = "product_inventory"
     __table_args__ = (
@@ -677,6 +694,7 @@ class ProductInventory(Base):
         Index("idx_product_inventory_warehouse_id", "warehouse_id"),
         # Revision 0007: the low-stock list reads through it.
         Index("idx_product_inventory_low", "warehouse_id", postgresql_where=text("is_low")),
+        *_stock_report_indexes("product_inventory", "product_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -690,6 +708,9 @@ class ProductInventory(Base):
     updated_by: Mapped[uuid.UUID | None]
     #: Sellable at or below the reorder level that applies; kept by triggers (revision 0007).
     is_low: Mapped[bool] = mapped_column(server_default=FALSE)
+    #: On hand times the product's cost and price; kept by triggers (revision 0019).
+    value_at_cost: Mapped[Decimal] = mapped_column(StockValue, server_default=ZERO)
+    value_at_price: Mapped[Decimal] = mapped_column(StockValue, server_default=ZERO)
 
     product: Mapped[Product] = relationship(back_populates="inventory")
     warehouse: Mapped[Warehouse] = relationship()
@@ -707,6 +728,18 @@ class InventoryTransaction(Base):
             "idx_inventory_transactions_reference_id",
             "reference_id",
             postgresql_where=text("reference_id IS NOT NULL"),
+        ),
+        # Revision 0019: a period's ledger rows, read without the table (stock movements).
+        Index(
+            "idx_inventory_transactions_time",
+            "created_at",
+            postgresql_include=[
+                "product_id",
+                "variant_id",
+                "warehouse_id",
+                "transaction_type",
+                "quantity",
+            ],
         ),
     )
 
@@ -786,6 +819,7 @@ class VariantInventory(Base):
             "quantity_available <= 999999999", name="check_variant_inventory_upper_bound"
         ),
         Index("idx_variant_inventory_low", "warehouse_id", postgresql_where=text("is_low")),
+        *_stock_report_indexes("variant_inventory", "variant_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -801,6 +835,10 @@ class VariantInventory(Base):
     updated_by: Mapped[uuid.UUID | None]
     #: Sellable at or below the reorder level that applies; kept by triggers (revision 0007).
     is_low: Mapped[bool] = mapped_column(server_default=FALSE)
+    #: On hand times the variant's cost (its product's when it has none) and price; kept by
+    #: triggers (revision 0019).
+    value_at_cost: Mapped[Decimal] = mapped_column(StockValue, server_default=ZERO)
+    value_at_price: Mapped[Decimal] = mapped_column(StockValue, server_default=ZERO)
 
 
 # Revision 0005 -----------------------------------------------------------------------
@@ -935,6 +973,27 @@ dashboard_stock_value_pending = _pending(DashboardStockValue)
 dashboard_order_day_pending = _pending(DashboardOrderDay)
 dashboard_product_day_pending = _pending(DashboardProductDay)
 dashboard_customer_day_pending = _pending(DashboardCustomerDay)
+
+
+# Revision 0019 -----------------------------------------------------------------------
+
+
+class ReportStockTotals(Base):
+    """The inventory valuation's totals per warehouse, kept like the dashboard's summaries:
+    a total is this plus `report_stock_totals_pending`, which report_stock_fold() folds in."""
+
+    __tablename__ = "report_stock_totals"
+
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    #: Stock rows with stock on hand (the valuation's rows).
+    stock_rows: Mapped[int] = mapped_column(BigInteger)
+    on_hand: Mapped[int] = mapped_column(BigInteger)
+    reserved: Mapped[int] = mapped_column(BigInteger)
+    value_at_cost: Mapped[Decimal] = mapped_column(Numeric(22, 2))
+    value_at_price: Mapped[Decimal] = mapped_column(Numeric(22, 2))
+
+
+report_stock_totals_pending = _pending(ReportStockTotals)
 
 
 # Revision 0012 -----------------------------------------------------------------------

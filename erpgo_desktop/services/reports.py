@@ -71,8 +71,10 @@ from erpgo_desktop.db.models import (
     Product,
     ProductInventory,
     ProductVariant,
+    ReportStockTotals,
     VariantInventory,
     Warehouse,
+    report_stock_totals_pending,
 )
 from erpgo_desktop.domain import orders as order_rules
 from erpgo_desktop.domain import permissions as perms
@@ -426,6 +428,10 @@ class ReportService(Service):
         history counts its own: `HistoryService.count_changes`)."""
         require(acting, perms.REPORTS_VIEW)
         term = check_search(search)
+        if report is Report.INVENTORY_VALUATION and not term:
+            # Kept by the database per warehouse (revision 0019); folding its pending
+            # changes in writes, hence a write transaction.
+            return self._write(lambda session: _kept_stock_totals(session, warehouse_id))
         if report in (Report.INVENTORY_VALUATION, Report.CUSTOMER_BALANCES):
             shape = (
                 _valuation(warehouse_id, term)
@@ -502,6 +508,30 @@ class ReportService(Service):
         return self._read(work)
 
 
+def _kept_stock_totals(session: Session, warehouse_id: uuid.UUID | None) -> ReportTotals:
+    """The valuation's count and sums from `report_stock_totals` and its pending changes,
+    which the stock tables' triggers keep equal to the stock rows (the database's, not
+    the workstation's, whoever writes them)."""
+    session.execute(select(func.report_stock_fold()))
+    kept, pending = ReportStockTotals.__table__, report_stock_totals_pending
+    columns = ("stock_rows", *TOTALS[Report.INVENTORY_VALUATION])
+    parts = [select(*(table.c[name] for name in columns)) for table in (kept, pending)]
+    if warehouse_id is not None:
+        parts = [
+            part.where(table.c.warehouse_id == warehouse_id)
+            for part, table in zip(parts, (kept, pending), strict=True)
+        ]
+    both = union_all(*parts).subquery("kept")
+    found = session.execute(
+        select(*(func.coalesce(func.sum(both.c[name]), 0) for name in columns))
+    ).one()
+    count, *sums = found
+    named = dict(zip(TOTALS[Report.INVENTORY_VALUATION], sums, strict=True))
+    for whole in ("on_hand", "reserved"):
+        named[whole] = int(named[whole])
+    return ReportTotals(int(count), named)
+
+
 def _report_order(keys: Sequence[Any], descending: bool) -> list[Any]:
     """Every key the same way, so that a row comparison finds the rows after a cursor.
     NULLs (no credit limit, no code) where PostgreSQL puts them, after every value
@@ -563,9 +593,9 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
     variant_cost = case((v.cost > 0, v.cost), else_=p.cost)
     products = (
         select(
-            p.id.label("product_id"),
+            pi.product_id.label("product_id"),
             _no_uuid().label("variant_id"),
-            p.id.label("item_id"),
+            pi.product_id.label("item_id"),
             pi.warehouse_id.label("warehouse_id"),
             _warehouse_code(pi.warehouse_id).label("warehouse_code"),
             p.sku.label("sku"),
@@ -574,8 +604,8 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
             pi.quantity_reserved.label("reserved"),
             p.cost.label("unit_cost"),
             p.price.label("unit_price"),
-            (pi.quantity_available * p.cost).label("value_at_cost"),
-            (pi.quantity_available * p.price).label("value_at_price"),
+            pi.value_at_cost.label("value_at_cost"),
+            pi.value_at_price.label("value_at_price"),
         )
         .select_from(p)
         .join(pi, pi.product_id == p.id)
@@ -584,8 +614,8 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
     variants = (
         select(
             p.id.label("product_id"),
-            v.id.label("variant_id"),
-            v.id.label("item_id"),
+            vi.variant_id.label("variant_id"),
+            vi.variant_id.label("item_id"),
             vi.warehouse_id.label("warehouse_id"),
             _warehouse_code(vi.warehouse_id).label("warehouse_code"),
             v.sku.label("sku"),
@@ -594,8 +624,8 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
             vi.quantity_reserved.label("reserved"),
             variant_cost.label("unit_cost"),
             v.price.label("unit_price"),
-            (vi.quantity_available * variant_cost).label("value_at_cost"),
-            (vi.quantity_available * v.price).label("value_at_price"),
+            vi.value_at_cost.label("value_at_cost"),
+            vi.value_at_price.label("value_at_price"),
         )
         .select_from(vi)
         .join(v, v.id == vi.variant_id)
@@ -611,7 +641,9 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
     return _Shape(
         (products, variants),
         VALUATION_SORTS,
-        ("sku", "item_id", "warehouse_id"),
+        # The stock rows' own key, not the SKU: with the value or on hand first, it is
+        # what their indexes read in order (revision 0019), a page's rows and no more.
+        ("item_id", "warehouse_id"),
         TOTALS[Report.INVENTORY_VALUATION],
         _made(ValuationRow),
     )
