@@ -14,12 +14,17 @@ and stop after a page's rows, instead of joining and sorting every stock row fir
 Figures:
 
 - inventory valuation: one row per stock row (product or variant in a warehouse) with
-  stock on hand, as much rows as the stock tables hold (no grouping);
+  stock on hand, as much rows as the stock tables hold (no grouping). Its values are the
+  stock rows' own (`value_at_cost`, `value_at_price`, kept by the database, revision
+  0019), so that an index reads it sorted by value or on hand; its totals without a
+  search are kept per warehouse (`report_stock_totals`);
 - stock movements: one row per product/variant and warehouse that moved in the period,
   from the ledger (`inventory_transactions`), with the quantity before the period
-  (`opening`, the ledger before its first day), what came in, went out, was adjusted and
-  transferred, and the quantity after it (`closing`). A manager reads what happened to
-  each item, not each ledger row (the product dialog's ledger lists those);
+  (`opening`), what came in, went out, was adjusted and transferred, and the quantity
+  after it (`closing`). Only the ledger from the period's first day on is read (by its
+  time index): closing is on hand now less what moved after the period. A manager reads
+  what happened to each item, not each ledger row (the product dialog's ledger lists
+  those);
 - sales by product, customer and region: orders dated in the period whose goods are sold
   (`SOLD_STATUSES`, and ON_HOLD orders held after confirmation); cancelled, returned and
   refunded orders, drafts and orders not yet confirmed do not count;
@@ -320,7 +325,8 @@ class ReportService(Service):
         """Stock on hand (above 0) per product or variant and warehouse, valued at the
         item's cost and price (a variant without a cost of its own at its product's).
         By SKU first: an index reads that order, so the first page is quick however much
-        stock there is; the values sort too, over every stock row."""
+        stock there is; so do the values and on hand (the stock rows' kept values and
+        their indexes, revision 0019)."""
         require(acting, perms.REPORTS_VIEW)
         shape = _valuation(warehouse_id, check_search(search))
         return self._page(shape, sort, descending, after, limit)
@@ -652,8 +658,13 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
 def _movement_rows(
     first: Any, after_last: Any, warehouse_id: uuid.UUID | None, term: str
 ) -> Select[Any]:
+    """The ledger from the period's first day on, by its time index (revision 0019): what
+    moved in the period, and what moved after it. The closing quantity is the stock row's
+    on hand less what moved after the period, the opening that less what moved in it: the
+    ledger's sums up to those days, since on hand moves only with its ledger rows (the
+    database's rule, revision 0011), without reading the ledger before the period."""
     tx = InventoryTransaction
-    in_period = tx.created_at >= first
+    in_period = tx.created_at < after_last
 
     def moved(kind: str) -> ColumnElement[int]:
         total = func.sum(tx.quantity).filter(and_(in_period, tx.transaction_type == kind))
@@ -663,14 +674,13 @@ def _movement_rows(
         tx.product_id,
         tx.variant_id,
         tx.warehouse_id,
-        func.coalesce(func.sum(tx.quantity).filter(tx.created_at < first), 0).label("opening"),
         moved("IN").label("received"),
         (-moved("OUT")).label("issued"),
         moved("ADJUST").label("adjusted"),
         moved("TRANSFER").label("transferred"),
         func.coalesce(func.sum(tx.quantity).filter(in_period), 0).label("net"),
-        func.sum(tx.quantity).label("closing"),
-    ).where(tx.created_at < after_last)
+        func.coalesce(func.sum(tx.quantity).filter(~in_period), 0).label("later"),
+    ).where(tx.created_at >= first)
     if warehouse_id is not None:
         ledger = ledger.where(tx.warehouse_id == warehouse_id)
     grouped = (
@@ -679,6 +689,9 @@ def _movement_rows(
         .subquery("ledger")
     )
     p, v, w = Product, ProductVariant, Warehouse
+    pi, vi = ProductInventory, VariantInventory
+    on_hand = func.coalesce(vi.quantity_available, pi.quantity_available, 0)
+    closing = on_hand - grouped.c.later
     statement = (
         select(
             grouped.c.product_id,
@@ -688,17 +701,29 @@ def _movement_rows(
             w.code.label("warehouse_code"),
             func.coalesce(v.sku, p.sku).label("sku"),
             case((v.id.is_(None), p.name), else_=p.name + literal(" — ") + v.name).label("name"),
-            cast(grouped.c.opening, _INT).label("opening"),
+            cast(closing - grouped.c.net, _INT).label("opening"),
             cast(grouped.c.received, _INT).label("received"),
             cast(grouped.c.issued, _INT).label("issued"),
             cast(grouped.c.adjusted, _INT).label("adjusted"),
             cast(grouped.c.transferred, _INT).label("transferred"),
             cast(grouped.c.net, _INT).label("net"),
-            cast(grouped.c.closing, _INT).label("closing"),
+            cast(closing, _INT).label("closing"),
         )
         .join(p, p.id == grouped.c.product_id)
         .outerjoin(v, v.id == grouped.c.variant_id)
         .join(w, w.id == grouped.c.warehouse_id)
+        .outerjoin(
+            pi,
+            and_(
+                grouped.c.variant_id.is_(None),
+                pi.product_id == grouped.c.product_id,
+                pi.warehouse_id == grouped.c.warehouse_id,
+            ),
+        )
+        .outerjoin(
+            vi,
+            and_(vi.variant_id == grouped.c.variant_id, vi.warehouse_id == grouped.c.warehouse_id),
+        )
     )
     if term:
         statement = statement.where(_contains((p.sku, p.name, v.sku, v.name), term))
