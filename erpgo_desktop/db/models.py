@@ -258,6 +258,8 @@ class Product(Versioned, Base):
         Index("idx_products_name_id", "name", "id"),
         Index("idx_products_price_id", "price", "id"),
         Index("idx_products_stock_quantity_id", "stock_quantity", "id"),
+        # Revision 0019: an item's SKU and name for reports grouping many items.
+        Index("idx_products_id_label", "id", postgresql_include=["sku", "name"]),
         # Revision 0005: scanner lookups and searching parts of barcodes.
         Index("idx_products_barcode", "barcode", postgresql_where=text("barcode IS NOT NULL")),
         Index(
@@ -448,6 +450,8 @@ class OrderAddress(Base):
     __tablename__ = "order_addresses"
     __table_args__ = (
         CheckConstraint(_in("type", ("shipping", "billing")), name="order_addresses_type_check"),
+        # Revision 0019: the regions of a period's orders (sales by region).
+        Index("idx_order_addresses_region", "id", postgresql_include=["country", "state"]),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -608,6 +612,20 @@ class OrderItem(Base):
         Index("idx_order_items_order_id", "order_id"),
         Index("idx_order_items_product_id", "product_id"),
         Index("idx_order_items_variant_id", "variant_id"),
+        # Revision 0019: a period's lines as sales by product adds them up.
+        Index(
+            "idx_order_items_order_sales",
+            "order_id",
+            postgresql_include=[
+                "product_id",
+                "variant_id",
+                "status",
+                "quantity",
+                "unit_price",
+                "discount_amount",
+                "returned_quantity",
+            ],
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -301,6 +301,9 @@ class _Shape:
     tie_breakers: tuple[str, ...]
     summed: tuple[str, ...]
     make: Callable[[Mapping[Any, Any]], Any]
+    #: Columns added to a page's rows only, after it is cut: what costs a look-up per
+    #: row and is not sorted by (the stock movements' on hand), given the page.
+    late: Callable[[Any], Select[Any]] | None = None
 
 
 def _made(row_type: Any) -> Callable[[Mapping[Any, Any]], Any]:
@@ -346,7 +349,7 @@ class ReportService(Service):
     ) -> ReportPage[MovementRow]:
         """What moved in the period per product or variant and warehouse, from the ledger."""
         require(acting, perms.REPORTS_VIEW)
-        shape = _movements(start, end, warehouse_id, check_search(search))
+        shape = _movements(start, end, warehouse_id, check_search(search), sort)
         return self._page(shape, sort, descending, after, limit)
 
     def sales_by_product(
@@ -364,7 +367,7 @@ class ReportService(Service):
         """Units and net sales per product or variant on sold orders of the period (lines
         not cancelled)."""
         require(acting, perms.REPORTS_VIEW)
-        shape = _product_sales(start, end, check_search(search))
+        shape = _product_sales(start, end, check_search(search), sort)
         return self._page(shape, sort, descending, after, limit)
 
     def sales_by_customer(
@@ -497,6 +500,11 @@ class ReportService(Service):
 
         if len(shape.branches) == 1:
             statement = page_of(shape.branches[0])
+            if shape.late is not None:
+                page = statement.subquery("page")
+                whole = shape.late(page).subquery("whole")
+                keys = [whole.c[name] for name in names]
+                statement = select(whole).order_by(*_report_order(keys, descending))
         else:
             # Each branch's page (an index can read it), then the merge of those pages.
             pages = [select(page_of(branch).subquery()) for branch in shape.branches]
@@ -689,9 +697,6 @@ def _movement_rows(
         .subquery("ledger")
     )
     p, v, w = Product, ProductVariant, Warehouse
-    pi, vi = ProductInventory, VariantInventory
-    on_hand = func.coalesce(vi.quantity_available, pi.quantity_available, 0)
-    closing = on_hand - grouped.c.later
     statement = (
         select(
             grouped.c.product_id,
@@ -701,33 +706,52 @@ def _movement_rows(
             w.code.label("warehouse_code"),
             func.coalesce(v.sku, p.sku).label("sku"),
             case((v.id.is_(None), p.name), else_=p.name + literal(" — ") + v.name).label("name"),
-            cast(closing - grouped.c.net, _INT).label("opening"),
             cast(grouped.c.received, _INT).label("received"),
             cast(grouped.c.issued, _INT).label("issued"),
             cast(grouped.c.adjusted, _INT).label("adjusted"),
             cast(grouped.c.transferred, _INT).label("transferred"),
             cast(grouped.c.net, _INT).label("net"),
-            cast(closing, _INT).label("closing"),
+            grouped.c.later,
         )
         .join(p, p.id == grouped.c.product_id)
         .outerjoin(v, v.id == grouped.c.variant_id)
         .join(w, w.id == grouped.c.warehouse_id)
-        .outerjoin(
-            pi,
-            and_(
-                grouped.c.variant_id.is_(None),
-                pi.product_id == grouped.c.product_id,
-                pi.warehouse_id == grouped.c.warehouse_id,
-            ),
-        )
-        .outerjoin(
-            vi,
-            and_(vi.variant_id == grouped.c.variant_id, vi.warehouse_id == grouped.c.warehouse_id),
-        )
     )
     if term:
         statement = statement.where(_contains((p.sku, p.name, v.sku, v.name), term))
     return select(statement.subquery("movement"))
+
+
+def _with_stock(moved: Any) -> Select[Any]:
+    """The moved rows with their opening and closing quantities: a look-up of each row's
+    stock row, which the first page of a report sorted by anything else does for the
+    page's rows only (`_Shape.late`)."""
+    pi, vi = ProductInventory, VariantInventory
+    on_hand = func.coalesce(vi.quantity_available, pi.quantity_available, 0)
+    closing = on_hand - moved.c.later
+    shown = [moved.c[name] for name in ("product_id", "variant_id", "item_id", "warehouse_id",
+                                        "warehouse_code", "sku", "name")]  # fmt: skip
+    return (
+        select(
+            *shown,
+            cast(closing - moved.c.net, _INT).label("opening"),
+            *(moved.c[name] for name in ("received", "issued", "adjusted", "transferred", "net")),
+            cast(closing, _INT).label("closing"),
+        )
+        .select_from(moved)
+        .outerjoin(
+            pi,
+            and_(
+                moved.c.variant_id.is_(None),
+                pi.product_id == moved.c.product_id,
+                pi.warehouse_id == moved.c.warehouse_id,
+            ),
+        )
+        .outerjoin(
+            vi,
+            and_(vi.variant_id == moved.c.variant_id, vi.warehouse_id == moved.c.warehouse_id),
+        )
+    )
 
 
 def _sold_orders(first: Any, after_last: Any) -> list[ColumnElement[bool]]:
@@ -743,40 +767,46 @@ def _sold_orders(first: Any, after_last: Any) -> list[ColumnElement[bool]]:
     ]
 
 
-def _product_sales_rows(first: Any, after_last: Any, term: str) -> Select[Any]:
-    i, p, v = OrderItem, Product, ProductVariant
+def _product_sales_rows(first: Any, after_last: Any) -> Select[Any]:
+    """Each product's or variant's figures, without its SKU and name (`_with_item`)."""
+    i = OrderItem
     lines = (
         select(
             i.product_id,
             i.variant_id,
-            func.count(func.distinct(i.order_id)).label("orders"),
-            func.sum(i.quantity).label("units"),
-            func.sum(i.returned_quantity).label("returned"),
+            func.coalesce(i.variant_id, i.product_id).label("item_id"),
+            cast(func.count(func.distinct(i.order_id)), _INT).label("orders"),
+            cast(func.sum(i.quantity), _INT).label("units"),
+            cast(func.sum(i.returned_quantity), _INT).label("returned"),
             func.sum(i.quantity * i.unit_price - i.discount_amount).label("net_sales"),
         )
         .join(Order, Order.id == i.order_id)
         .where(*_sold_orders(first, after_last), i.status != "CANCELLED")
         .group_by(i.product_id, i.variant_id)
-        .subquery("lines")
     )
+    return select(lines.subquery("lines"))
+
+
+def _with_item(lines: Any, term: str = "") -> Select[Any]:
+    """The rows of `lines` with their item's SKU and name (and only those a search
+    matches)."""
+    p, v = Product, ProductVariant
     statement = (
         select(
             lines.c.product_id,
             lines.c.variant_id,
-            func.coalesce(lines.c.variant_id, lines.c.product_id).label("item_id"),
+            lines.c.item_id,
             func.coalesce(v.sku, p.sku).label("sku"),
             case((v.id.is_(None), p.name), else_=p.name + literal(" — ") + v.name).label("name"),
-            cast(lines.c.orders, _INT).label("orders"),
-            cast(lines.c.units, _INT).label("units"),
-            cast(lines.c.returned, _INT).label("returned"),
-            lines.c.net_sales,
+            *(lines.c[name] for name in ("orders", "units", "returned", "net_sales")),
         )
+        .select_from(lines)
         .join(p, p.id == lines.c.product_id)
         .outerjoin(v, v.id == lines.c.variant_id)
     )
     if term:
         statement = statement.where(_contains((p.sku, p.name, v.sku, v.name), term))
-    return select(statement.subquery("sales"))
+    return statement
 
 
 def _customer_name() -> ColumnElement[str]:
@@ -862,7 +892,9 @@ def _balance_rows(term: str) -> Select[Any]:
         )
         .where(
             o.type == "SALES",
-            unpaid > 0,
+            # Not `unpaid > 0`: written so, PostgreSQL proves the orders are among those
+            # of idx_orders_overdue (revision 0006), a few thousand, and reads only them.
+            o.paid_amount < o.total_amount,
             or_(
                 o.status.in_(SOLD_STATUSES),
                 and_(o.status == order_rules.ON_HOLD, o.previous_status.in_(_HELD_AFTER)),
@@ -895,25 +927,41 @@ def _balance_rows(term: str) -> Select[Any]:
     return select(statement.subquery("balances"))
 
 
-def _movements(start: date, end: date, warehouse_id: uuid.UUID | None, term: str) -> _Shape:
+def _movements(
+    start: date,
+    end: date,
+    warehouse_id: uuid.UUID | None,
+    term: str,
+    sort: str | None = None,
+) -> _Shape:
+    """The stock movements; sorted by anything but the quantities on hand (`sort`), the
+    stock rows are read for a page's rows only. Without a sort (totals), for every row."""
     first, after_last = report_period(start, end)
+    moved = _movement_rows(first, after_last, warehouse_id, term)
+    late = sort is not None and sort not in ("opening", "closing")
     return _Shape(
-        (_movement_rows(first, after_last, warehouse_id, term),),
+        (moved if late else select(_with_stock(moved.subquery("moved")).subquery("movement")),),
         MOVEMENT_SORTS,
         ("sku", "item_id", "warehouse_id"),
         TOTALS[Report.STOCK_MOVEMENTS],
         _made(MovementRow),
+        _with_stock if late else None,
     )
 
 
-def _product_sales(start: date, end: date, term: str) -> _Shape:
+def _product_sales(start: date, end: date, term: str, sort: str | None = None) -> _Shape:
+    """Sales by product; sorted by a figure without a search, the SKUs and names are
+    looked up for a page's rows only (ties broken by the item, not its SKU)."""
     first, after_last = report_period(start, end)
+    lines = _product_sales_rows(first, after_last)
+    late = sort is not None and sort not in ("sku", "name") and not term
     return _Shape(
-        (_product_sales_rows(first, after_last, term),),
+        (lines if late else select(_with_item(lines.subquery("lines"), term).subquery("sales")),),
         PRODUCT_SALES_SORTS,
-        ("sku", "item_id"),
+        ("item_id",),
         TOTALS[Report.SALES_BY_PRODUCT],
         _made(ProductSalesRow),
+        _with_item if late else None,
     )
 
 

@@ -6,6 +6,13 @@ the report groups and adds (product, variant, warehouse, type, quantity) include
 period's ledger rows are one index range read without the table: a 30-day period reads
 that month, not the whole ledger.
 
+**Items and sales of a period.** A report grouping tens of thousands of items looks up
+each one's SKU and name: `idx_products_id_label` (id, including sku and name) answers
+that from a small index instead of the wide product rows. `idx_order_items_order_sales`
+(order_id, including what sales by product adds up) reads a period's order lines
+without the table, `idx_order_addresses_region` (id, including country and state) the
+regions of a period's orders without the address rows.
+
 **Valuation by value.** `value_at_cost` and `value_at_price` on every stock row
 (product_inventory, variant_inventory): quantity_available times the item's cost and
 price, a variant without a cost of its own (0) at its product's. A BEFORE INSERT OR
@@ -69,6 +76,11 @@ def _track(table: str, ignored: tuple[str, ...]) -> str:
 UPGRADE = f"""
 CREATE INDEX idx_inventory_transactions_time ON inventory_transactions (created_at)
     INCLUDE (product_id, variant_id, warehouse_id, transaction_type, quantity);
+CREATE INDEX idx_products_id_label ON products (id) INCLUDE (sku, name);
+CREATE INDEX idx_order_addresses_region ON order_addresses (id) INCLUDE (country, state);
+CREATE INDEX idx_order_items_order_sales ON order_items (order_id)
+    INCLUDE (product_id, variant_id, status, quantity, unit_price, discount_amount,
+             returned_quantity);
 
 ALTER TABLE product_inventory
     ADD COLUMN value_at_cost NUMERIC(20, 2) NOT NULL DEFAULT 0,
@@ -324,7 +336,8 @@ DROP INDEX idx_product_inventory_value_at_cost, idx_product_inventory_value_at_p
     idx_variant_inventory_value_at_price, idx_variant_inventory_on_hand;
 ALTER TABLE product_inventory DROP COLUMN value_at_cost, DROP COLUMN value_at_price;
 ALTER TABLE variant_inventory DROP COLUMN value_at_cost, DROP COLUMN value_at_price;
-DROP INDEX idx_inventory_transactions_time;
+DROP INDEX idx_inventory_transactions_time, idx_products_id_label, idx_order_items_order_sales,
+    idx_order_addresses_region;
 """
 
 

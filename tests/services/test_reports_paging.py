@@ -17,13 +17,15 @@ from sqlalchemy.engine import Engine
 from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.services.reports import (
     BALANCE_SORTS,
+    MOVEMENT_SORTS,
+    PRODUCT_SALES_SORTS,
     VALUATION_SORTS,
     Report,
     ReportPage,
     ReportService,
 )
 from tests.services.test_orders_support import World, make_world, receive
-from tests.services.test_reports import every_row
+from tests.services.test_reports import LAST_DAY, WEEK_AGO, every_row, seed_sales
 
 
 @pytest.fixture
@@ -115,3 +117,30 @@ def test_a_row_added_between_pages_does_not_repeat_one(
     keys = [row.key for row in (*first.rows, *rest)]
     assert len(keys) == len(set(keys)) == 4
     assert uuid.UUID(str(early)) not in {row.product_id for row in (*first.rows, *rest)}
+
+
+def test_movement_and_product_sales_pages_in_every_sort(
+    engine: Engine, reports: ReportService
+) -> None:
+    """Sorted by a figure, these reports look up the items (and the stock on hand) for a
+    page's rows only; sorted by SKU, name or on hand, for every row first. Both give the
+    same rows with the same figures, each once, in the order asked for."""
+    world: World = make_world(engine)
+    sold = seed_sales(world)
+    receive(engine, sold["tool"], {world.east: 3})
+    world.product("10.00", stock={world.main: 4, world.east: 4})
+    period = {"start": WEEK_AGO, "end": LAST_DAY}
+    for read, sorts in (
+        (reports.stock_movements, MOVEMENT_SORTS),
+        (reports.sales_by_product, PRODUCT_SALES_SORTS),
+    ):
+        by_sku = set(read(world.manager, **period, sort="sku", limit=1000).rows)
+        assert len(by_sku) >= 2
+        for sort in sorts:
+            for descending in (False, True):
+                rows = paged_equals_whole(
+                    read, acting=world.manager, sort=sort, descending=descending, **period
+                )
+                assert set(rows) == by_sku, (sort, descending)
+                values = [getattr(row, sort) for row in rows]
+                assert values == sorted(values, reverse=descending), (sort, descending)
