@@ -663,9 +663,7 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
     )
 
 
-def _movement_rows(
-    first: Any, after_last: Any, warehouse_id: uuid.UUID | None, term: str
-) -> Select[Any]:
+def _movement_rows(first: Any, after_last: Any, warehouse_id: uuid.UUID | None) -> Select[Any]:
     """The ledger from the period's first day on, by its time index (revision 0019): what
     moved in the period, and what moved after it. The closing quantity is the stock row's
     on hand less what moved after the period, the opening that less what moved in it: the
@@ -696,46 +694,34 @@ def _movement_rows(
         .having(func.count().filter(in_period) > 0)
         .subquery("ledger")
     )
-    p, v, w = Product, ProductVariant, Warehouse
-    statement = (
-        select(
-            grouped.c.product_id,
-            grouped.c.variant_id,
-            func.coalesce(grouped.c.variant_id, grouped.c.product_id).label("item_id"),
-            grouped.c.warehouse_id,
-            w.code.label("warehouse_code"),
-            func.coalesce(v.sku, p.sku).label("sku"),
-            case((v.id.is_(None), p.name), else_=p.name + literal(" — ") + v.name).label("name"),
-            cast(grouped.c.received, _INT).label("received"),
-            cast(grouped.c.issued, _INT).label("issued"),
-            cast(grouped.c.adjusted, _INT).label("adjusted"),
-            cast(grouped.c.transferred, _INT).label("transferred"),
-            cast(grouped.c.net, _INT).label("net"),
-            grouped.c.later,
-        )
-        .join(p, p.id == grouped.c.product_id)
-        .outerjoin(v, v.id == grouped.c.variant_id)
-        .join(w, w.id == grouped.c.warehouse_id)
-    )
-    if term:
-        statement = statement.where(_contains((p.sku, p.name, v.sku, v.name), term))
+    w = Warehouse
+    statement = select(
+        grouped.c.product_id,
+        grouped.c.variant_id,
+        func.coalesce(grouped.c.variant_id, grouped.c.product_id).label("item_id"),
+        grouped.c.warehouse_id,
+        w.code.label("warehouse_code"),
+        cast(grouped.c.received, _INT).label("received"),
+        cast(grouped.c.issued, _INT).label("issued"),
+        cast(grouped.c.adjusted, _INT).label("adjusted"),
+        cast(grouped.c.transferred, _INT).label("transferred"),
+        cast(grouped.c.net, _INT).label("net"),
+        grouped.c.later,
+    ).join(w, w.id == grouped.c.warehouse_id)
     return select(statement.subquery("movement"))
 
 
 def _with_stock(moved: Any) -> Select[Any]:
     """The moved rows with their opening and closing quantities: a look-up of each row's
-    stock row, which the first page of a report sorted by anything else does for the
-    page's rows only (`_Shape.late`)."""
+    stock row, which a page of a report sorted by something else does for the page's
+    rows only (`_Shape.late`)."""
     pi, vi = ProductInventory, VariantInventory
     on_hand = func.coalesce(vi.quantity_available, pi.quantity_available, 0)
     closing = on_hand - moved.c.later
-    shown = [moved.c[name] for name in ("product_id", "variant_id", "item_id", "warehouse_id",
-                                        "warehouse_code", "sku", "name")]  # fmt: skip
     return (
         select(
-            *shown,
+            *(column for column in moved.c if column.name != "later"),
             cast(closing - moved.c.net, _INT).label("opening"),
-            *(moved.c[name] for name in ("received", "issued", "adjusted", "transferred", "net")),
             cast(closing, _INT).label("closing"),
         )
         .select_from(moved)
@@ -787,22 +773,20 @@ def _product_sales_rows(first: Any, after_last: Any) -> Select[Any]:
     return select(lines.subquery("lines"))
 
 
-def _with_item(lines: Any, term: str = "") -> Select[Any]:
-    """The rows of `lines` with their item's SKU and name (and only those a search
-    matches)."""
+def _with_item(rows: Any, term: str = "") -> Select[Any]:
+    """`rows` (of a product and a variant each) with their item's SKU and name, and only
+    those a search matches: a look-up per row, which a page of a report sorted by a
+    figure does for the page's rows only (`_Shape.late`)."""
     p, v = Product, ProductVariant
     statement = (
         select(
-            lines.c.product_id,
-            lines.c.variant_id,
-            lines.c.item_id,
+            *rows.c,
             func.coalesce(v.sku, p.sku).label("sku"),
             case((v.id.is_(None), p.name), else_=p.name + literal(" — ") + v.name).label("name"),
-            *(lines.c[name] for name in ("orders", "units", "returned", "net_sales")),
         )
-        .select_from(lines)
-        .join(p, p.id == lines.c.product_id)
-        .outerjoin(v, v.id == lines.c.variant_id)
+        .select_from(rows)
+        .join(p, p.id == rows.c.product_id)
+        .outerjoin(v, v.id == rows.c.variant_id)
     )
     if term:
         statement = statement.where(_contains((p.sku, p.name, v.sku, v.name), term))
@@ -934,18 +918,42 @@ def _movements(
     term: str,
     sort: str | None = None,
 ) -> _Shape:
-    """The stock movements; sorted by anything but the quantities on hand (`sort`), the
-    stock rows are read for a page's rows only. Without a sort (totals), for every row."""
+    """The stock movements. The items' SKUs and names and the stock rows on hand are
+    each a look-up per row: done before the page is cut only when the sort (or a
+    search) needs them, else for the page's rows (`_Shape.late`). Without a sort
+    (totals), the SKUs and names only for a search."""
     first, after_last = report_period(start, end)
-    moved = _movement_rows(first, after_last, warehouse_id, term)
-    late = sort is not None and sort not in ("opening", "closing")
+    moved = _movement_rows(first, after_last, warehouse_id)
+
+    def labelled(rows: Any) -> Select[Any]:
+        return _with_item(rows, term)
+
+    def both(rows: Any) -> Select[Any]:
+        return _with_stock(_with_item(rows, term).subquery("labelled"))
+
+    def stocked(rows: Any) -> Select[Any]:
+        return _with_stock(rows)
+
+    early: Callable[[Any], Select[Any]] | None
+    late: Callable[[Any], Select[Any]] | None
+    if term or sort is None:
+        early, late = (both if term else stocked), None
+    elif sort in ("sku", "name"):
+        early, late = labelled, stocked
+    elif sort in ("opening", "closing"):
+        early, late = stocked, labelled
+    else:
+        early, late = None, both
+    source = moved if early is None else select(early(moved.subquery("moved")).subquery("rows"))
     return _Shape(
-        (moved if late else select(_with_stock(moved.subquery("moved")).subquery("movement")),),
+        (source,),
         MOVEMENT_SORTS,
-        ("sku", "item_id", "warehouse_id"),
+        ("sku", "item_id", "warehouse_id")
+        if sort in ("sku", "name")
+        else ("item_id", "warehouse_id"),
         TOTALS[Report.STOCK_MOVEMENTS],
         _made(MovementRow),
-        _with_stock if late else None,
+        late,
     )
 
 
@@ -954,7 +962,7 @@ def _product_sales(start: date, end: date, term: str, sort: str | None = None) -
     looked up for a page's rows only (ties broken by the item, not its SKU)."""
     first, after_last = report_period(start, end)
     lines = _product_sales_rows(first, after_last)
-    late = sort is not None and sort not in ("sku", "name") and not term
+    late = sort not in ("sku", "name") and not term
     return _Shape(
         (lines if late else select(_with_item(lines.subquery("lines"), term).subquery("sales")),),
         PRODUCT_SALES_SORTS,

@@ -144,3 +144,12 @@ def test_movement_and_product_sales_pages_in_every_sort(
                 assert set(rows) == by_sku, (sort, descending)
                 values = [getattr(row, sort) for row in rows]
                 assert values == sorted(values, reverse=descending), (sort, descending)
+        # A search filters on the items before the page is cut, whatever the sort.
+        sku = min(row.sku for row in by_sku)
+        found = {row for row in by_sku if sku.lower() in (row.sku + row.name).lower()}
+        for sort in ("sku", sorts[-1]):
+            assert set(read(world.manager, **period, sort=sort, search=sku).rows) == found
+    totals = reports.totals(world.manager, Report.STOCK_MOVEMENTS, **period)
+    rows = reports.stock_movements(world.manager, **period, sort="closing", limit=1000).rows
+    assert totals.count == len(rows)
+    assert totals.sums["closing"] == sum(row.closing for row in rows)
