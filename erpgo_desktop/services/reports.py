@@ -384,7 +384,7 @@ class ReportService(Service):
     ) -> ReportPage[CustomerSalesRow]:
         """Orders, net sales, totals and payments per customer, sold orders of the period."""
         require(acting, perms.REPORTS_VIEW)
-        shape = _customer_sales(start, end, check_search(search))
+        shape = _customer_sales(start, end, check_search(search), sort)
         return self._page(shape, sort, descending, after, limit)
 
     def sales_by_region(
@@ -799,31 +799,34 @@ def _customer_name() -> ColumnElement[str]:
 
 
 def _customer_sales_rows(first: Any, after_last: Any, term: str) -> Select[Any]:
-    o, c = Order, Customer
+    """Each customer's figures, without the customer's code and name (`_with_customer`)."""
+    o = Order
     orders = (
         select(
             o.customer_id,
-            func.count().label("orders"),
+            cast(func.count(), _INT).label("orders"),
             func.sum(o.subtotal - o.discount_amount).label("net_sales"),
             func.sum(o.total_amount).label("total"),
             func.sum(o.paid_amount).label("paid"),
         )
         .where(*_sold_orders(first, after_last), *_of_matching_customers(term))
         .group_by(o.customer_id)
-        .subquery("orders")
     )
+    return select(orders.subquery("orders"))
+
+
+def _with_customer(rows: Any, term: str = "") -> Select[Any]:
+    """`rows` (of a customer each) with the customer's code and name, and only those a
+    search matches: a look-up per row, for a page's rows only when sorted by a figure."""
+    c = Customer
     statement = select(
-        c.id.label("customer_id"),
+        *rows.c,
         c.customer_code.label("customer_code"),
         _customer_name().label("customer_name"),
-        cast(orders.c.orders, _INT).label("orders"),
-        orders.c.net_sales,
-        orders.c.total,
-        orders.c.paid,
-    ).join(orders, orders.c.customer_id == c.id)
+    ).join(c, c.id == rows.c.customer_id)
     if term:
         statement = statement.where(_customer_search(term))
-    return select(statement.subquery("sales"))
+    return statement
 
 
 def _of_matching_customers(term: str) -> list[ColumnElement[bool]]:
@@ -973,14 +976,19 @@ def _product_sales(start: date, end: date, term: str, sort: str | None = None) -
     )
 
 
-def _customer_sales(start: date, end: date, term: str) -> _Shape:
+def _customer_sales(start: date, end: date, term: str, sort: str | None = None) -> _Shape:
+    """Sales by customer; sorted by a figure without a search, the customers' codes and
+    names are looked up for a page's rows only (ties broken by the customer's id)."""
     first, after_last = report_period(start, end)
+    orders = _customer_sales_rows(first, after_last, term)
+    late = sort not in ("customer_name", "customer_code") and not term
     return _Shape(
-        (_customer_sales_rows(first, after_last, term),),
+        (orders if late else select(_with_customer(orders.subquery("sold"), term).subquery()),),
         CUSTOMER_SALES_SORTS,
-        ("customer_name", "customer_id"),
+        ("customer_id",) if late else ("customer_name", "customer_id"),
         TOTALS[Report.SALES_BY_CUSTOMER],
         _made(CustomerSalesRow),
+        _with_customer if late else None,
     )
 
 
