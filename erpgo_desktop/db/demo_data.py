@@ -1436,6 +1436,10 @@ def generate_demo_data(
             cursor.execute("SELECT to_regprocedure('stock_flags_rebuild()') IS NOT NULL")
             if cursor.fetchone() == (True,):
                 cursor.execute("SELECT stock_flags_rebuild()")
+            # So are the stock rows' values and the valuation's totals (revision 0019).
+            cursor.execute("SELECT to_regprocedure('stock_values_rebuild()') IS NOT NULL")
+            if cursor.fetchone() == (True,):
+                cursor.execute("SELECT stock_values_rebuild()")
             _switch_triggers(cursor, triggers, enable=True)
             _advance_counters(cursor)
             # The dashboard's summaries (revision 0006) are kept by triggers, which were

@@ -258,6 +258,8 @@ class Product(Versioned, Base):
         Index("idx_products_name_id", "name", "id"),
         Index("idx_products_price_id", "price", "id"),
         Index("idx_products_stock_quantity_id", "stock_quantity", "id"),
+        # Revision 0019: an item's SKU and name for reports grouping many items.
+        Index("idx_products_id_label", "id", postgresql_include=["sku", "name"]),
         # Revision 0005: scanner lookups and searching parts of barcodes.
         Index("idx_products_barcode", "barcode", postgresql_where=text("barcode IS NOT NULL")),
         Index(
@@ -448,6 +450,8 @@ class OrderAddress(Base):
     __tablename__ = "order_addresses"
     __table_args__ = (
         CheckConstraint(_in("type", ("shipping", "billing")), name="order_addresses_type_check"),
+        # Revision 0019: the regions of a period's orders (sales by region).
+        Index("idx_order_addresses_region", "id", postgresql_include=["country", "state"]),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -608,6 +612,20 @@ class OrderItem(Base):
         Index("idx_order_items_order_id", "order_id"),
         Index("idx_order_items_product_id", "product_id"),
         Index("idx_order_items_variant_id", "variant_id"),
+        # Revision 0019: a period's lines as sales by product adds them up.
+        Index(
+            "idx_order_items_order_sales",
+            "order_id",
+            postgresql_include=[
+                "product_id",
+                "variant_id",
+                "status",
+                "quantity",
+                "unit_price",
+                "discount_amount",
+                "returned_quantity",
+            ],
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -662,6 +680,23 @@ class Warehouse(Versioned, Base):
     manager: Mapped[User | None] = relationship(foreign_keys=[manager_id])
 
 
+#: Revision 0019: a stock row's kept value (quantity times cost or price).
+StockValue = Numeric(20, 2)
+
+
+def _stock_report_indexes(table: str, item: str) -> tuple[Index, ...]:
+    """Revision 0019: the valuation sorted by value or on hand, a page at a time."""
+    on_hand = text("quantity_available > 0")
+    return tuple(
+        Index(f"idx_{table}_{name}", column, item, "warehouse_id", postgresql_where=on_hand)
+        for name, column in (
+            ("value_at_cost", "value_at_cost"),
+            ("value_at_price", "value_at_price"),
+            ("on_hand", "quantity_available"),
+        )
+    )
+
+
 class ProductInventory(Base):
     __tablename__ = "product_inventory"
     __table_args__ = (
@@ -677,6 +712,7 @@ class ProductInventory(Base):
         Index("idx_product_inventory_warehouse_id", "warehouse_id"),
         # Revision 0007: the low-stock list reads through it.
         Index("idx_product_inventory_low", "warehouse_id", postgresql_where=text("is_low")),
+        *_stock_report_indexes("product_inventory", "product_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -690,6 +726,9 @@ class ProductInventory(Base):
     updated_by: Mapped[uuid.UUID | None]
     #: Sellable at or below the reorder level that applies; kept by triggers (revision 0007).
     is_low: Mapped[bool] = mapped_column(server_default=FALSE)
+    #: On hand times the product's cost and price; kept by triggers (revision 0019).
+    value_at_cost: Mapped[Decimal] = mapped_column(StockValue, server_default=ZERO)
+    value_at_price: Mapped[Decimal] = mapped_column(StockValue, server_default=ZERO)
 
     product: Mapped[Product] = relationship(back_populates="inventory")
     warehouse: Mapped[Warehouse] = relationship()
@@ -707,6 +746,18 @@ class InventoryTransaction(Base):
             "idx_inventory_transactions_reference_id",
             "reference_id",
             postgresql_where=text("reference_id IS NOT NULL"),
+        ),
+        # Revision 0019: a period's ledger rows, read without the table (stock movements).
+        Index(
+            "idx_inventory_transactions_time",
+            "created_at",
+            postgresql_include=[
+                "product_id",
+                "variant_id",
+                "warehouse_id",
+                "transaction_type",
+                "quantity",
+            ],
         ),
     )
 
@@ -786,6 +837,7 @@ class VariantInventory(Base):
             "quantity_available <= 999999999", name="check_variant_inventory_upper_bound"
         ),
         Index("idx_variant_inventory_low", "warehouse_id", postgresql_where=text("is_low")),
+        *_stock_report_indexes("variant_inventory", "variant_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -801,6 +853,10 @@ class VariantInventory(Base):
     updated_by: Mapped[uuid.UUID | None]
     #: Sellable at or below the reorder level that applies; kept by triggers (revision 0007).
     is_low: Mapped[bool] = mapped_column(server_default=FALSE)
+    #: On hand times the variant's cost (its product's when it has none) and price; kept by
+    #: triggers (revision 0019).
+    value_at_cost: Mapped[Decimal] = mapped_column(StockValue, server_default=ZERO)
+    value_at_price: Mapped[Decimal] = mapped_column(StockValue, server_default=ZERO)
 
 
 # Revision 0005 -----------------------------------------------------------------------
@@ -935,6 +991,27 @@ dashboard_stock_value_pending = _pending(DashboardStockValue)
 dashboard_order_day_pending = _pending(DashboardOrderDay)
 dashboard_product_day_pending = _pending(DashboardProductDay)
 dashboard_customer_day_pending = _pending(DashboardCustomerDay)
+
+
+# Revision 0019 -----------------------------------------------------------------------
+
+
+class ReportStockTotals(Base):
+    """The inventory valuation's totals per warehouse, kept like the dashboard's summaries:
+    a total is this plus `report_stock_totals_pending`, which report_stock_fold() folds in."""
+
+    __tablename__ = "report_stock_totals"
+
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    #: Stock rows with stock on hand (the valuation's rows).
+    stock_rows: Mapped[int] = mapped_column(BigInteger)
+    on_hand: Mapped[int] = mapped_column(BigInteger)
+    reserved: Mapped[int] = mapped_column(BigInteger)
+    value_at_cost: Mapped[Decimal] = mapped_column(Numeric(22, 2))
+    value_at_price: Mapped[Decimal] = mapped_column(Numeric(22, 2))
+
+
+report_stock_totals_pending = _pending(ReportStockTotals)
 
 
 # Revision 0012 -----------------------------------------------------------------------

@@ -220,7 +220,7 @@ DATABASE_GRANTS: dict[str, tuple[TableGrant, ...]] = {
             "dashboard_order_day", "dashboard_order_day_pending", "dashboard_product_day",
             "dashboard_product_day_pending", "dashboard_product_month",
             "dashboard_customer_day", "dashboard_customer_day_pending",
-            "dashboard_customer_month",
+            "dashboard_customer_month", "report_stock_totals", "report_stock_totals_pending",
         )
     ),
     # Users, roles and memberships change only through the administration functions,

@@ -14,12 +14,17 @@ and stop after a page's rows, instead of joining and sorting every stock row fir
 Figures:
 
 - inventory valuation: one row per stock row (product or variant in a warehouse) with
-  stock on hand, as much rows as the stock tables hold (no grouping);
+  stock on hand, as much rows as the stock tables hold (no grouping). Its values are the
+  stock rows' own (`value_at_cost`, `value_at_price`, kept by the database, revision
+  0019), so that an index reads it sorted by value or on hand; its totals without a
+  search are kept per warehouse (`report_stock_totals`);
 - stock movements: one row per product/variant and warehouse that moved in the period,
   from the ledger (`inventory_transactions`), with the quantity before the period
-  (`opening`, the ledger before its first day), what came in, went out, was adjusted and
-  transferred, and the quantity after it (`closing`). A manager reads what happened to
-  each item, not each ledger row (the product dialog's ledger lists those);
+  (`opening`), what came in, went out, was adjusted and transferred, and the quantity
+  after it (`closing`). Only the ledger from the period's first day on is read (by its
+  time index): closing is on hand now less what moved after the period. A manager reads
+  what happened to each item, not each ledger row (the product dialog's ledger lists
+  those);
 - sales by product, customer and region: orders dated in the period whose goods are sold
   (`SOLD_STATUSES`, and ON_HOLD orders held after confirmation); cancelled, returned and
   refunded orders, drafts and orders not yet confirmed do not count;
@@ -71,8 +76,10 @@ from erpgo_desktop.db.models import (
     Product,
     ProductInventory,
     ProductVariant,
+    ReportStockTotals,
     VariantInventory,
     Warehouse,
+    report_stock_totals_pending,
 )
 from erpgo_desktop.domain import orders as order_rules
 from erpgo_desktop.domain import permissions as perms
@@ -294,6 +301,9 @@ class _Shape:
     tie_breakers: tuple[str, ...]
     summed: tuple[str, ...]
     make: Callable[[Mapping[Any, Any]], Any]
+    #: Columns added to a page's rows only, after it is cut: what costs a look-up per
+    #: row and is not sorted by (the stock movements' on hand), given the page.
+    late: Callable[[Any], Select[Any]] | None = None
 
 
 def _made(row_type: Any) -> Callable[[Mapping[Any, Any]], Any]:
@@ -318,7 +328,8 @@ class ReportService(Service):
         """Stock on hand (above 0) per product or variant and warehouse, valued at the
         item's cost and price (a variant without a cost of its own at its product's).
         By SKU first: an index reads that order, so the first page is quick however much
-        stock there is; the values sort too, over every stock row."""
+        stock there is; so do the values and on hand (the stock rows' kept values and
+        their indexes, revision 0019)."""
         require(acting, perms.REPORTS_VIEW)
         shape = _valuation(warehouse_id, check_search(search))
         return self._page(shape, sort, descending, after, limit)
@@ -338,7 +349,7 @@ class ReportService(Service):
     ) -> ReportPage[MovementRow]:
         """What moved in the period per product or variant and warehouse, from the ledger."""
         require(acting, perms.REPORTS_VIEW)
-        shape = _movements(start, end, warehouse_id, check_search(search))
+        shape = _movements(start, end, warehouse_id, check_search(search), sort)
         return self._page(shape, sort, descending, after, limit)
 
     def sales_by_product(
@@ -356,7 +367,7 @@ class ReportService(Service):
         """Units and net sales per product or variant on sold orders of the period (lines
         not cancelled)."""
         require(acting, perms.REPORTS_VIEW)
-        shape = _product_sales(start, end, check_search(search))
+        shape = _product_sales(start, end, check_search(search), sort)
         return self._page(shape, sort, descending, after, limit)
 
     def sales_by_customer(
@@ -373,7 +384,7 @@ class ReportService(Service):
     ) -> ReportPage[CustomerSalesRow]:
         """Orders, net sales, totals and payments per customer, sold orders of the period."""
         require(acting, perms.REPORTS_VIEW)
-        shape = _customer_sales(start, end, check_search(search))
+        shape = _customer_sales(start, end, check_search(search), sort)
         return self._page(shape, sort, descending, after, limit)
 
     def sales_by_region(
@@ -426,6 +437,10 @@ class ReportService(Service):
         history counts its own: `HistoryService.count_changes`)."""
         require(acting, perms.REPORTS_VIEW)
         term = check_search(search)
+        if report is Report.INVENTORY_VALUATION and not term:
+            # Kept by the database per warehouse (revision 0019); folding its pending
+            # changes in writes, hence a write transaction.
+            return self._write(lambda session: _kept_stock_totals(session, warehouse_id))
         if report in (Report.INVENTORY_VALUATION, Report.CUSTOMER_BALANCES):
             shape = (
                 _valuation(warehouse_id, term)
@@ -485,6 +500,11 @@ class ReportService(Service):
 
         if len(shape.branches) == 1:
             statement = page_of(shape.branches[0])
+            if shape.late is not None:
+                page = statement.subquery("page")
+                whole = shape.late(page).subquery("whole")
+                keys = [whole.c[name] for name in names]
+                statement = select(whole).order_by(*_report_order(keys, descending))
         else:
             # Each branch's page (an index can read it), then the merge of those pages.
             pages = [select(page_of(branch).subquery()) for branch in shape.branches]
@@ -500,6 +520,30 @@ class ReportService(Service):
             return ReportPage(rows, cursor, len(records) > limit)
 
         return self._read(work)
+
+
+def _kept_stock_totals(session: Session, warehouse_id: uuid.UUID | None) -> ReportTotals:
+    """The valuation's count and sums from `report_stock_totals` and its pending changes,
+    which the stock tables' triggers keep equal to the stock rows (the database's, not
+    the workstation's, whoever writes them)."""
+    session.execute(select(func.report_stock_fold()))
+    kept, pending = ReportStockTotals.__table__, report_stock_totals_pending
+    columns = ("stock_rows", *TOTALS[Report.INVENTORY_VALUATION])
+    parts = [select(*(table.c[name] for name in columns)) for table in (kept, pending)]
+    if warehouse_id is not None:
+        parts = [
+            part.where(table.c.warehouse_id == warehouse_id)
+            for part, table in zip(parts, (kept, pending), strict=True)
+        ]
+    both = union_all(*parts).subquery("kept")
+    found = session.execute(
+        select(*(func.coalesce(func.sum(both.c[name]), 0) for name in columns))
+    ).one()
+    count, *sums = found
+    named = dict(zip(TOTALS[Report.INVENTORY_VALUATION], sums, strict=True))
+    for whole in ("on_hand", "reserved"):
+        named[whole] = int(named[whole])
+    return ReportTotals(int(count), named)
 
 
 def _report_order(keys: Sequence[Any], descending: bool) -> list[Any]:
@@ -563,9 +607,9 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
     variant_cost = case((v.cost > 0, v.cost), else_=p.cost)
     products = (
         select(
-            p.id.label("product_id"),
+            pi.product_id.label("product_id"),
             _no_uuid().label("variant_id"),
-            p.id.label("item_id"),
+            pi.product_id.label("item_id"),
             pi.warehouse_id.label("warehouse_id"),
             _warehouse_code(pi.warehouse_id).label("warehouse_code"),
             p.sku.label("sku"),
@@ -574,8 +618,8 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
             pi.quantity_reserved.label("reserved"),
             p.cost.label("unit_cost"),
             p.price.label("unit_price"),
-            (pi.quantity_available * p.cost).label("value_at_cost"),
-            (pi.quantity_available * p.price).label("value_at_price"),
+            pi.value_at_cost.label("value_at_cost"),
+            pi.value_at_price.label("value_at_price"),
         )
         .select_from(p)
         .join(pi, pi.product_id == p.id)
@@ -584,8 +628,8 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
     variants = (
         select(
             p.id.label("product_id"),
-            v.id.label("variant_id"),
-            v.id.label("item_id"),
+            vi.variant_id.label("variant_id"),
+            vi.variant_id.label("item_id"),
             vi.warehouse_id.label("warehouse_id"),
             _warehouse_code(vi.warehouse_id).label("warehouse_code"),
             v.sku.label("sku"),
@@ -594,8 +638,8 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
             vi.quantity_reserved.label("reserved"),
             variant_cost.label("unit_cost"),
             v.price.label("unit_price"),
-            (vi.quantity_available * variant_cost).label("value_at_cost"),
-            (vi.quantity_available * v.price).label("value_at_price"),
+            vi.value_at_cost.label("value_at_cost"),
+            vi.value_at_price.label("value_at_price"),
         )
         .select_from(vi)
         .join(v, v.id == vi.variant_id)
@@ -611,17 +655,22 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
     return _Shape(
         (products, variants),
         VALUATION_SORTS,
-        ("sku", "item_id", "warehouse_id"),
+        # The stock rows' own key, not the SKU: with the value or on hand first, it is
+        # what their indexes read in order (revision 0019), a page's rows and no more.
+        ("item_id", "warehouse_id"),
         TOTALS[Report.INVENTORY_VALUATION],
         _made(ValuationRow),
     )
 
 
-def _movement_rows(
-    first: Any, after_last: Any, warehouse_id: uuid.UUID | None, term: str
-) -> Select[Any]:
+def _movement_rows(first: Any, after_last: Any, warehouse_id: uuid.UUID | None) -> Select[Any]:
+    """The ledger from the period's first day on, by its time index (revision 0019): what
+    moved in the period, and what moved after it. The closing quantity is the stock row's
+    on hand less what moved after the period, the opening that less what moved in it: the
+    ledger's sums up to those days, since on hand moves only with its ledger rows (the
+    database's rule, revision 0011), without reading the ledger before the period."""
     tx = InventoryTransaction
-    in_period = tx.created_at >= first
+    in_period = tx.created_at < after_last
 
     def moved(kind: str) -> ColumnElement[int]:
         total = func.sum(tx.quantity).filter(and_(in_period, tx.transaction_type == kind))
@@ -631,14 +680,13 @@ def _movement_rows(
         tx.product_id,
         tx.variant_id,
         tx.warehouse_id,
-        func.coalesce(func.sum(tx.quantity).filter(tx.created_at < first), 0).label("opening"),
         moved("IN").label("received"),
         (-moved("OUT")).label("issued"),
         moved("ADJUST").label("adjusted"),
         moved("TRANSFER").label("transferred"),
         func.coalesce(func.sum(tx.quantity).filter(in_period), 0).label("net"),
-        func.sum(tx.quantity).label("closing"),
-    ).where(tx.created_at < after_last)
+        func.coalesce(func.sum(tx.quantity).filter(~in_period), 0).label("later"),
+    ).where(tx.created_at >= first)
     if warehouse_id is not None:
         ledger = ledger.where(tx.warehouse_id == warehouse_id)
     grouped = (
@@ -646,31 +694,50 @@ def _movement_rows(
         .having(func.count().filter(in_period) > 0)
         .subquery("ledger")
     )
-    p, v, w = Product, ProductVariant, Warehouse
-    statement = (
-        select(
-            grouped.c.product_id,
-            grouped.c.variant_id,
-            func.coalesce(grouped.c.variant_id, grouped.c.product_id).label("item_id"),
-            grouped.c.warehouse_id,
-            w.code.label("warehouse_code"),
-            func.coalesce(v.sku, p.sku).label("sku"),
-            case((v.id.is_(None), p.name), else_=p.name + literal(" — ") + v.name).label("name"),
-            cast(grouped.c.opening, _INT).label("opening"),
-            cast(grouped.c.received, _INT).label("received"),
-            cast(grouped.c.issued, _INT).label("issued"),
-            cast(grouped.c.adjusted, _INT).label("adjusted"),
-            cast(grouped.c.transferred, _INT).label("transferred"),
-            cast(grouped.c.net, _INT).label("net"),
-            cast(grouped.c.closing, _INT).label("closing"),
-        )
-        .join(p, p.id == grouped.c.product_id)
-        .outerjoin(v, v.id == grouped.c.variant_id)
-        .join(w, w.id == grouped.c.warehouse_id)
-    )
-    if term:
-        statement = statement.where(_contains((p.sku, p.name, v.sku, v.name), term))
+    w = Warehouse
+    statement = select(
+        grouped.c.product_id,
+        grouped.c.variant_id,
+        func.coalesce(grouped.c.variant_id, grouped.c.product_id).label("item_id"),
+        grouped.c.warehouse_id,
+        w.code.label("warehouse_code"),
+        cast(grouped.c.received, _INT).label("received"),
+        cast(grouped.c.issued, _INT).label("issued"),
+        cast(grouped.c.adjusted, _INT).label("adjusted"),
+        cast(grouped.c.transferred, _INT).label("transferred"),
+        cast(grouped.c.net, _INT).label("net"),
+        grouped.c.later,
+    ).join(w, w.id == grouped.c.warehouse_id)
     return select(statement.subquery("movement"))
+
+
+def _with_stock(moved: Any) -> Select[Any]:
+    """The moved rows with their opening and closing quantities: a look-up of each row's
+    stock row, which a page of a report sorted by something else does for the page's
+    rows only (`_Shape.late`)."""
+    pi, vi = ProductInventory, VariantInventory
+    on_hand = func.coalesce(vi.quantity_available, pi.quantity_available, 0)
+    closing = on_hand - moved.c.later
+    return (
+        select(
+            *(column for column in moved.c if column.name != "later"),
+            cast(closing - moved.c.net, _INT).label("opening"),
+            cast(closing, _INT).label("closing"),
+        )
+        .select_from(moved)
+        .outerjoin(
+            pi,
+            and_(
+                moved.c.variant_id.is_(None),
+                pi.product_id == moved.c.product_id,
+                pi.warehouse_id == moved.c.warehouse_id,
+            ),
+        )
+        .outerjoin(
+            vi,
+            and_(vi.variant_id == moved.c.variant_id, vi.warehouse_id == moved.c.warehouse_id),
+        )
+    )
 
 
 def _sold_orders(first: Any, after_last: Any) -> list[ColumnElement[bool]]:
@@ -686,40 +753,44 @@ def _sold_orders(first: Any, after_last: Any) -> list[ColumnElement[bool]]:
     ]
 
 
-def _product_sales_rows(first: Any, after_last: Any, term: str) -> Select[Any]:
-    i, p, v = OrderItem, Product, ProductVariant
+def _product_sales_rows(first: Any, after_last: Any) -> Select[Any]:
+    """Each product's or variant's figures, without its SKU and name (`_with_item`)."""
+    i = OrderItem
     lines = (
         select(
             i.product_id,
             i.variant_id,
-            func.count(func.distinct(i.order_id)).label("orders"),
-            func.sum(i.quantity).label("units"),
-            func.sum(i.returned_quantity).label("returned"),
+            func.coalesce(i.variant_id, i.product_id).label("item_id"),
+            cast(func.count(func.distinct(i.order_id)), _INT).label("orders"),
+            cast(func.sum(i.quantity), _INT).label("units"),
+            cast(func.sum(i.returned_quantity), _INT).label("returned"),
             func.sum(i.quantity * i.unit_price - i.discount_amount).label("net_sales"),
         )
         .join(Order, Order.id == i.order_id)
         .where(*_sold_orders(first, after_last), i.status != "CANCELLED")
         .group_by(i.product_id, i.variant_id)
-        .subquery("lines")
     )
+    return select(lines.subquery("lines"))
+
+
+def _with_item(rows: Any, term: str = "") -> Select[Any]:
+    """`rows` (of a product and a variant each) with their item's SKU and name, and only
+    those a search matches: a look-up per row, which a page of a report sorted by a
+    figure does for the page's rows only (`_Shape.late`)."""
+    p, v = Product, ProductVariant
     statement = (
         select(
-            lines.c.product_id,
-            lines.c.variant_id,
-            func.coalesce(lines.c.variant_id, lines.c.product_id).label("item_id"),
+            *rows.c,
             func.coalesce(v.sku, p.sku).label("sku"),
             case((v.id.is_(None), p.name), else_=p.name + literal(" — ") + v.name).label("name"),
-            cast(lines.c.orders, _INT).label("orders"),
-            cast(lines.c.units, _INT).label("units"),
-            cast(lines.c.returned, _INT).label("returned"),
-            lines.c.net_sales,
         )
-        .join(p, p.id == lines.c.product_id)
-        .outerjoin(v, v.id == lines.c.variant_id)
+        .select_from(rows)
+        .join(p, p.id == rows.c.product_id)
+        .outerjoin(v, v.id == rows.c.variant_id)
     )
     if term:
         statement = statement.where(_contains((p.sku, p.name, v.sku, v.name), term))
-    return select(statement.subquery("sales"))
+    return statement
 
 
 def _customer_name() -> ColumnElement[str]:
@@ -728,31 +799,34 @@ def _customer_name() -> ColumnElement[str]:
 
 
 def _customer_sales_rows(first: Any, after_last: Any, term: str) -> Select[Any]:
-    o, c = Order, Customer
+    """Each customer's figures, without the customer's code and name (`_with_customer`)."""
+    o = Order
     orders = (
         select(
             o.customer_id,
-            func.count().label("orders"),
+            cast(func.count(), _INT).label("orders"),
             func.sum(o.subtotal - o.discount_amount).label("net_sales"),
             func.sum(o.total_amount).label("total"),
             func.sum(o.paid_amount).label("paid"),
         )
         .where(*_sold_orders(first, after_last), *_of_matching_customers(term))
         .group_by(o.customer_id)
-        .subquery("orders")
     )
+    return select(orders.subquery("orders"))
+
+
+def _with_customer(rows: Any, term: str = "") -> Select[Any]:
+    """`rows` (of a customer each) with the customer's code and name, and only those a
+    search matches: a look-up per row, for a page's rows only when sorted by a figure."""
+    c = Customer
     statement = select(
-        c.id.label("customer_id"),
+        *rows.c,
         c.customer_code.label("customer_code"),
         _customer_name().label("customer_name"),
-        cast(orders.c.orders, _INT).label("orders"),
-        orders.c.net_sales,
-        orders.c.total,
-        orders.c.paid,
-    ).join(orders, orders.c.customer_id == c.id)
+    ).join(c, c.id == rows.c.customer_id)
     if term:
         statement = statement.where(_customer_search(term))
-    return select(statement.subquery("sales"))
+    return statement
 
 
 def _of_matching_customers(term: str) -> list[ColumnElement[bool]]:
@@ -805,7 +879,9 @@ def _balance_rows(term: str) -> Select[Any]:
         )
         .where(
             o.type == "SALES",
-            unpaid > 0,
+            # Not `unpaid > 0`: written so, PostgreSQL proves the orders are among those
+            # of idx_orders_overdue (revision 0006), a few thousand, and reads only them.
+            o.paid_amount < o.total_amount,
             or_(
                 o.status.in_(SOLD_STATUSES),
                 and_(o.status == order_rules.ON_HOLD, o.previous_status.in_(_HELD_AFTER)),
@@ -838,36 +914,81 @@ def _balance_rows(term: str) -> Select[Any]:
     return select(statement.subquery("balances"))
 
 
-def _movements(start: date, end: date, warehouse_id: uuid.UUID | None, term: str) -> _Shape:
+def _movements(
+    start: date,
+    end: date,
+    warehouse_id: uuid.UUID | None,
+    term: str,
+    sort: str | None = None,
+) -> _Shape:
+    """The stock movements. The items' SKUs and names and the stock rows on hand are
+    each a look-up per row: done before the page is cut only when the sort (or a
+    search) needs them, else for the page's rows (`_Shape.late`). Without a sort
+    (totals), the SKUs and names only for a search."""
     first, after_last = report_period(start, end)
+    moved = _movement_rows(first, after_last, warehouse_id)
+
+    def labelled(rows: Any) -> Select[Any]:
+        return _with_item(rows, term)
+
+    def both(rows: Any) -> Select[Any]:
+        return _with_stock(_with_item(rows, term).subquery("labelled"))
+
+    def stocked(rows: Any) -> Select[Any]:
+        return _with_stock(rows)
+
+    early: Callable[[Any], Select[Any]] | None
+    late: Callable[[Any], Select[Any]] | None
+    if term or sort is None:
+        early, late = (both if term else stocked), None
+    elif sort in ("sku", "name"):
+        early, late = labelled, stocked
+    elif sort in ("opening", "closing"):
+        early, late = stocked, labelled
+    else:
+        early, late = None, both
+    source = moved if early is None else select(early(moved.subquery("moved")).subquery("rows"))
     return _Shape(
-        (_movement_rows(first, after_last, warehouse_id, term),),
+        (source,),
         MOVEMENT_SORTS,
-        ("sku", "item_id", "warehouse_id"),
+        ("sku", "item_id", "warehouse_id")
+        if sort in ("sku", "name")
+        else ("item_id", "warehouse_id"),
         TOTALS[Report.STOCK_MOVEMENTS],
         _made(MovementRow),
+        late,
     )
 
 
-def _product_sales(start: date, end: date, term: str) -> _Shape:
+def _product_sales(start: date, end: date, term: str, sort: str | None = None) -> _Shape:
+    """Sales by product; sorted by a figure without a search, the SKUs and names are
+    looked up for a page's rows only (ties broken by the item, not its SKU)."""
     first, after_last = report_period(start, end)
+    lines = _product_sales_rows(first, after_last)
+    late = sort not in ("sku", "name") and not term
     return _Shape(
-        (_product_sales_rows(first, after_last, term),),
+        (lines if late else select(_with_item(lines.subquery("lines"), term).subquery("sales")),),
         PRODUCT_SALES_SORTS,
-        ("sku", "item_id"),
+        ("item_id",),
         TOTALS[Report.SALES_BY_PRODUCT],
         _made(ProductSalesRow),
+        _with_item if late else None,
     )
 
 
-def _customer_sales(start: date, end: date, term: str) -> _Shape:
+def _customer_sales(start: date, end: date, term: str, sort: str | None = None) -> _Shape:
+    """Sales by customer; sorted by a figure without a search, the customers' codes and
+    names are looked up for a page's rows only (ties broken by the customer's id)."""
     first, after_last = report_period(start, end)
+    orders = _customer_sales_rows(first, after_last, term)
+    late = sort not in ("customer_name", "customer_code") and not term
     return _Shape(
-        (_customer_sales_rows(first, after_last, term),),
+        (orders if late else select(_with_customer(orders.subquery("sold"), term).subquery()),),
         CUSTOMER_SALES_SORTS,
-        ("customer_name", "customer_id"),
+        ("customer_id",) if late else ("customer_name", "customer_id"),
         TOTALS[Report.SALES_BY_CUSTOMER],
         _made(CustomerSalesRow),
+        _with_customer if late else None,
     )
 
 

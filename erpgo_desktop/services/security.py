@@ -60,6 +60,8 @@ INTERNAL_FUNCTIONS = (
     "erpgo_end_sessions(uuid)",
     "dashboard_rebuild()",
     "stock_flags_rebuild()",
+    "stock_values_rebuild()",
+    "report_stock_totals_rebuild()",
     "dashboard_order_lines(orders, integer)",
     "dashboard_product_stock_value(products, integer, boolean)",
     "dashboard_variant_value(product_variants, integer)",

@@ -140,7 +140,7 @@ SPECS: tuple[ReportSpec, ...] = (
                      value=lambda r: r.unit_price),
          _money("value_at_cost", "Value at cost"), _money("value_at_price", "Value at price")),
         # By SKU: an index reads that order, so the first page comes at once over a
-        # million stock rows (a click on a value column sorts every stock row).
+        # million stock rows (so do the values and on hand, from the stock rows' indexes).
         "sku", False, False, True, "Search SKU or name (Ctrl+F)",
         ("product_inventory", "variant_inventory", "products", "product_variants"),
     ),

@@ -241,3 +241,41 @@ def test_the_credit_limit_detour_is_refused_for_sales(world: World) -> None:
         assert customers.get_customer(sales, customer.id).credit_limit == Decimal("100.00")
     finally:
         signed_in.engine.dispose()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_kept_stock_values_hold_whoever_writes(world: World, role: str) -> None:
+    """A cost changed by whoever may change it revalues the stock rows (which that person
+    may not write); nobody sets a stock row's kept value to anything else; who reads
+    reports folds and reads the valuation's kept totals (revision 0019)."""
+    held = frozenset(perms.DEFAULT_ROLES[role])
+    product = world.ids["product"]
+    cost = "UPDATE products SET cost = 4 WHERE id = %s"
+    if perms.allows(held, perms.PRODUCTS_WRITE):
+        with world.connect(role) as conn:
+            assert conn.execute(cost, (product,)).rowcount == 1
+    else:
+        refused(world, role, cost, product)
+    expected = Decimal(40 * 4) if perms.allows(held, perms.PRODUCTS_WRITE) else Decimal(0)
+    with world.connect(role) as conn:
+        try:
+            conn.execute("UPDATE product_inventory SET value_at_cost = 1, value_at_price = 1")
+        except psycopg.Error as exc:
+            assert isinstance(exc, pg_errors.InsufficientPrivilege), exc
+    with world.engine.connect() as connection:
+        kept = connection.execute(
+            text(
+                "SELECT value_at_cost, value_at_price FROM product_inventory WHERE product_id = :p"
+            ),
+            {"p": product},
+        ).one()
+    assert tuple(kept) == (expected, Decimal(400))
+    if perms.allows(held, perms.REPORTS_VIEW):
+        with world.connect(role) as conn:
+            conn.execute("SELECT report_stock_fold()")
+            totals = conn.execute(
+                "SELECT sum(stock_rows), sum(value_at_cost) FROM (SELECT stock_rows, "
+                "value_at_cost FROM report_stock_totals UNION ALL SELECT stock_rows, "
+                "value_at_cost FROM report_stock_totals_pending) kept"
+            ).fetchone()
+        assert totals == (1, expected)
