@@ -1,7 +1,8 @@
 """Nothing is cut: every dialog and tab, on a 1366x768 laptop and a 1920x1080 monitor
-(the two screens of tests/screens.json), with long names, SKUs of the schema's full length
-and long error messages, shows every label, message, field, header and code whole
-(tests/ui/fit_check.py says how that is judged).
+(tests/screens/: the laptop in this process, the monitor in a process of its own started
+by `test_everything_fits_on_a_1920x1080_monitor_too`), with long names, SKUs of the
+schema's full length and long error messages, shows every label, message, field, header
+and code whole (tests/ui/fit_check.py says how that is judged).
 
 Names are long but not endless: 90-110 characters, what a long product or company name
 is; a text longer than a screen is wide cannot show on one line, and a line edit then
@@ -10,6 +11,9 @@ scrolls, as it should. SKUs are the schema's 100 characters; warehouse codes its
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -57,10 +61,12 @@ from erpgo_desktop.ui.user_dialog import ResetPasswordDialog
 from erpgo_desktop.ui.users_admin import UsersAdminDialog
 from erpgo_desktop.ui.warehouse_dialog import WarehouseDialog
 from erpgo_desktop.ui.window_fit import place_main_window, screen_room
+from tests.conftest import SCREEN_ENV, TEST_SCREEN
 from tests.services.test_orders_support import World, make_world, receive
 from tests.ui.fit_check import assert_fits, misfits
 
-SCREENS = ("laptop", "desktop")
+#: The one screen of this process (tests/conftest.py).
+SCREENS = (TEST_SCREEN,)
 SKU = ("LONG-SKU-" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" * 3)[:100]
 PRODUCT_NAME = (
     "Umbrella Boot Tray with Raised Edges for Wet Shoes and Boots, "
@@ -475,3 +481,30 @@ def test_shipping_payment_restore_and_password_dialogs_show_everything_whole(
     show_on(qtbot, restore, screen_name)
     settle(qtbot, restore)
     assert_fits(restore)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(TEST_SCREEN != "laptop", reason="the monitor's own run")
+def test_everything_fits_on_a_1920x1080_monitor_too(tmp_path: Path) -> None:
+    """This module again, in a process whose one screen is a 1920x1080 monitor."""
+    env = {**os.environ, SCREEN_ENV: "desktop"}
+    env.pop("QT_QPA_PLATFORM", None)  # conftest chooses the monitor's configuration
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            __file__,
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={tmp_path / 'monitor'}",
+        ],
+        cwd=Path(__file__).parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "skipped" in run.stdout
