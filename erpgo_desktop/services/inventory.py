@@ -584,7 +584,6 @@ class InventoryService(Service):
         term = _checked_search(search)
 
         def work(session: Session) -> WarehouseStockPage:
-            _check_warehouse_exists(session, warehouse_id)
             # Each side walks its own (sku, id) order and stops after a page before the
             # two are merged, rather than the merge sorting every row of the warehouse.
             pages = []
@@ -598,6 +597,10 @@ class InventoryService(Service):
             records = session.execute(
                 select(merged).order_by(merged.c.sku, merged.c.item_id).limit(limit + 1)
             ).all()
+            if not records:
+                # A stock row's warehouse exists (its foreign key): only an empty page
+                # asks, which spares every other page a second statement.
+                _check_warehouse_exists(session, warehouse_id)
             rows = tuple(_warehouse_stock_row(warehouse_id, record) for record in records[:limit])
             cursor = rows[-1].cursor if rows else None
             return WarehouseStockPage(rows, cursor, len(records) > limit)
@@ -618,8 +621,10 @@ class InventoryService(Service):
         statement = union_all(*(side for side, _, _ in _warehouse_stock_sides(warehouse_id, term)))
 
         def work(session: Session) -> RowCount:
-            _check_warehouse_exists(session, warehouse_id)
-            return _capped_count(session, statement, cap)
+            counted = _capped_count(session, statement, cap)
+            if counted == RowCount(0, exact=True):
+                _check_warehouse_exists(session, warehouse_id)  # as in warehouse_stock
+            return counted
 
         return self._read(work)
 

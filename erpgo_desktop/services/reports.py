@@ -61,6 +61,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     tuple_,
     union_all,
 )
@@ -868,29 +869,53 @@ def _region_sales_rows(first: Any, after_last: Any, term: str) -> Select[Any]:
 def _balance_rows(term: str) -> Select[Any]:
     o, c = Order, Customer
     unpaid = o.total_amount - o.paid_amount
+    sums = (
+        func.count().label("unpaid_orders"),
+        func.sum(unpaid).label("unpaid_amount"),
+        func.coalesce(func.sum(unpaid).filter(o.required_date < func.now()), 0).label(
+            "overdue_amount"
+        ),
+    )
+    open_order = (
+        o.type == "SALES",
+        # Not `unpaid > 0`: written so, PostgreSQL proves the orders are among those of
+        # idx_orders_overdue (revision 0006), a few thousand, and reads only them.
+        o.paid_amount < o.total_amount,
+        or_(
+            o.status.in_(SOLD_STATUSES),
+            and_(o.status == order_rules.ON_HOLD, o.previous_status.in_(_HELD_AFTER)),
+        ),
+    )
+    if term:
+        # The customers found, each one's open orders summed through
+        # idx_orders_customer_date_id: the search runs once, where narrowing the summed
+        # orders to the matching customers ran it a second time.
+        lateral = select(*sums).where(o.customer_id == c.id, *open_order).lateral("open_orders")
+        has_open = lateral.c.unpaid_orders > 0
+        return _balance_select(c, lateral, true(), has_open, _customer_search(term))
     open_orders = (
-        select(
-            o.customer_id,
-            func.count().label("unpaid_orders"),
-            func.sum(unpaid).label("unpaid_amount"),
-            func.coalesce(func.sum(unpaid).filter(o.required_date < func.now()), 0).label(
-                "overdue_amount"
-            ),
-        )
-        .where(
-            o.type == "SALES",
-            # Not `unpaid > 0`: written so, PostgreSQL proves the orders are among those
-            # of idx_orders_overdue (revision 0006), a few thousand, and reads only them.
-            o.paid_amount < o.total_amount,
-            or_(
-                o.status.in_(SOLD_STATUSES),
-                and_(o.status == order_rules.ON_HOLD, o.previous_status.in_(_HELD_AFTER)),
-            ),
-            *_of_matching_customers(term),
-        )
+        select(o.customer_id, *sums)
+        .where(*open_order)
         .group_by(o.customer_id)
         .subquery("open_orders")
     )
+    return _balance_select(
+        c,
+        open_orders,
+        open_orders.c.customer_id == c.id,
+        open_orders.c.customer_id.is_not(None),
+    )
+
+
+def _balance_select(
+    c: type[Customer],
+    open_orders: Any,
+    joined_on: ColumnElement[bool],
+    has_open: ColumnElement[bool],
+    *found: ColumnElement[bool],
+) -> Select[Any]:
+    """A customer's balance row, from the customer and its open orders' sums (None when
+    it has none): the customers (`found` by a search) with a balance or open orders."""
     limit = func.coalesce(c.credit_limit, 0)
     balance = func.coalesce(c.balance, 0)
     statement = (
@@ -906,11 +931,9 @@ def _balance_rows(term: str) -> Select[Any]:
             func.coalesce(open_orders.c.unpaid_amount, 0).label("unpaid_amount"),
             func.coalesce(open_orders.c.overdue_amount, 0).label("overdue_amount"),
         )
-        .outerjoin(open_orders, open_orders.c.customer_id == c.id)
-        .where(or_(balance != 0, open_orders.c.customer_id.is_not(None)))
+        .outerjoin(open_orders, joined_on)
+        .where(or_(balance != 0, has_open), *found)
     )
-    if term:
-        statement = statement.where(_customer_search(term))
     return select(statement.subquery("balances"))
 
 

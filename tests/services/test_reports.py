@@ -373,6 +373,30 @@ def test_customer_balances_equal_sql(world: World, reports: ReportService) -> No
     assert by_overdue.rows[0].customer_id == seeded["ada"]
 
 
+def test_customer_balances_searched_are_the_matching_rows_of_all(
+    world: World, reports: ReportService
+) -> None:
+    # A search sums each found customer's orders (a lateral join), where the whole
+    # report sums every customer's at once: the same rows, sums and order either way.
+    seed_sales(world)
+    world.customer(balance="-12.50")  # owes nothing but has a credit balance
+    world.customer()  # neither a balance nor open orders: never listed
+    whole = reports.customer_balances(world.manager, sort="customer_name", descending=False)
+    assert len(whole.rows) >= 3
+    for row in whole.rows:
+        last_name = row.customer_name.split()[-1]
+        found = reports.customer_balances(world.manager, search=last_name.upper())
+        assert found.rows == (row,), last_name
+    everyone = reports.customer_balances(
+        world.manager, search="ada", sort="customer_name", descending=False
+    )
+    assert everyone.rows == whole.rows
+    assert reports.customer_balances(world.manager, search="nobody at all").rows == ()
+    totals = reports.totals(world.manager, Report.CUSTOMER_BALANCES, search="ada")
+    assert totals == reports.totals(world.manager, Report.CUSTOMER_BALANCES)
+    assert totals.count == len(whole.rows)
+
+
 def test_refusals(world: World, reports: ReportService) -> None:
     with pytest.raises(ValidationError) as bad_sort:
         reports.sales_by_product(world.manager, WEEK_AGO, LAST_DAY, sort="colour")
