@@ -47,6 +47,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import MISSING, dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from typing import Annotated, Any, Protocol, get_type_hints
 
 import psycopg
@@ -75,6 +76,7 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain.catalog import ProductDraft
 from erpgo_desktop.domain.customers import CustomerAddresses, CustomerDraft
 from erpgo_desktop.domain.orders import Address
+from erpgo_desktop.domain.validation import NUL as _NUL
 from erpgo_desktop.domain.validation import check_email, optional_text_input
 from erpgo_desktop.errors import (
     ConflictError,
@@ -101,7 +103,7 @@ Progress = Callable[[str, int, int], None]
 #: Rows checked, looked up and written together: large enough that a statement's own cost
 #: vanishes, small enough that a batch's rows and their lookups stay a few megabytes.
 BATCH_ROWS = 2_000
-#: A file's rows: each cell is checked on its line (`_cell_text`), so that a bad one is
+#: A file's rows: each cell is checked on its line (`_parse_rows`), so that a bad one is
 #: reported with its line number and the other lines are still checked.
 _FileRows = Annotated[Sequence[SheetRow], CheckedInside("cell by cell, reported by line")]
 _CHECKED = "Checking rows"
@@ -392,48 +394,56 @@ def _parse_rows(
     types: Mapping[str, type],
 ) -> Iterator[_Parsed]:
     labels = {f.name: f.label for f in imports.fields_of(kind)}
-    columns = [(name, column) for name, column in mapping.items() if column is not None]
+    columns = [
+        (name, column, types.get(name, str), labels[name])
+        for name, column in mapping.items()
+        if column is not None
+    ]
     for done, row in enumerate(rows):
         if not isinstance(row, SheetRow) or not isinstance(row.values, tuple | list):
             raise ValidationError(f"Row {done + 1} of the file was not read as a row of cells.")
+        cells = row.values
+        width = len(cells)
         values: dict[str, Any] = {}
         errors: list[LineError] = []
-        for name, column in columns:
-            kind_of = types.get(name, str)
+        for name, column, kind_of, label in columns:
             try:
                 # Each cell is text as the domain takes it (no NUL, not None) before it is
                 # parsed: a bad cell is an error on its line, the other lines go on.
-                text = _cell_text(row, column, name, labels[name])
+                cell = cells[column] if column < width else None
+                if type(cell) is str and _NUL not in cell:
+                    text = cell.strip()  # what optional_text_input gives, a call less a cell
+                else:
+                    text = optional_text_input(cell, name, label)
                 if not text:
                     continue
-                if kind_of is bool:
-                    values[name] = _parse_flag(text, name, labels[name])
-                elif kind_of is int:
-                    values[name] = stock_rules.parse_whole(text, name, labels[name])
-                elif kind_of is Decimal:
-                    values[name] = _parse_number(text, name, labels[name])
-                else:
+                if kind_of is str:
                     values[name] = text
+                elif kind_of is bool:
+                    values[name] = _parse_flag(text, name, label)
+                elif kind_of is int:
+                    values[name] = stock_rules.parse_whole(text, name, label)
+                else:
+                    values[name] = _parse_number(text, name, label)
             except ValidationError as error:
                 errors.append(LineError(row.line, error.field, error.message))
         yield _Parsed(row.line, values, tuple(errors))
 
 
-def _cell_text(row: SheetRow, column: int, name: str, label: str) -> str:
-    """The cell in `column` as text (blanks around it dropped), "" for an empty or missing
-    one; a cell that is not text, or holds a NUL character, is refused."""
-    cell = row.values[column] if column < len(row.values) else None
-    return optional_text_input(cell, name, label)
-
-
 def _required(row: _Parsed, kind: str, plan: _Plan) -> bool:
     """Whether every required field has a value; the missing ones are errors."""
     complete = True
-    for f in imports.fields_of(kind):
-        if f.required and f.name not in row.values:
-            plan.errors.append(LineError(row.line, f.name, f"{f.label} is required."))
+    for name, label in _REQUIRED[kind]:
+        if name not in row.values:
+            plan.errors.append(LineError(row.line, name, f"{label} is required."))
             complete = False
     return complete
+
+
+_REQUIRED = {
+    kind: tuple((f.name, f.label) for f in imports.fields_of(kind) if f.required)
+    for kind in imports.IMPORT_KINDS
+}
 
 
 def _texts(column: Any, values: Iterable[str]) -> Any:
@@ -465,9 +475,12 @@ _DRAFT_FIELDS = tuple(f.name for f in fields(ProductDraft))
 _CUSTOMER_FIELDS = tuple(f.name for f in fields(CustomerDraft))
 #: What a new customer's row gives: the draft, then the issued code, balance and updated_by.
 _CUSTOMER_COLUMNS = (*_CUSTOMER_FIELDS, "customer_code", "balance", "updated_by")
+_customer_values = attrgetter(*_CUSTOMER_FIELDS)
 _PRODUCT_RENAMES = {"category_id": "category"}
 #: What a new product's row gives, in this order: the draft, then is_active and updated_by.
 _PRODUCT_COLUMNS = (*_DRAFT_FIELDS, "is_active", "updated_by")
+#: A checked draft's values in the order of its fields, read in one call a row.
+_draft_values = attrgetter(*_DRAFT_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -665,7 +678,7 @@ def _check_products(
             continue
         if found is None:
             plan.created += 1
-            inserts.append((*(getattr(clean, n) for n in _DRAFT_FIELDS), True, acting.id))
+            inserts.append((*_draft_values(clean), True, acting.id))
         elif clean == base:
             plan.unchanged += 1
         else:
@@ -977,7 +990,7 @@ def _check_customers(
             new_addresses.append((target.id if target is not None else clean.email, after))
         if target is None:
             plan.created += 1
-            inserts.append(tuple(getattr(clean, n) for n in _CUSTOMER_FIELDS))
+            inserts.append(_customer_values(clean))
         elif clean == base and after == before:
             plan.unchanged += 1
         else:
