@@ -10,10 +10,13 @@ reported with its line; the checking goes on to the end of the file, so that eve
 is named at once.
 
 The file streams through in batches of `BATCH_ROWS` rows (`imports.SpooledRows` keeps it on
-disk): each batch is checked with one query for its existing SKUs (codes, emails) and, while
-no row has been bad, written with one multi-row statement per table. Memory stays flat
-however long the file is; what grows with it is a dictionary of the keys seen (SKUs, email
-addresses) to name duplicates by line. `benchmarks/imports.py` measures 100,000 lines.
+disk): each batch reads its existing SKUs (codes, emails) with one query and is checked
+and, while no row has been bad, written: new rows with one COPY, changed ones with one
+UPDATE. The writing of a batch runs on a second thread, on the transaction's own
+connection, while this one parses and checks the next batch; the two hand the connection
+over and never use it at once. Memory stays flat however long the file is; what grows
+with it is a dictionary of the keys seen (SKUs, email addresses) to name duplicates by
+line. `benchmarks/imports.py` measures 100,000 lines.
 
 A dry run does the same checks in the same kind of transaction, writes nothing and rolls
 back, so what it reports is what the import would meet.
