@@ -10,7 +10,9 @@ child's maximum resident set) is the import's alone: the file read as the import
 reads it, then the import itself, dry run first and then for real, as the dialog does.
 The baseline is the least the database can do with the same file: COPY into a temporary
 table, then one INSERT ... SELECT resolving the category, in one transaction, over plain
-psycopg. Prints the median and the spread of `--repeat` runs. Asserts nothing.
+psycopg. Each repeat runs the baseline and the imports back to back, so that a shared
+machine's load weighs on them alike; prints the median and the spread of `--repeat` runs,
+and of the import's time over the baseline's of the same repeat. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -187,32 +189,36 @@ def main() -> None:
         print(f"{args.lines:,} lines (products CSV {size:.1f} MB); seconds and MB, "
               f"median (min–max) of {args.repeat}")  # fmt: skip
         copy_name = f"{template.database}_run"
+        names = [name for name in files if not args.only or name == args.only]
         try:
-            baseline = []
+            # Each repeat runs the baseline and then every import, one after the other, so
+            # that the load of a shared machine weighs on them alike.
+            baseline: list[float] = []
+            runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
             for _ in range(args.repeat):
                 baseline.append(baseline_copy(fresh_copy(admin, template.database, copy_name),
                                               files["products.csv"]))  # fmt: skip
-            print(f"{'bare COPY + INSERT, products.csv':<34} total {spread(baseline)}")
-            for name, path in files.items():
-                if args.only and name != args.only:
-                    continue
-                runs = []
-                for _ in range(args.repeat):
+                for name in names:
                     url = fresh_copy(admin, template.database, copy_name)
                     output = subprocess.run(
                         [sys.executable, __file__, "--child",
-                         url.render_as_string(hide_password=False), str(path)],
+                         url.render_as_string(hide_password=False), str(files[name])],
                         capture_output=True, text=True,
                     )  # fmt: skip
                     if output.returncode:
                         raise SystemExit(f"{name}: {output.stderr[-2000:]}")
-                    runs.append(json.loads(output.stdout.strip().splitlines()[-1]))
+                    runs[name].append(json.loads(output.stdout.strip().splitlines()[-1]))
+            print(f"{'bare COPY + INSERT, products.csv':<34} total {spread(baseline)}")
+            for name in names:
+                done = runs[name]
+                ratios = [r["import"] / b for r, b in zip(done, baseline, strict=True)]
                 print(
-                    f"{name:<34} total {spread([r['total'] for r in runs])}"
-                    f"  read {spread([r['read'] for r in runs])}"
-                    f"  dry run {spread([r['dry_run'] for r in runs])}"
-                    f"  import {spread([r['import'] for r in runs])}"
-                    f"  peak MB {spread([r['peak_mb'] for r in runs])}"
+                    f"{name:<34} total {spread([r['total'] for r in done])}"
+                    f"  read {spread([r['read'] for r in done])}"
+                    f"  dry run {spread([r['dry_run'] for r in done])}"
+                    f"  import {spread([r['import'] for r in done])}"
+                    f"  peak MB {spread([r['peak_mb'] for r in done])}"
+                    f"  import/COPY {spread(ratios)}"
                 )
         finally:
             drop(admin, copy_name)

@@ -10,10 +10,13 @@ reported with its line; the checking goes on to the end of the file, so that eve
 is named at once.
 
 The file streams through in batches of `BATCH_ROWS` rows (`imports.SpooledRows` keeps it on
-disk): each batch is checked with one query for its existing SKUs (codes, emails) and, while
-no row has been bad, written with one multi-row statement per table. Memory stays flat
-however long the file is; what grows with it is a dictionary of the keys seen (SKUs, email
-addresses) to name duplicates by line. `benchmarks/imports.py` measures 100,000 lines.
+disk): each batch reads its existing SKUs (codes, emails) with one query and is checked
+and, while no row has been bad, written: new rows with one COPY, changed ones with one
+UPDATE. The writing of a batch runs on a second thread, on the transaction's own
+connection, while this one parses and checks the next batch; the two hand the connection
+over and never use it at once. Memory stays flat however long the file is; what grows
+with it is a dictionary of the keys seen (SKUs, email addresses) to name duplicates by
+line. `benchmarks/imports.py` measures 100,000 lines.
 
 A dry run does the same checks in the same kind of transaction, writes nothing and rolls
 back, so what it reports is what the import would meet.
@@ -44,17 +47,20 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import MISSING, dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from typing import Annotated, Any, Protocol, get_type_hints
 
-from sqlalchemy import String, Table, any_, bindparam, func, insert, literal, select, update
+import psycopg
+from psycopg import sql
+from sqlalchemy import String, Table, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ClauseElement
 
 from erpgo_desktop import imports
 from erpgo_desktop.db.models import (
@@ -73,6 +79,7 @@ from erpgo_desktop.domain import permissions as perms
 from erpgo_desktop.domain.catalog import ProductDraft
 from erpgo_desktop.domain.customers import CustomerAddresses, CustomerDraft
 from erpgo_desktop.domain.orders import Address
+from erpgo_desktop.domain.validation import NUL as _NUL
 from erpgo_desktop.domain.validation import check_email, optional_text_input
 from erpgo_desktop.errors import (
     ConflictError,
@@ -99,7 +106,7 @@ Progress = Callable[[str, int, int], None]
 #: Rows checked, looked up and written together: large enough that a statement's own cost
 #: vanishes, small enough that a batch's rows and their lookups stay a few megabytes.
 BATCH_ROWS = 2_000
-#: A file's rows: each cell is checked on its line (`_cell_text`), so that a bad one is
+#: A file's rows: each cell is checked on its line (`_parse_rows`), so that a bad one is
 #: reported with its line number and the other lines are still checked.
 _FileRows = Annotated[Sequence[SheetRow], CheckedInside("cell by cell, reported by line")]
 _CHECKED = "Checking rows"
@@ -254,16 +261,32 @@ class ImportService(Service):
             lines_by_key.clear()
             plan.lines_by_key = lines_by_key
             done = 0
-            # Walked again from the start if the transaction is run again (a deadlock).
-            for batch in _batches(parsed(), BATCH_ROWS):
-                write = rows.take(batch)
-                if not plan.errors and not dry_run:
+            # The server writes batch k while Python parses and checks batch k+1: one
+            # thread hands the transaction's connection to the other, never both at once
+            # (`written` is waited for before the next batch reads).
+            with ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:
+                written: Future[None] | None = None
+                write: Callable[[], None] | None = None
+                # Walked again from the start if the transaction is run again (a deadlock).
+                for batch in _batches(parsed(), BATCH_ROWS):
+                    if written is not None:
+                        written.result()  # a refusal of the server is raised here
+                        written = None
+                    # Nothing read for the last batch is needed again: keep the session small.
+                    session.expunge_all()
+                    check = rows.take(batch)
+                    if write is not None:
+                        written = writer.submit(write)
+                    write = check()
+                    if plan.errors or dry_run:
+                        write = None
+                    done += len(batch)
+                    if progress is not None:
+                        progress(_CHECKED if plan.errors or dry_run else _WRITING, done, total)
+                if written is not None:
+                    written.result()
+                if write is not None and not plan.errors:
                     write()
-                # Nothing read for this batch is needed again: keep the session small.
-                session.expunge_all()
-                done += len(batch)
-                if progress is not None:
-                    progress(_CHECKED if plan.errors or dry_run else _WRITING, done, total)
             if plan.errors or dry_run:
                 raise _Refused(plan.result(dry_run))
             return plan.result(dry_run)
@@ -374,48 +397,56 @@ def _parse_rows(
     types: Mapping[str, type],
 ) -> Iterator[_Parsed]:
     labels = {f.name: f.label for f in imports.fields_of(kind)}
-    columns = [(name, column) for name, column in mapping.items() if column is not None]
+    columns = [
+        (name, column, types.get(name, str), labels[name])
+        for name, column in mapping.items()
+        if column is not None
+    ]
     for done, row in enumerate(rows):
         if not isinstance(row, SheetRow) or not isinstance(row.values, tuple | list):
             raise ValidationError(f"Row {done + 1} of the file was not read as a row of cells.")
+        cells = row.values
+        width = len(cells)
         values: dict[str, Any] = {}
         errors: list[LineError] = []
-        for name, column in columns:
-            kind_of = types.get(name, str)
+        for name, column, kind_of, label in columns:
             try:
                 # Each cell is text as the domain takes it (no NUL, not None) before it is
                 # parsed: a bad cell is an error on its line, the other lines go on.
-                text = _cell_text(row, column, name, labels[name])
+                cell = cells[column] if column < width else None
+                if type(cell) is str and _NUL not in cell:
+                    text = cell.strip()  # what optional_text_input gives, a call less a cell
+                else:
+                    text = optional_text_input(cell, name, label)
                 if not text:
                     continue
-                if kind_of is bool:
-                    values[name] = _parse_flag(text, name, labels[name])
-                elif kind_of is int:
-                    values[name] = stock_rules.parse_whole(text, name, labels[name])
-                elif kind_of is Decimal:
-                    values[name] = _parse_number(text, name, labels[name])
-                else:
+                if kind_of is str:
                     values[name] = text
+                elif kind_of is bool:
+                    values[name] = _parse_flag(text, name, label)
+                elif kind_of is int:
+                    values[name] = stock_rules.parse_whole(text, name, label)
+                else:
+                    values[name] = _parse_number(text, name, label)
             except ValidationError as error:
                 errors.append(LineError(row.line, error.field, error.message))
         yield _Parsed(row.line, values, tuple(errors))
 
 
-def _cell_text(row: SheetRow, column: int, name: str, label: str) -> str:
-    """The cell in `column` as text (blanks around it dropped), "" for an empty or missing
-    one; a cell that is not text, or holds a NUL character, is refused."""
-    cell = row.values[column] if column < len(row.values) else None
-    return optional_text_input(cell, name, label)
-
-
 def _required(row: _Parsed, kind: str, plan: _Plan) -> bool:
     """Whether every required field has a value; the missing ones are errors."""
     complete = True
-    for f in imports.fields_of(kind):
-        if f.required and f.name not in row.values:
-            plan.errors.append(LineError(row.line, f.name, f"{f.label} is required."))
+    for name, label in _REQUIRED[kind]:
+        if name not in row.values:
+            plan.errors.append(LineError(row.line, name, f"{label} is required."))
             complete = False
     return complete
+
+
+_REQUIRED = {
+    kind: tuple((f.name, f.label) for f in imports.fields_of(kind) if f.required)
+    for kind in imports.IMPORT_KINDS
+}
 
 
 def _texts(column: Any, values: Iterable[str]) -> Any:
@@ -445,7 +476,14 @@ _PRODUCTS: Table = Product.__table__  # type: ignore[assignment]
 _CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 _DRAFT_FIELDS = tuple(f.name for f in fields(ProductDraft))
 _CUSTOMER_FIELDS = tuple(f.name for f in fields(CustomerDraft))
+#: What a new customer's row gives: the draft, then the issued code, balance and updated_by.
+_CUSTOMER_COLUMNS = (*_CUSTOMER_FIELDS, "customer_code", "balance", "updated_by")
+_customer_values = attrgetter(*_CUSTOMER_FIELDS)
 _PRODUCT_RENAMES = {"category_id": "category"}
+#: What a new product's row gives, in this order: the draft, then is_active and updated_by.
+_PRODUCT_COLUMNS = (*_DRAFT_FIELDS, "is_active", "updated_by")
+#: A checked draft's values in the order of its fields, read in one call a row.
+_draft_values = attrgetter(*_DRAFT_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -516,11 +554,13 @@ _NEW_PRODUCT_DEFAULTS = {
 
 
 class _Rows(Protocol):
-    """One kind of import: `take` checks a batch of rows and returns what writes them."""
+    """One kind of import. `take` reads from the database what a batch of rows needs and
+    returns the batch's check; the check reads nothing more (it runs while the previous
+    batch is being written) and returns what writes the batch."""
 
     plan: _Plan
 
-    def take(self, batch: list[_Parsed]) -> Callable[[], None]: ...
+    def take(self, batch: list[_Parsed]) -> Callable[[], Callable[[], None]]: ...
 
 
 class _ProductRows:
@@ -532,7 +572,7 @@ class _ProductRows:
         self._update_existing, self._dry_run = update_existing, dry_run
         self._categories = _Categories(session)
 
-    def take(self, batch: list[_Parsed]) -> Callable[[], None]:
+    def take(self, batch: list[_Parsed]) -> Callable[[], Callable[[], None]]:
         return _plan_products(
             self._session,
             self._acting,
@@ -552,7 +592,7 @@ def _plan_products(
     dry_run: bool,
     plan: _Plan,
     categories: _Categories,
-) -> Callable[[], None]:
+) -> Callable[[], Callable[[], None]]:
     first_line = plan.lines_by_key
     batch_skus: list[str] = []
     rows: list[tuple[_Parsed, str]] = []
@@ -581,10 +621,30 @@ def _plan_products(
     if not dry_run:
         statement = statement.with_for_update()
     existing = {p.sku: p for p in session.scalars(statement)}
+    # What the stocked ones hold, should a row turn their inventory tracking off.
+    stocked = [p.id for p in existing.values() if p.track_inventory] if update_existing else []
+    held = _held_stock(session, stocked)
 
-    inserts: list[dict[str, Any]] = []
+    def check() -> Callable[[], None]:
+        return _check_products(
+            session, rows, existing, held, acting, update_existing, plan, categories
+        )
+
+    return check
+
+
+def _check_products(
+    session: Session,
+    rows: Sequence[tuple[_Parsed, str]],
+    existing: Mapping[str, Product],
+    held: Mapping[uuid.UUID, tuple[int, int]],
+    acting: CurrentUser,
+    update_existing: bool,
+    plan: _Plan,
+    categories: _Categories,
+) -> Callable[[], None]:
+    inserts: list[tuple[Any, ...]] = []
     updates: list[dict[str, Any]] = []
-    tracking_off: dict[uuid.UUID, tuple[int, str]] = {}
     for row, sku in rows:
         values = dict(row.values)
         found = existing.get(sku)
@@ -621,25 +681,18 @@ def _plan_products(
             continue
         if found is None:
             plan.created += 1
-            inserts.append(
-                {
-                    **{n: getattr(clean, n) for n in _DRAFT_FIELDS},
-                    "is_active": True,
-                    "updated_by": acting.id,
-                }
-            )
+            inserts.append((*_draft_values(clean), True, acting.id))
         elif clean == base:
             plan.unchanged += 1
         else:
             plan.updated += 1
             if found.track_inventory and not clean.track_inventory:
-                tracking_off[found.id] = (row.line, sku)
+                _check_untracked_empty(row.line, sku, held.get(found.id), plan)
             updates.append({**{n: getattr(clean, n) for n in _DRAFT_FIELDS}, "id": found.id})
-    _check_untracked_empty(session, tracking_off, plan)
 
     def write() -> None:
         connection = session.connection()
-        _insert_all(connection, _PRODUCTS, inserts)
+        _copy_all(connection, _PRODUCTS, _PRODUCT_COLUMNS, inserts)
         _update_all(
             connection, _PRODUCTS, updates, version=_PRODUCTS.c.version + 1, updated_by=acting.id
         )
@@ -659,22 +712,32 @@ def _as_relation(table: Table, rows: Sequence[Mapping[str, Any]]) -> Any:
     return func.unnest(*arrays).table_valued(*names).render_derived(name="imported")
 
 
-def _insert_all(
-    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], **same: Any
+def _copy_all(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
 ) -> None:
-    """Insert every row (a dict of column values), each with the `same` values too."""
+    """Insert every row (its values in the order of `columns`) with one COPY: the rows
+    stream to the server as text the C adapters write, where a multi-row INSERT of
+    bound arrays spent seconds in Python adapting them. Statement triggers (history,
+    notifications) see the COPY as one statement."""
     if not rows:
         return
-    given = _as_relation(table, rows)
-    columns = [*(column.name for column in given.c), *same]
-    chosen = select(
-        *given.c,
-        *(
-            value if isinstance(value, ClauseElement) else literal(value, table.c[name].type)
-            for name, value in same.items()
-        ),
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    connection.execute(insert(table).from_select(columns, chosen))
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as error:
+        # As SQLAlchemy would have raised it: the service turns it into a message.
+        raise DBAPIError.instance(
+            statement.as_string(driver), None, error, psycopg.Error
+        ) from error
 
 
 def _update_all(
@@ -688,32 +751,36 @@ def _update_all(
     connection.execute(update(table).where(table.c.id == given.c.id).values(**new_values, **same))
 
 
-def _check_untracked_empty(
-    session: Session, tracking_off: Mapping[uuid.UUID, tuple[int, str]], plan: _Plan
-) -> None:
-    """Inventory tracking is turned off only where nothing is on hand or reserved."""
-    if not tracking_off:
-        return
+def _held_stock(
+    session: Session, product_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """On hand and reserved of these products, over every warehouse (those holding any)."""
+    if not product_ids:
+        return {}
     held = session.execute(
         select(
             ProductInventory.product_id,
             func.sum(ProductInventory.quantity_available),
             func.sum(ProductInventory.quantity_reserved),
         )
-        .where(ProductInventory.product_id.in_(list(tracking_off)))
+        .where(ProductInventory.product_id.in_(list(product_ids)))
         .group_by(ProductInventory.product_id)
     ).all()
-    for product_id, on_hand, reserved in held:
-        if on_hand or reserved:
-            line, sku = tracking_off[product_id]
-            plan.errors.append(
-                LineError(
-                    line,
-                    "track_inventory",
-                    f"{sku} has {on_hand:,} on hand ({reserved:,} reserved); inventory "
-                    "tracking can be turned off only when nothing is in stock.",
-                )
+    return {product_id: (on_hand, reserved) for product_id, on_hand, reserved in held}
+
+
+def _check_untracked_empty(line: int, sku: str, held: tuple[int, int] | None, plan: _Plan) -> None:
+    """Inventory tracking is turned off only where nothing is on hand or reserved."""
+    on_hand, reserved = held or (0, 0)
+    if on_hand or reserved:
+        plan.errors.append(
+            LineError(
+                line,
+                "track_inventory",
+                f"{sku} has {on_hand:,} on hand ({reserved:,} reserved); inventory "
+                "tracking can be turned off only when nothing is in stock.",
             )
+        )
 
 
 # --- customers ----------------------------------------------------------------------------
@@ -728,7 +795,7 @@ class _CustomerRows:
         self._update_existing, self._dry_run = update_existing, dry_run
         self._line_of_code: dict[str, int] = {}
 
-    def take(self, batch: list[_Parsed]) -> Callable[[], None]:
+    def take(self, batch: list[_Parsed]) -> Callable[[], Callable[[], None]]:
         return _plan_customers(
             self._session,
             self._acting,
@@ -748,8 +815,7 @@ def _plan_customers(
     dry_run: bool,
     plan: _Plan,
     line_of_code: dict[str, int],
-) -> Callable[[], None]:
-    allowed = writable_fields(acting)
+) -> Callable[[], Callable[[], None]]:
     line_of_email = plan.lines_by_key
     batch_codes: list[str] = []
     batch_emails: list[str] = []
@@ -809,10 +875,30 @@ def _plan_customers(
     by_code = {c.customer_code: c for c in found_rows if c.customer_code}
     by_email = {c.email.lower(): c for c in found_rows}
     kept_addresses = read_addresses(session, [c.id for c in found_rows])
+
+    def check() -> Callable[[], None]:
+        return _check_customers(
+            session, acting, rows, by_code, by_email, kept_addresses, update_existing, plan
+        )
+
+    return check
+
+
+def _check_customers(
+    session: Session,
+    acting: CurrentUser,
+    rows: Sequence[tuple[_Parsed, str | None, str | None]],
+    by_code: Mapping[str, Customer],
+    by_email: Mapping[str, Customer],
+    kept_addresses: Mapping[uuid.UUID, CustomerAddresses],
+    update_existing: bool,
+    plan: _Plan,
+) -> Callable[[], None]:
+    allowed = writable_fields(acting)
     #: (the customer: their id, or a new customer's email; their new addresses)
     new_addresses: list[tuple[uuid.UUID | str, CustomerAddresses]] = []
 
-    inserts: list[dict[str, Any]] = []
+    inserts: list[tuple[Any, ...]] = []
     updates: list[dict[str, Any]] = []
     for row, code, email in rows:
         values = {k: v for k, v in row.values.items() if k != "customer_code"}
@@ -907,7 +993,7 @@ def _plan_customers(
             new_addresses.append((target.id if target is not None else clean.email, after))
         if target is None:
             plan.created += 1
-            inserts.append({n: getattr(clean, n) for n in _CUSTOMER_FIELDS})
+            inserts.append(_customer_values(clean))
         elif clean == base and after == before:
             plan.unchanged += 1
         else:
@@ -921,15 +1007,15 @@ def _plan_customers(
             # A block of codes in one step: one counter update per row, all in one
             # transaction, would leave a chain of row versions that each next update walks.
             codes = connection.execute(select(func.next_customer_codes(len(inserts)))).scalars()
-            for values, code in zip(inserts, codes, strict=True):
-                values["customer_code"] = code
-        _insert_all(
-            connection,
-            _CUSTOMERS,
-            inserts,
-            balance=Decimal("0.00"),
-            updated_by=acting.id,
-        )
+            _copy_all(
+                connection,
+                _CUSTOMERS,
+                _CUSTOMER_COLUMNS,
+                [
+                    (*values, code, Decimal("0.00"), acting.id)
+                    for values, code in zip(inserts, codes, strict=True)
+                ],
+            )
         _update_all(
             connection,
             _CUSTOMERS,
@@ -998,8 +1084,10 @@ class _CountRows:
         self._session, self._acting = session, acting
         self._first_line: dict[tuple[str, str], int] = {}
 
-    def take(self, batch: list[_Parsed]) -> Callable[[], None]:
-        return _plan_counts(self._session, self._acting, batch, self.plan, self._first_line)
+    def take(self, batch: list[_Parsed]) -> Callable[[], Callable[[], None]]:
+        # Counting locks and reads the stock levels first: all of it is done here.
+        write = _plan_counts(self._session, self._acting, batch, self.plan, self._first_line)
+        return lambda: write
 
 
 def _plan_counts(

@@ -203,6 +203,78 @@ def test_a_refusal_at_write_time_rolls_back_the_whole_file(env: Env, engine: Eng
     assert scalar(engine, "SELECT count(*) FROM products WHERE sku = 'NEW-1'") == 0
 
 
+def test_a_refusal_while_the_next_batch_is_checked_rolls_back_the_whole_file(
+    env: Env, engine: Engine
+) -> None:
+    """The first batch is written while the second is checked: another workstation takes
+    one of its SKUs in between, and the refusal still names the line and leaves nothing."""
+    rows = BATCH_ROWS + 5
+    good = "".join(f"WAVE-{n};Wave {n};Tools;{1 + n % 50}.00;0.50\n" for n in range(rows))
+    data = sheet("SKU;Name;Category;Price;Cost\n" + good)
+    from erpgo_desktop.services import importing
+
+    original = importing._plan_products
+    calls: list[int] = []
+
+    def plan_then_race(*args: Any, **kwargs: Any) -> Any:
+        check = original(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 1:
+            with engine.begin() as connection:
+                connection.execute(
+                    text("INSERT INTO products (sku, name, category_id, price) "
+                         "VALUES ('WAVE-7', 'Theirs', :c, 1)"),
+                    {"c": env.category},
+                )  # fmt: skip
+        return check
+
+    importing._plan_products = plan_then_race
+    try:
+        result = import_products(env, data)
+    finally:
+        importing._plan_products = original
+    assert len(calls) == 2
+    assert result.errors == (LineError(9, "sku", "Another product already has this SKU."),)
+    assert scalar(engine, "SELECT count(*) FROM products WHERE sku LIKE 'WAVE-%'") == 1
+
+
+def test_an_import_is_in_the_change_history(env: Env, engine: Engine) -> None:
+    data = sheet("SKU,Name,Category,Price\nHIST-1,Saw,Tools,20\nHIST-2,Plane,Tools,30\n")
+    assert import_products(env, data) == ImportResult(2, 0, 0)
+    people = sheet("First name,Last name,Email\nGrace,Hopper,grace@example.com\n")
+    assert import_customers(env, people) == ImportResult(1, 0, 0)
+    assert scalar(
+        engine,
+        "SELECT count(*) FROM change_log c JOIN products p ON p.id = c.record_id "
+        "WHERE c.table_name = 'products' AND c.action = 'I' AND p.sku LIKE 'HIST-%'",
+    ) == 2  # fmt: skip
+    assert scalar(
+        engine,
+        "SELECT count(*) FROM change_log c JOIN customers k ON k.id = c.record_id "
+        "WHERE c.table_name = 'customers' AND c.action = 'I' AND k.email = 'grace@example.com'",
+    ) == 1  # fmt: skip
+
+
+def test_tracking_is_turned_off_only_for_products_with_nothing_in_stock(
+    env: Env, engine: Engine
+) -> None:
+    world = env.world
+    stocked = world.product(stock={world.main: 3})
+    empty = world.product(stock={})
+    names = {
+        p: scalar(engine, "SELECT sku FROM products WHERE id = :p", p=p) for p in (stocked, empty)
+    }
+    data = sheet(
+        "SKU,Name,Category,Price,Track inventory\n"
+        + "".join(f"{names[p]},,,,no\n" for p in (stocked, empty))
+    )
+    refused = import_products(env, data, update_existing=True)
+    assert [(e.line, e.field) for e in refused.errors] == [(2, "track_inventory")]
+    assert "3 on hand" in refused.errors[0].message
+    data = sheet(f"SKU,Name,Category,Price,Track inventory\n{names[empty]},,,,no\n")
+    assert import_products(env, data, update_existing=True) == ImportResult(0, 1, 0)
+
+
 def test_the_mapping_needs_every_required_field(env: Env) -> None:
     data = sheet("SKU,Name,Price\nNEW-1,Saw,20\n")
     with pytest.raises(ValidationError, match="Category"):
