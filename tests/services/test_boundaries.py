@@ -581,6 +581,11 @@ def call(w: World, s: Seed, method: str, path: Path, bad: Any) -> Any:
     arguments = _arguments(w, s, method)
     bad = _with_line_ids(bad, s)
     name, *rest = path
+    if rest and arguments[str(name)] is None:
+        # An optional record left out by default (a customer's addresses): a valid one to
+        # poison a field of.
+        hint = _hints(public_methods()[method])[str(name)]
+        arguments[str(name)] = _BY_TYPE[_dataclass_of(hint)](w, s, method)
     arguments[str(name)] = _replace(arguments[str(name)], tuple(rest), bad) if rest else bad
     class_name, function_name = method.split(".")
     return getattr(_service(w, class_name), function_name)(**arguments)
