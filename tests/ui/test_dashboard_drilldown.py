@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from erpgo_desktop.services.dashboard import OverdueRow
 from erpgo_desktop.services.inventory import LowStockRow
+from erpgo_desktop.ui.column_fit import Fit
 from erpgo_desktop.ui.dashboard_tab import DashboardFilters, DashboardTab, RowTable
 from erpgo_desktop.ui.main_window import MainWindow
 from erpgo_desktop.ui.tasks import TaskRunner
@@ -61,17 +62,31 @@ def assert_fits(qtbot: QtBot, table: RowTable, codes: tuple[int, ...]) -> None:
     stretched column at least as wide as its header; nothing scrolls sideways."""
     header = table.horizontalHeader()
     qtbot.waitUntil(lambda: table.viewport().width() > 0)
+    # The columns are fitted on the event loop's next turn (ui/column_fit.py).
+    qtbot.waitUntil(
+        lambda: all(
+            table.isColumnHidden(c) or header.sectionSize(c) >= table.sizeHintForColumn(c)
+            for c in range(table.columnCount())
+            if header.sectionResizeMode(c) != QHeaderView.ResizeMode.Stretch
+            and table.column_fitter.fit_of(c) is not Fit.STRETCH
+        ),
+        timeout=5_000,
+    )
     for column in range(table.columnCount()):
         if table.isColumnHidden(column):
             continue
         width = header.sectionSize(column)
         title = table.horizontalHeaderItem(column).text()  # type: ignore[union-attr]
         assert width >= header.sectionSizeHint(column), f"header {title!r} cut"
-        stretched = header.sectionResizeMode(column) == QHeaderView.ResizeMode.Stretch
+        stretched = (
+            header.sectionResizeMode(column) == QHeaderView.ResizeMode.Stretch
+            or table.column_fitter.fit_of(column) is Fit.STRETCH
+        )
         if not stretched:
             assert width >= table.sizeHintForColumn(column), f"column {title!r} elided"
     for column in codes:
         assert header.sectionResizeMode(column) != QHeaderView.ResizeMode.Stretch
+        assert table.column_fitter.fit_of(column) is Fit.WHOLE
     assert table.horizontalScrollBar().maximum() == 0
 
 
