@@ -411,6 +411,7 @@ class MainWindow(QMainWindow):
             "New order for the selected c&ustomer…",
             self.order_for_selected_customer,
             tip="A new order for the customer selected in the Customers tab, with their addresses",
+            icon="new-order",
         )
         self.customer_order_action.setVisible(
             self._allowed(perms.ORDERS_CREATE) and self.customers is not None
