@@ -64,11 +64,14 @@ def assert_fits(qtbot: QtBot, table: RowTable, codes: tuple[int, ...]) -> None:
     qtbot.waitUntil(lambda: table.viewport().width() > 0)
     # The columns are fitted on the event loop's next turn (ui/column_fit.py).
     qtbot.waitUntil(
-        lambda: all(
-            table.isColumnHidden(c) or header.sectionSize(c) >= table.sizeHintForColumn(c)
-            for c in range(table.columnCount())
-            if header.sectionResizeMode(c) != QHeaderView.ResizeMode.Stretch
-            and table.column_fitter.fit_of(c) is not Fit.STRETCH
+        lambda: (
+            table.horizontalScrollBar().maximum() == 0
+            and all(
+                table.isColumnHidden(c) or header.sectionSize(c) >= table.sizeHintForColumn(c)
+                for c in range(table.columnCount())
+                if header.sectionResizeMode(c) != QHeaderView.ResizeMode.Stretch
+                and table.column_fitter.fit_of(c) is not Fit.STRETCH
+            )
         ),
         timeout=5_000,
     )
