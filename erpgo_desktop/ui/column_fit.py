@@ -260,36 +260,25 @@ class ColumnFitter(QObject):
                 for s, need in zip(flexible, needs, strict=True)
             ]
             left = room - sum(widths.values())
-            shared = share_room(needs, floors, left)
-            stretch_need = sum(
-                need
-                for s, need in zip(flexible, needs, strict=True)
-                if self.fit_of(s) is Fit.STRETCH
-            )
-            text_floor = sum(
-                floor
-                for s, floor in zip(flexible, floors, strict=True)
-                if self.fit_of(s) is not Fit.STRETCH
-            )
-            if stretch_need + text_floor <= left:
+            need_of = dict(zip(flexible, needs, strict=True))
+            floor_of = dict(zip(flexible, floors, strict=True))
+            stretched = [s for s in flexible if self.fit_of(s) is Fit.STRETCH]
+            texts = [s for s in flexible if s not in stretched]
+            stretch_need = sum(need_of[s] for s in stretched)
+            if stretch_need + sum(floor_of[s] for s in texts) <= left:
                 # The long text column (an item's or a company's name) whole before the
                 # other texts (a line's stock per warehouse): those share what remains.
-                text_room = left - stretch_need
-                rest = [s for s in flexible if self.fit_of(s) is not Fit.STRETCH]
-                rest_shared = share_room(
-                    [needs[flexible.index(s)] for s in rest],
-                    [floors[flexible.index(s)] for s in rest],
-                    text_room,
+                text_widths = share_room(
+                    [need_of[s] for s in texts], [floor_of[s] for s in texts], left - stretch_need
                 )
-                shared = [
-                    needs[i] if self.fit_of(s) is Fit.STRETCH else rest_shared[rest.index(s)]
-                    for i, s in enumerate(flexible)
-                ]
-            widths.update(zip(flexible, shared, strict=True))
-            spare = left - sum(shared)
+                shared = dict(zip(texts, text_widths, strict=True))
+                shared.update((s, need_of[s]) for s in stretched)
+            else:
+                shared = dict(zip(flexible, share_room(needs, floors, left), strict=True))
+            widths.update(shared)
+            spare = left - sum(shared.values())
             if spare > 0:
-                stretch = next((s for s in flexible if self.fit_of(s) is Fit.STRETCH), flexible[0])
-                widths[stretch] += spare
+                widths[stretched[0] if stretched else flexible[0]] += spare
         self._fitting = True
         try:
             if header.stretchLastSection():
