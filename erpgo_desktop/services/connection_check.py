@@ -22,8 +22,6 @@ from enum import Enum
 
 import psycopg
 import psycopg.errors
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from psycopg.conninfo import make_conninfo
 
 from erpgo_desktop import APP_NAME
@@ -169,11 +167,7 @@ def schema_state(revision: str) -> DatabaseState:
     """Where a database at `revision` stands against this program's migrations."""
     if revision == migrate.head_revision():
         return DatabaseState.READY
-    try:
-        known = ScriptDirectory.from_config(migrate.alembic_config()).get_revision(revision)
-    except CommandError:
-        known = None
-    return DatabaseState.OUTDATED if known is not None else DatabaseState.NEWER
+    return DatabaseState.OUTDATED if migrate.is_known_revision(revision) else DatabaseState.NEWER
 
 
 def _state_message(found: _Found, database: str) -> str:

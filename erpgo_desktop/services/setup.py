@@ -87,7 +87,7 @@ def _check_may_migrate(engine: Engine) -> None:
     """An application role (see services.privileges) may not change the schema: say so
     plainly instead of failing half-way through a migration."""
     current, head = migrate.current_revision(engine), migrate.head_revision()
-    if current is not None and not _is_known_revision(current):
+    if current is not None and not migrate.is_known_revision(current):
         raise ConfigurationError(
             f"The database schema is at revision {current}, newer than this version of "
             f"ERPGo Desktop knows (it needs {head}): install the newer version."
@@ -100,17 +100,6 @@ def _check_may_migrate(engine: Engine) -> None:
         f"The database schema {where}; this version needs {head}. Ask your administrator "
         "to run `erpgo-desktop migrate` as the database owner."
     )
-
-
-def _is_known_revision(revision: str) -> bool:
-    from alembic.script import ScriptDirectory
-    from alembic.util import CommandError
-
-    try:
-        ScriptDirectory.from_config(migrate.alembic_config()).get_revision(revision)
-    except CommandError:
-        return False
-    return True
 
 
 def ensure_demo(engine: Engine, url: URL, progress: Progress) -> tuple[str, str] | None:
