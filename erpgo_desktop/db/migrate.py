@@ -78,7 +78,8 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         if connection.scalar(text("SELECT to_regclass('alembic_version')")) is None:
             return None
-        return connection.scalar(text("SELECT version_num FROM alembic_version"))
+        revision: str | None = connection.scalar(text("SELECT version_num FROM alembic_version"))
+        return revision
 
 
 def is_up_to_date(engine: Engine) -> bool:
