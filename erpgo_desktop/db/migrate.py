@@ -20,7 +20,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 #: The revision this version of the program is built for: the newest migration (the
 #: migrations' head: tests/migrations/test_up_down.py checks it against alembic's).
-SCHEMA_HEAD = "0019"
+SCHEMA_HEAD = "0020"
 
 
 def migrations_dir() -> Path:

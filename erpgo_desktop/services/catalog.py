@@ -46,6 +46,7 @@ from erpgo_desktop.domain.validation import check_search
 from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services.arguments import checked_entry_points
 from erpgo_desktop.services.base import read_reconnecting
+from erpgo_desktop.services.sku_spread import SampleCache, collect_sku_matches
 
 DEFAULT_COUNT_CAP = 10_000
 MAX_PAGE_SIZE = 1_000
@@ -136,6 +137,7 @@ class ProductCatalogService:
     ) -> None:
         self._sessions = session_factory
         self._sort_matches_up_to = sort_matches_up_to
+        self._samples = SampleCache()
 
     def list_products(
         self, query: ProductQuery, after: ProductCursor | None, limit: int
@@ -151,7 +153,13 @@ class ProductCatalogService:
                     sort_matches = after.sort_matches
                 else:
                     sort_matches = self._few_matches(session, query)
-            statement = page_statement(query, after, limit + 1, sort_matches=bool(sort_matches))
+            statement = page_statement(
+                query,
+                after,
+                limit + 1,
+                sort_matches=bool(sort_matches),
+                collect_skus=self._collect_skus(session, query, after, limit + 1),
+            )
             return session.execute(statement).all(), sort_matches
 
         records, sort_matches = read_reconnecting(self._sessions, read_page)
@@ -197,7 +205,11 @@ class ProductCatalogService:
                     return (), sort_matches, False
                 start = ProductCursor(before[0], before[1])
             statement = page_statement(
-                read_query, start, read_limit + 1, sort_matches=bool(sort_matches)
+                read_query,
+                start,
+                read_limit + 1,
+                sort_matches=bool(sort_matches),
+                collect_skus=self._collect_skus(session, read_query, start, read_limit + 1),
             )
             # Read backwards, the rows after the page (in the list's order) are the ones
             # skipped before it.
@@ -215,6 +227,26 @@ class ProductCatalogService:
             last = rows[-1]
             cursor = ProductCursor(_sort_value(query.sort, last), last.id, sort_matches)
         return ProductPage(rows=tuple(rows), next_cursor=cursor, has_more=has_more)
+
+    def _collect_skus(
+        self, session: Session, query: ProductQuery, after: ProductCursor | None, rows: int
+    ) -> bool:
+        """Whether a search's page by SKU collects its SKU matches rather than walking the
+        SKU index to them: when the statistics show them bunched far along the order
+        (services/sku_spread.py)."""
+        if not query.search_term or query.sort is not ProductSort.SKU:
+            return False
+        samples = self._samples.samples(session)
+        if samples is None:
+            return False
+        after_sku = after.key if after is not None and isinstance(after.key, str) else None
+        return collect_sku_matches(
+            samples,
+            query.search_term,
+            after_sku=after_sku,
+            descending=query.descending,
+            page_rows=rows,
+        )
 
     def _few_matches(self, session: Session, query: ProductQuery) -> bool | None:
         """Whether to sort the matches (True) or walk the sort index (False); None: the
@@ -247,7 +279,12 @@ PageSelect = Select[uuid.UUID, str, str, str, Decimal, int, bool]
 
 
 def page_statement(
-    query: ProductQuery, after: ProductCursor | None, limit: int, *, sort_matches: bool = False
+    query: ProductQuery,
+    after: ProductCursor | None,
+    limit: int,
+    *,
+    sort_matches: bool = False,
+    collect_skus: bool = False,
 ) -> PageSelect:
     """The SELECT of one keyset page; public so that the benchmark can run the same SQL.
 
@@ -257,11 +294,11 @@ def page_statement(
     sorts them when they are few. Nothing is counted first: a search with a hundred
     thousand matches walks a few thousand rows, one with a few dozen reads those. With
     `sort_matches` (tests), the matches are always collected and sorted (a MATERIALIZED
-    CTE keeps the planner from walking instead).
+    CTE keeps the planner from walking instead). `collect_skus`: see `_sku_page_by_column`.
     """
     _check_search(query)
     if query.search_term and query.sort is ProductSort.SKU and not sort_matches:
-        return _sku_page_by_column(query, after, limit)
+        return _sku_page_by_column(query, after, limit, collect_skus)
     source, filters = _matching(query, sort_matches)
     columns = source.c
     key, row_id = columns[query.sort.value], columns.id
@@ -293,7 +330,9 @@ def page_statement(
     return statement.limit(limit)
 
 
-def _sku_page_by_column(query: ProductQuery, after: ProductCursor | None, limit: int) -> PageSelect:
+def _sku_page_by_column(
+    query: ProductQuery, after: ProductCursor | None, limit: int, collect_skus: bool = False
+) -> PageSelect:
     """A search's page by SKU, its SKU matches read apart from its name and barcode
     matches: the first `limit` of each in (sku, id) order, merged.
 
@@ -311,6 +350,11 @@ def _sku_page_by_column(query: ProductQuery, after: ProductCursor | None, limit:
     are the rows of either side, and the first `limit` of all are among the first
     `limit` of each side.
 
+    With `collect_skus`, the SKU side collects its matches through the trigram index and
+    sorts them instead of leaving the choice to PostgreSQL: for matches bunched far along
+    the SKU order, which PostgreSQL, reckoning them spread evenly, would walk the whole
+    index to reach (services/sku_spread.py says when).
+
     The statement is built once per shape (order, cursor, filters) with its values as
     parameters: building a union of CTEs and subqueries costs SQLAlchemy a millisecond
     or more, several times the whole of a rare term's reading.
@@ -325,14 +369,18 @@ def _sku_page_by_column(query: ProductQuery, after: ProductCursor | None, limit:
     if query.category_id is not None:
         values["category_id"] = query.category_id
     shape = _sku_page_shape(
-        query.descending, after is not None, query.category_id is not None, query.active
+        query.descending,
+        after is not None,
+        query.category_id is not None,
+        query.active,
+        collect_skus,
     )
     return shape.params(values)
 
 
 @functools.lru_cache(maxsize=32)
 def _sku_page_shape(
-    descending: bool, after: bool, in_category: bool, active: bool | None
+    descending: bool, after: bool, in_category: bool, active: bool | None, collect_skus: bool
 ) -> PageSelect:
     """`_sku_page_by_column`'s statement, its values left as parameters."""
     p = Product
@@ -372,7 +420,24 @@ def _sku_page_shape(
     end_of_all = select(func.min(p.sku) if descending else func.max(p.sku)).scalar_subquery()
     stop = func.coalesce(named_last, end_of_all)
     in_reach = p.sku >= stop if descending else p.sku <= stop
-    skus = select(p.sku, p.id).where(*narrowing, in_sku, in_reach).order_by(*order).limit(rows)
+    if collect_skus:
+        # MATERIALIZED: all the matches first (through the trigram index), then the page.
+        # Without the walk's bound: a bound on the SKU lets PostgreSQL walk the SKU index
+        # again, unordered (and the rows past it never reach the page anyway).
+        collected = (
+            select(p.sku, p.id)
+            .where(*narrowing, in_sku)
+            .cte("sku_matches")
+            .prefix_with("MATERIALIZED")
+        )
+        collected_order = (
+            (collected.c.sku.desc(), collected.c.id.desc())
+            if descending
+            else (collected.c.sku.asc(), collected.c.id.asc())
+        )
+        skus = select(collected.c.sku, collected.c.id).order_by(*collected_order).limit(rows)
+    else:
+        skus = select(p.sku, p.id).where(*narrowing, in_sku, in_reach).order_by(*order).limit(rows)
     found = union(select(named.c.sku, named.c.id), skus).subquery("found")
     found_order = (
         (found.c.sku.desc(), found.c.id.desc())

@@ -5,6 +5,7 @@ order, of the plain filter: any of SKU, name, barcode contains the term, ignorin
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -114,6 +115,13 @@ def plain_filter(engine: Engine, query: ProductQuery) -> list[uuid.UUID]:
         return list(found)
 
 
+class CollectingSkus(ProductCatalogService):
+    """Collects its SKU matches whatever the statistics say (services/sku_spread.py)."""
+
+    def _collect_skus(self, *_: Any) -> bool:
+        return True
+
+
 def walk(catalog: ProductCatalogService, query: ProductQuery, limit: int) -> list[uuid.UUID]:
     ids: list[uuid.UUID] = []
     cursor: ProductCursor | None = None
@@ -133,6 +141,8 @@ def test_pages_by_sku_hold_the_plain_filters_rows_in_its_order(
     plain = ProductCatalogService(make_session_factory(engine))
     # The plain statement over all three columns, its matches collected and sorted.
     collected = ProductCatalogService(make_session_factory(engine), sort_matches_up_to=10_000)
+    # The SKU side collected rather than walked, the name side as PostgreSQL chooses.
+    skus_collected = CollectingSkus(make_session_factory(engine))
     checked = 0
     for term in TERMS:
         for narrowed in ({}, {"active": True}, {"category_id": seeded}):
@@ -143,6 +153,8 @@ def test_pages_by_sku_hold_the_plain_filters_rows_in_its_order(
             for limit in (1, 2, 3, 7, 200):
                 assert walk(plain, query, limit) == expected, (term, narrowed, limit)
             assert walk(collected, query, 3) == expected, (term, narrowed)
+            for limit in (1, 3):
+                assert walk(skus_collected, query, limit) == expected, (term, narrowed, limit)
             checked += len(expected)
     assert checked > 200  # the terms do match: the comparison is not between empty lists
 
