@@ -46,7 +46,13 @@ from erpgo_desktop.domain.validation import check_search
 from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services.arguments import checked_entry_points
 from erpgo_desktop.services.base import read_reconnecting
-from erpgo_desktop.services.sku_spread import SampleCache, collect_sku_matches
+from erpgo_desktop.services.search_costs import (
+    CHOSEN_BY_POSTGRESQL,
+    SampleCache,
+    SkuSides,
+    few_enough_to_collect,
+    sku_sides_to_collect,
+)
 
 DEFAULT_COUNT_CAP = 10_000
 MAX_PAGE_SIZE = 1_000
@@ -158,7 +164,7 @@ class ProductCatalogService:
                 after,
                 limit + 1,
                 sort_matches=bool(sort_matches),
-                collect_skus=self._collect_skus(session, query, after, limit + 1),
+                collect=self._sides_to_collect(session, query, after, limit + 1),
             )
             return session.execute(statement).all(), sort_matches
 
@@ -209,7 +215,7 @@ class ProductCatalogService:
                 start,
                 read_limit + 1,
                 sort_matches=bool(sort_matches),
-                collect_skus=self._collect_skus(session, read_query, start, read_limit + 1),
+                collect=self._sides_to_collect(session, read_query, start, read_limit + 1),
             )
             # Read backwards, the rows after the page (in the list's order) are the ones
             # skipped before it.
@@ -228,19 +234,18 @@ class ProductCatalogService:
             cursor = ProductCursor(_sort_value(query.sort, last), last.id, sort_matches)
         return ProductPage(rows=tuple(rows), next_cursor=cursor, has_more=has_more)
 
-    def _collect_skus(
+    def _sides_to_collect(
         self, session: Session, query: ProductQuery, after: ProductCursor | None, rows: int
-    ) -> bool:
-        """Whether a search's page by SKU collects its SKU matches rather than walking the
-        SKU index to them: when the statistics show them bunched far along the order
-        (services/sku_spread.py)."""
+    ) -> SkuSides:
+        """Which sides of a search's page by SKU collect their matches rather than leave
+        PostgreSQL to walk the SKU index to them (services/search_costs.py)."""
         if not query.search_term or query.sort is not ProductSort.SKU:
-            return False
+            return CHOSEN_BY_POSTGRESQL
         samples = self._samples.samples(session)
         if samples is None:
-            return False
+            return CHOSEN_BY_POSTGRESQL
         after_sku = after.key if after is not None and isinstance(after.key, str) else None
-        return collect_sku_matches(
+        return sku_sides_to_collect(
             samples,
             query.search_term,
             after_sku=after_sku,
@@ -251,9 +256,19 @@ class ProductCatalogService:
     def _few_matches(self, session: Session, query: ProductQuery) -> bool | None:
         """Whether to sort the matches (True) or walk the sort index (False); None: the
         plain statement, whose plan PostgreSQL chooses from its estimates of the search
-        (pg_trgm's statistics and the trigram indexes), without counting anything."""
+        (pg_trgm's statistics and the trigram indexes), without counting anything.
+
+        A search in another order than the SKU's sorts its matches when the statistics
+        say they are few (services/search_costs.py): walking an order they lie bunched
+        far along would visit most products first. By SKU, `_sides_to_collect` chooses
+        for each side of the page."""
         limit = self._sort_matches_up_to
         if limit is None:
+            if not query.search_term or query.sort is ProductSort.SKU:
+                return None
+            samples = self._samples.samples(session)
+            if samples is not None and few_enough_to_collect(samples, query.search_term):
+                return True
             return None
         if limit <= 0:
             return False
@@ -284,7 +299,7 @@ def page_statement(
     limit: int,
     *,
     sort_matches: bool = False,
-    collect_skus: bool = False,
+    collect: SkuSides = CHOSEN_BY_POSTGRESQL,
 ) -> PageSelect:
     """The SELECT of one keyset page; public so that the benchmark can run the same SQL.
 
@@ -294,11 +309,11 @@ def page_statement(
     sorts them when they are few. Nothing is counted first: a search with a hundred
     thousand matches walks a few thousand rows, one with a few dozen reads those. With
     `sort_matches` (tests), the matches are always collected and sorted (a MATERIALIZED
-    CTE keeps the planner from walking instead). `collect_skus`: see `_sku_page_by_column`.
+    CTE keeps the planner from walking instead). `collect`: see `_sku_page_by_column`.
     """
     _check_search(query)
     if query.search_term and query.sort is ProductSort.SKU and not sort_matches:
-        return _sku_page_by_column(query, after, limit, collect_skus)
+        return _sku_page_by_column(query, after, limit, collect)
     source, filters = _matching(query, sort_matches)
     columns = source.c
     key, row_id = columns[query.sort.value], columns.id
@@ -331,7 +346,10 @@ def page_statement(
 
 
 def _sku_page_by_column(
-    query: ProductQuery, after: ProductCursor | None, limit: int, collect_skus: bool = False
+    query: ProductQuery,
+    after: ProductCursor | None,
+    limit: int,
+    collect: SkuSides = CHOSEN_BY_POSTGRESQL,
 ) -> PageSelect:
     """A search's page by SKU, its SKU matches read apart from its name and barcode
     matches: the first `limit` of each in (sku, id) order, merged.
@@ -350,10 +368,10 @@ def _sku_page_by_column(
     are the rows of either side, and the first `limit` of all are among the first
     `limit` of each side.
 
-    With `collect_skus`, the SKU side collects its matches through the trigram index and
-    sorts them instead of leaving the choice to PostgreSQL: for matches bunched far along
-    the SKU order, which PostgreSQL, reckoning them spread evenly, would walk the whole
-    index to reach (services/sku_spread.py says when).
+    A side named in `collect` collects its matches through the trigram indexes and sorts
+    them instead of leaving the choice to PostgreSQL: for matches bunched far along the
+    SKU order, which PostgreSQL, reckoning them spread evenly, would walk most of the
+    index to reach (services/search_costs.py says when).
 
     The statement is built once per shape (order, cursor, filters) with its values as
     parameters: building a union of CTEs and subqueries costs SQLAlchemy a millisecond
@@ -373,18 +391,21 @@ def _sku_page_by_column(
         after is not None,
         query.category_id is not None,
         query.active,
-        collect_skus,
+        collect,
     )
     return shape.params(values)
 
 
 @functools.lru_cache(maxsize=32)
 def _sku_page_shape(
-    descending: bool, after: bool, in_category: bool, active: bool | None, collect_skus: bool
+    descending: bool,
+    after: bool,
+    in_category: bool,
+    active: bool | None,
+    collect: SkuSides,
 ) -> PageSelect:
     """`_sku_page_by_column`'s statement, its values left as parameters."""
     p = Product
-    order = (p.sku.desc(), p.id.desc()) if descending else (p.sku.asc(), p.id.asc())
     narrowing: list[ColumnElement[bool]] = []
     if in_category:
         narrowing.append(p.category_id == bindparam("category_id", type_=p.category_id.type))
@@ -401,13 +422,9 @@ def _sku_page_shape(
     in_sku, in_name, in_barcode = (
         column.ilike(pattern, escape="\\") for column in (p.sku, p.name, p.barcode)
     )
-    named = (
-        select(p.sku, p.id)
-        .where(*narrowing, or_(in_name, in_barcode))
-        .order_by(*order)
-        .limit(rows)
-        .cte("named")
-    )
+    named = _first_by_sku(
+        "name", [*narrowing, or_(in_name, in_barcode)], descending, rows, collect.names
+    ).cte("named")
     # The name side's last row when it holds a page, else the last SKU of all: a bound
     # an index scan stops at (a condition that could be NULL would only filter).
     named_last = (
@@ -420,31 +437,12 @@ def _sku_page_shape(
     end_of_all = select(func.min(p.sku) if descending else func.max(p.sku)).scalar_subquery()
     stop = func.coalesce(named_last, end_of_all)
     in_reach = p.sku >= stop if descending else p.sku <= stop
-    if collect_skus:
-        # MATERIALIZED: all the matches first (through the trigram index), then the page.
-        # Without the walk's bound: a bound on the SKU lets PostgreSQL walk the SKU index
-        # again, unordered (and the rows past it never reach the page anyway).
-        collected = (
-            select(p.sku, p.id)
-            .where(*narrowing, in_sku)
-            .cte("sku_matches")
-            .prefix_with("MATERIALIZED")
-        )
-        collected_order = (
-            (collected.c.sku.desc(), collected.c.id.desc())
-            if descending
-            else (collected.c.sku.asc(), collected.c.id.asc())
-        )
-        skus = select(collected.c.sku, collected.c.id).order_by(*collected_order).limit(rows)
-    else:
-        skus = select(p.sku, p.id).where(*narrowing, in_sku, in_reach).order_by(*order).limit(rows)
+    # Collected, without the walk's bound: a bound on the SKU lets PostgreSQL walk the
+    # SKU index again, unordered (and the rows past it never reach the page anyway).
+    sku_side = [*narrowing, in_sku] if collect.skus else [*narrowing, in_sku, in_reach]
+    skus = _first_by_sku("sku", sku_side, descending, rows, collect.skus)
     found = union(select(named.c.sku, named.c.id), skus).subquery("found")
-    found_order = (
-        (found.c.sku.desc(), found.c.id.desc())
-        if descending
-        else (found.c.sku.asc(), found.c.id.asc())
-    )
-    page = select(found.c.id).order_by(*found_order).limit(rows).subquery("page")
+    page = select(found.c.id).order_by(*_by_sku(found.c, descending)).limit(rows).subquery("page")
     return (
         select(
             p.id,
@@ -458,8 +456,29 @@ def _sku_page_shape(
         .select_from(page)
         .join(p, p.id == page.c.id)
         .join(ProductCategory, ProductCategory.id == p.category_id)
-        .order_by(*order)
+        .order_by(*_by_sku(p, descending))
     )
+
+
+def _first_by_sku(
+    side: str, conditions: Sequence[ColumnElement[bool]], descending: bool, rows: Any, collect: bool
+) -> Select[str, uuid.UUID]:
+    """The (sku, id) of the first `rows` products meeting `conditions` in SKU order: as
+    PostgreSQL chooses (walking the (sku, id) index, or collecting through the trigram
+    indexes), or, with `collect`, collected (MATERIALIZED: every match, then the sort)."""
+    p = Product
+    if not collect:
+        return select(p.sku, p.id).where(*conditions).order_by(*_by_sku(p, descending)).limit(rows)
+    matches = (
+        select(p.sku, p.id).where(*conditions).cte(f"{side}_matches").prefix_with("MATERIALIZED")
+    )
+    return select(matches.c.sku, matches.c.id).order_by(*_by_sku(matches.c, descending)).limit(rows)
+
+
+def _by_sku(columns: Any, descending: bool) -> tuple[Any, Any]:
+    if descending:
+        return columns.sku.desc(), columns.id.desc()
+    return columns.sku.asc(), columns.id.asc()
 
 
 def position_statement(query: ProductQuery, offset: int, sort_matches: bool = False) -> Select[Any]:

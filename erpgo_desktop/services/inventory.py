@@ -40,7 +40,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
 
 from erpgo_desktop.db.models import (
     InventoryTransaction,
@@ -58,6 +58,7 @@ from erpgo_desktop.errors import NotFoundError, ValidationError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
 from erpgo_desktop.services.catalog import escape_like
+from erpgo_desktop.services.search_costs import SampleCache, few_enough_to_collect
 from erpgo_desktop.services.stock import StockKey, StockLedger, StockLevel, share_rows
 
 MAX_PAGE_SIZE = 1_000
@@ -293,6 +294,10 @@ class WarehouseStockPage:
 
 
 class InventoryService(Service):
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        super().__init__(session_factory)
+        self._samples = SampleCache()
+
     # -- changes -------------------------------------------------------------------------
 
     def receive(
@@ -587,7 +592,8 @@ class InventoryService(Service):
             # Each side walks its own (sku, id) order and stops after a page before the
             # two are merged, rather than the merge sorting every row of the warehouse.
             pages = []
-            for side, sku, item in _warehouse_stock_sides(warehouse_id, term):
+            collect = self._few_matches(session, term)
+            for side, sku, item in _warehouse_stock_sides(warehouse_id, term, collect):
                 if after is not None:
                     side = side.where(
                         tuple_(sku, item) > tuple_(literal(after.sku), literal(after.item_id))
@@ -618,15 +624,25 @@ class InventoryService(Service):
         """How many stock rows `warehouse_stock` would list, counting no further than `cap`."""
         require(acting, perms.INVENTORY_READ)
         term = _checked_search(search)
-        statement = union_all(*(side for side, _, _ in _warehouse_stock_sides(warehouse_id, term)))
 
         def work(session: Session) -> RowCount:
+            sides = _warehouse_stock_sides(warehouse_id, term, self._few_matches(session, term))
+            statement = union_all(*(side for side, _, _ in sides))
             counted = _capped_count(session, statement, cap)
             if counted == RowCount(0, exact=True):
                 _check_warehouse_exists(session, warehouse_id)  # as in warehouse_stock
             return counted
 
         return self._read(work)
+
+    def _few_matches(self, session: Session, term: str) -> bool:
+        """Whether a search's products are few enough to collect before their stock rows
+        are looked up, rather than walking every product in SKU order for those that
+        match (services/search_costs.py)."""
+        if not term:
+            return False
+        samples = self._samples.samples(session)
+        return samples is not None and few_enough_to_collect(samples, term)
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -1006,12 +1022,15 @@ def _check_warehouse_exists(session: Session, warehouse_id: uuid.UUID) -> None:
 
 
 def _warehouse_stock_sides(
-    warehouse_id: uuid.UUID, term: str
+    warehouse_id: uuid.UUID, term: str, collect: bool = False
 ) -> list[
     tuple[Select[*tuple[Any, ...]], InstrumentedAttribute[str], InstrumentedAttribute[uuid.UUID]]
 ]:
     """The product rows' SELECT and the variant rows' (same columns), each with the
-    columns of its keyset order (sku, item id)."""
+    columns of its keyset order (sku, item id). With `collect` (a search matching few
+    products), the products that match are collected first, through the trigram indexes,
+    and their stock rows looked up: walking every product in SKU order for the few that
+    match would visit each product's row (3.5 s for a prefix at the end of a million)."""
     pi, vi, p, v = ProductInventory, VariantInventory, Product, ProductVariant
     pattern = f"%{escape_like(term)}%"
 
@@ -1023,25 +1042,61 @@ def _warehouse_stock_sides(
     ) -> ColumnElement[int]:
         return case((row_level > 0, row_level), else_=func.greatest(item_min, 0))
 
-    products = (
-        select(
-            p.id.label("product_id"),
-            cast(null(), PG_UUID(as_uuid=True)).label("variant_id"),
-            p.id.label("item_id"),
-            p.sku.label("sku"),
-            p.name.label("name"),
-            p.is_active.label("is_active"),
-            p.track_inventory.label("track_inventory"),
-            pi.quantity_available.label("on_hand"),
-            pi.quantity_reserved.label("reserved"),
-            level(pi.reorder_level, p.min_stock_level).label("reorder_level"),
-            pi.max_stock.label("max_stock"),
-            p.max_stock_level.label("item_max"),
+    product_matches = or_(like(p.sku), like(p.name), p.barcode == term)
+    stocked: Any = p  # the products whose stock rows are listed
+    stock: Any = pi  # and where their stock row's columns come from
+    stock_row: Any = None  # the look-up of a collected product's stock row
+    if term and collect:
+        matching = (
+            select(
+                p.id,
+                p.sku,
+                p.name,
+                p.is_active,
+                p.track_inventory,
+                p.min_stock_level,
+                p.max_stock_level,
+            )
+            .where(product_matches)
+            .cte("matching")
+            .prefix_with("MATERIALIZED")
         )
-        .select_from(pi)
-        .join(p, p.id == pi.product_id)
-        .where(pi.warehouse_id == warehouse_id)
+        # Sorted in a subquery of its own, which PostgreSQL keeps apart, so that the
+        # look-ups below go in SKU order and stop once a page is held.
+        in_order = select(matching).order_by(matching.c.sku, matching.c.id).subquery("in_order")
+        stocked = aliased(Product, in_order)
+        # Each match's stock row looked up by its (product, warehouse) key. LIMIT 1 (the
+        # key is unique) keeps it a look-up: joined plainly, PostgreSQL reads every stock
+        # row of the warehouse to hash them.
+        stock_row = (
+            select(pi.quantity_available, pi.quantity_reserved, pi.reorder_level, pi.max_stock)
+            .where(pi.product_id == stocked.id, pi.warehouse_id == warehouse_id)
+            .limit(1)
+            .lateral("stock")
+        )
+        stock = stock_row.c
+    products = select(
+        stocked.id.label("product_id"),
+        cast(null(), PG_UUID(as_uuid=True)).label("variant_id"),
+        stocked.id.label("item_id"),
+        stocked.sku.label("sku"),
+        stocked.name.label("name"),
+        stocked.is_active.label("is_active"),
+        stocked.track_inventory.label("track_inventory"),
+        stock.quantity_available.label("on_hand"),
+        stock.quantity_reserved.label("reserved"),
+        level(stock.reorder_level, stocked.min_stock_level).label("reorder_level"),
+        stock.max_stock.label("max_stock"),
+        stocked.max_stock_level.label("item_max"),
     )
+    if stock_row is None:
+        products = (
+            products.select_from(pi)
+            .join(stocked, stocked.id == pi.product_id)
+            .where(pi.warehouse_id == warehouse_id)
+        )
+    else:
+        products = products.select_from(stocked).join(stock_row, true())
     variants = (
         select(
             p.id,
@@ -1063,11 +1118,12 @@ def _warehouse_stock_sides(
         .where(vi.warehouse_id == warehouse_id)
     )
     if term:
-        products = products.where(or_(like(p.sku), like(p.name), p.barcode == term))
+        if not collect:
+            products = products.where(product_matches)
         variants = variants.where(
             or_(like(v.sku), like(v.name), like(p.sku), like(p.name), v.barcode == term)
         )
-    return [(products, p.sku, p.id), (variants, v.sku, v.id)]
+    return [(products, stocked.sku, stocked.id), (variants, v.sku, v.id)]
 
 
 def _warehouse_stock_row(warehouse_id: uuid.UUID, record: Row[Any]) -> WarehouseStockRow:

@@ -19,6 +19,7 @@ from erpgo_desktop.services.catalog import (
     ProductSort,
     page_statement,
 )
+from erpgo_desktop.services.search_costs import SkuSides
 from tests.ui.seed import insert_category
 
 # (sku, name, barcode, active). SKUs begin with the searched terms in several cases,
@@ -115,11 +116,16 @@ def plain_filter(engine: Engine, query: ProductQuery) -> list[uuid.UUID]:
         return list(found)
 
 
-class CollectingSkus(ProductCatalogService):
-    """Collects its SKU matches whatever the statistics say (services/sku_spread.py)."""
+class Collecting(ProductCatalogService):
+    """Collects the matches of the sides named whatever the statistics say
+    (services/search_costs.py)."""
 
-    def _collect_skus(self, *_: Any) -> bool:
-        return True
+    def __init__(self, engine: Engine, sides: SkuSides) -> None:
+        super().__init__(make_session_factory(engine))
+        self._sides = sides
+
+    def _sides_to_collect(self, *_: Any) -> SkuSides:
+        return self._sides
 
 
 def walk(catalog: ProductCatalogService, query: ProductQuery, limit: int) -> list[uuid.UUID]:
@@ -141,8 +147,11 @@ def test_pages_by_sku_hold_the_plain_filters_rows_in_its_order(
     plain = ProductCatalogService(make_session_factory(engine))
     # The plain statement over all three columns, its matches collected and sorted.
     collected = ProductCatalogService(make_session_factory(engine), sort_matches_up_to=10_000)
-    # The SKU side collected rather than walked, the name side as PostgreSQL chooses.
-    skus_collected = CollectingSkus(make_session_factory(engine))
+    # Either side collected rather than left to PostgreSQL, or both.
+    sides_collected = [
+        Collecting(engine, SkuSides(skus=skus, names=names))
+        for skus, names in ((True, False), (False, True), (True, True))
+    ]
     checked = 0
     for term in TERMS:
         for narrowed in ({}, {"active": True}, {"category_id": seeded}):
@@ -153,8 +162,8 @@ def test_pages_by_sku_hold_the_plain_filters_rows_in_its_order(
             for limit in (1, 2, 3, 7, 200):
                 assert walk(plain, query, limit) == expected, (term, narrowed, limit)
             assert walk(collected, query, 3) == expected, (term, narrowed)
-            for limit in (1, 3):
-                assert walk(skus_collected, query, limit) == expected, (term, narrowed, limit)
+            for collecting in sides_collected:
+                assert walk(collecting, query, 3) == expected, (term, narrowed, collecting._sides)
             checked += len(expected)
     assert checked > 200  # the terms do match: the comparison is not between empty lists
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from erpgo_desktop.errors import NotFoundError, PermissionDeniedError, ValidationError
-from erpgo_desktop.services.inventory import RowCount, WarehouseStockRow
+from erpgo_desktop.services.inventory import InventoryService, RowCount, WarehouseStockRow
 from erpgo_desktop.services.stock import StockKey
 from tests.services.test_inventory import (
     NOBODY,
@@ -80,6 +80,15 @@ def test_reorder_level_and_maximum_are_the_ones_that_apply(world: World) -> None
     assert not rows["DRILL-1"].is_low
 
 
+@pytest.fixture(params=["left to PostgreSQL", "products collected"])
+def searching(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search read either way: as the statistics (absent here) leave it, or collecting
+    the matching products first, as it does when they are few (services/search_costs.py)."""
+    if request.param == "products collected":
+        monkeypatch.setattr(InventoryService, "_few_matches", lambda self, session, term: True)
+
+
+@pytest.mark.usefixtures("searching")
 def test_search_matches_sku_name_and_barcode_and_a_variants_product(world: World) -> None:
     stock_main(world)
     inv = world.inventory
@@ -97,6 +106,17 @@ def test_search_matches_sku_name_and_barcode_and_a_variants_product(world: World
     assert skus("4006381333931") == ["DRILL-1"]
     assert skus("%") == []  # a wildcard matches itself only
     assert inv.count_warehouse_stock(world.sales, world.main, search="shirt") == RowCount(2, True)
+    assert inv.count_warehouse_stock(world.sales, world.east, search="drill") == RowCount(1, True)
+    assert skus("svc") == []  # a product without stock in the warehouse
+    pages = []
+    cursor = None
+    while True:
+        page = inv.warehouse_stock(world.sales, world.main, search="i", after=cursor, limit=1)
+        pages.extend(r.sku for r in page.rows)
+        if not page.has_more:
+            break
+        cursor = page.next_cursor
+    assert pages == ["DRILL-1", "SHIRT", "SHIRT-RED"]
     with pytest.raises(ValidationError, match="at most 100") as refused:
         inv.warehouse_stock(world.sales, world.main, search="x" * 101)
     assert refused.value.field == "search"

@@ -1,5 +1,5 @@
 """The choice between walking the SKU index and collecting a search's SKU matches, from
-the statistics' sample of SKUs (services/sku_spread.py), and that the page it leads to is
+the statistics' sample of SKUs (services/search_costs.py), and that the page it leads to is
 the plain filter's either way."""
 
 from __future__ import annotations
@@ -12,7 +12,16 @@ from sqlalchemy.engine import Engine
 
 from erpgo_desktop.db.engine import make_session_factory
 from erpgo_desktop.services.catalog import ProductCatalogService, ProductQuery, ProductSort
-from erpgo_desktop.services.sku_spread import KeySamples, collect_sku_matches, read_samples
+from erpgo_desktop.services.search_costs import (
+    COLLECT_UP_TO,
+    KeySamples,
+    SkuSides,
+    collect_sku_matches,
+    estimated_matches,
+    few_enough_to_collect,
+    read_samples,
+    sku_sides_to_collect,
+)
 from tests.services.test_catalog_sku_search import plain_filter, walk
 from tests.ui.seed import insert_category
 
@@ -60,14 +69,42 @@ def test_matches_too_few_to_show_in_the_sample_are_collected() -> None:
     assert choose("no such sku")
 
 
-def test_names_that_fill_the_page_soon_end_the_walk_early() -> None:
+def test_names_many_and_spread_end_the_walk_early() -> None:
     # "gadget" is in no SKU but in every name: the name side holds a page within the
-    # first step, where the walk then stops; collecting would cost five steps.
-    assert choose("gadget")
+    # first step, where the SKU walk then stops, sooner than collecting costs.
     spread_names = KeySamples(SAMPLE.skus, ("Gadget",) * 100, SAMPLE.rows)
-    assert not collect_sku_matches(
+    sides = sku_sides_to_collect(
         spread_names, "gadget", after_sku=None, descending=False, page_rows=201
     )
+    assert sides == SkuSides(skus=False, names=False)
+
+
+def test_few_names_are_collected_and_do_not_end_the_walk() -> None:
+    # A name in a hundredth of the catalog (10,000 products) may lie bunched by SKU as
+    # the SKUs do: it is collected, and the SKU side reckons without it.
+    few_names = KeySamples(SAMPLE.skus, ("Gadget",) + ("Widget",) * 99, SAMPLE.rows)
+    sides = sku_sides_to_collect(few_names, "ZZZ-", after_sku=None, descending=False, page_rows=201)
+    assert sides == SkuSides(skus=True, names=True)
+    sides = sku_sides_to_collect(few_names, "AAA-", after_sku=None, descending=False, page_rows=201)
+    assert sides == SkuSides(skus=False, names=True)
+
+
+def test_barcodes_count_with_the_names() -> None:
+    # Digits in every barcode: the name and barcode side is many, PostgreSQL walks it.
+    barcodes = KeySamples(SAMPLE.skus, SAMPLE.names, SAMPLE.rows, ("4006381333931",) * 100)
+    sides = sku_sides_to_collect(barcodes, "4006", after_sku=None, descending=False, page_rows=201)
+    assert not sides.names
+    assert estimated_matches(barcodes, "4006") > COLLECT_UP_TO
+    assert few_enough_to_collect(SAMPLE, "4006")
+
+
+def test_matches_are_estimated_from_the_samples() -> None:
+    # Half a step of each sample where it shows no match: 500 products of the SKUs' 1,000
+    # steps, 5,000 of the names' 100.
+    assert estimated_matches(SAMPLE, "ZZZ-") == pytest.approx(20_000 + 5_000)
+    assert estimated_matches(SAMPLE, "widget") == pytest.approx(1_000_000 + 500)
+    assert few_enough_to_collect(SAMPLE, "no such thing")
+    assert not few_enough_to_collect(SAMPLE, "MMM-")
 
 
 def test_a_small_catalog_counts_its_page_in_several_steps() -> None:
