@@ -66,7 +66,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from erpgo_desktop.db.models import (
     Customer,
@@ -95,6 +95,7 @@ from erpgo_desktop.services.listing import (
     customer_matches,
 )
 from erpgo_desktop.services.order_list import day_start
+from erpgo_desktop.services.search_costs import SampleCache, few_enough_to_collect
 
 R = TypeVar("R")
 
@@ -315,6 +316,10 @@ class ReportService(Service):
     """Read-only reports for users with `reports.view`: keyset pages (one method per
     report) and, apart, each report's count and sums (`totals`)."""
 
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        super().__init__(session_factory)
+        self._samples = SampleCache()
+
     def inventory_valuation(
         self,
         acting: CurrentUser,
@@ -332,7 +337,8 @@ class ReportService(Service):
         stock there is; so do the values and on hand (the stock rows' kept values and
         their indexes, revision 0019)."""
         require(acting, perms.REPORTS_VIEW)
-        shape = _valuation(warehouse_id, check_search(search))
+        term = check_search(search)
+        shape = _valuation(warehouse_id, term, self._found_items(term))
         return self._page(shape, sort, descending, after, limit)
 
     def stock_movements(
@@ -350,7 +356,8 @@ class ReportService(Service):
     ) -> ReportPage[MovementRow]:
         """What moved in the period per product or variant and warehouse, from the ledger."""
         require(acting, perms.REPORTS_VIEW)
-        shape = _movements(start, end, warehouse_id, check_search(search), sort)
+        term = check_search(search)
+        shape = _movements(start, end, warehouse_id, term, sort, self._found_items(term))
         return self._page(shape, sort, descending, after, limit)
 
     def sales_by_product(
@@ -368,7 +375,8 @@ class ReportService(Service):
         """Units and net sales per product or variant on sold orders of the period (lines
         not cancelled)."""
         require(acting, perms.REPORTS_VIEW)
-        shape = _product_sales(start, end, check_search(search), sort)
+        term = check_search(search)
+        shape = _product_sales(start, end, term, sort, self._found_items(term))
         return self._page(shape, sort, descending, after, limit)
 
     def sales_by_customer(
@@ -442,9 +450,10 @@ class ReportService(Service):
             # Kept by the database per warehouse (revision 0019); folding its pending
             # changes in writes, hence a write transaction.
             return self._write(lambda session: _kept_stock_totals(session, warehouse_id))
+        found = self._found_items(term)
         if report in (Report.INVENTORY_VALUATION, Report.CUSTOMER_BALANCES):
             shape = (
-                _valuation(warehouse_id, term)
+                _valuation(warehouse_id, term, found)
                 if report is Report.INVENTORY_VALUATION
                 else _balances(term)
             )
@@ -454,9 +463,9 @@ class ReportService(Service):
             if start is None or end is None:
                 raise ValidationError("This report covers a period.", field="start")
             if report is Report.STOCK_MOVEMENTS:
-                shape = _movements(start, end, warehouse_id, term)
+                shape = _movements(start, end, warehouse_id, term, found=found)
             elif report is Report.SALES_BY_PRODUCT:
-                shape = _product_sales(start, end, term)
+                shape = _product_sales(start, end, term, found=found)
             elif report is Report.SALES_BY_CUSTOMER:
                 shape = _customer_sales(start, end, term)
             else:
@@ -475,6 +484,17 @@ class ReportService(Service):
         return self._read(work)
 
     # -- shared ------------------------------------------------------------------------
+
+    def _found_items(self, term: str) -> _FoundItems | None:
+        """The products and variants a search finds, collected first when the statistics
+        say they are few (services/search_costs.py); None: the search is a condition on
+        each row of the report, as PostgreSQL plans it."""
+        if not term:
+            return None
+        samples = self._read(self._samples.samples)
+        if samples is None or not few_enough_to_collect(samples, term):
+            return None
+        return _FoundItems.of(term)
 
     def _page(
         self,
@@ -597,34 +617,86 @@ def _no_uuid() -> ColumnElement[uuid.UUID]:
     return cast(null(), PG_UUID(as_uuid=True))
 
 
+@dataclass(frozen=True)
+class _FoundItems:
+    """The products whose SKU or name holds a search, and the variants whose own SKU or
+    name does, each collected once (MATERIALIZED: through the trigram indexes, never by
+    walking an order): for a search that matches few items, whose rows in a report
+    lie anywhere along its order. A report then reads their rows only (their stock rows
+    looked up one product at a time, their ledger and sales lines kept by id) instead of
+    testing every row of the report against the search."""
+
+    products: Any
+    variants: Any
+
+    @classmethod
+    def of(cls, term: str) -> _FoundItems:
+        p, v = Product, ProductVariant
+        products = (
+            select(p.id, p.sku, p.name, p.cost, p.price)
+            .where(_contains((p.sku, p.name), term))
+            .cte("found_products")
+            .prefix_with("MATERIALIZED")
+        )
+        variants = (
+            select(v.id)
+            .where(_contains((v.sku, v.name), term))
+            .cte("found_variants")
+            .prefix_with("MATERIALIZED")
+        )
+        return cls(products, variants)
+
+    def holds(self, product_id: Any, variant_id: Any) -> ColumnElement[bool]:
+        """Whether a row of this product (and variant) is found: the search's own
+        condition (a variant's row is found by its product's SKU or name too, a
+        product's row has no variant), so a report need not look up the SKUs and names
+        of all its rows to test them."""
+        return or_(
+            product_id.in_(select(self.products.c.id)),
+            variant_id.in_(select(self.variants.c.id)),
+        )
+
+
 def _warehouse_code(warehouse_id: Any) -> Any:
     # Looked up for the rows of a page only: a join would make PostgreSQL join (and sort)
     # every stock row before the first page.
     return select(Warehouse.code).where(Warehouse.id == warehouse_id).scalar_subquery()
 
 
-def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
+def _valuation(
+    warehouse_id: uuid.UUID | None, term: str, found: _FoundItems | None = None
+) -> _Shape:
     pi, vi, p, v = ProductInventory, VariantInventory, Product, ProductVariant
     variant_cost = case((v.cost > 0, v.cost), else_=p.cost)
+    item: Any = p  # the products whose stock is valued
+    stock_rows: Any = pi  # their stock rows
+    joined: ColumnElement[bool] = pi.product_id == p.id
+    if found is not None:
+        item = aliased(Product, found.products)
+        # Each found product's stock rows looked up by its id (OFFSET 0 keeps PostgreSQL
+        # from joining them by hashing every stock row of the catalog instead).
+        stock_rows = select(pi).where(pi.product_id == item.id).offset(0).lateral("stock_rows")
+        joined = true()
+    stock: Any = pi.__table__.c if found is None else stock_rows.c
     products = (
         select(
-            pi.product_id.label("product_id"),
+            stock.product_id.label("product_id"),
             _no_uuid().label("variant_id"),
-            pi.product_id.label("item_id"),
-            pi.warehouse_id.label("warehouse_id"),
-            _warehouse_code(pi.warehouse_id).label("warehouse_code"),
-            p.sku.label("sku"),
-            cast(p.name, Text).label("name"),
-            pi.quantity_available.label("on_hand"),
-            pi.quantity_reserved.label("reserved"),
-            p.cost.label("unit_cost"),
-            p.price.label("unit_price"),
-            pi.value_at_cost.label("value_at_cost"),
-            pi.value_at_price.label("value_at_price"),
+            stock.product_id.label("item_id"),
+            stock.warehouse_id.label("warehouse_id"),
+            _warehouse_code(stock.warehouse_id).label("warehouse_code"),
+            item.sku.label("sku"),
+            cast(item.name, Text).label("name"),
+            stock.quantity_available.label("on_hand"),
+            stock.quantity_reserved.label("reserved"),
+            item.cost.label("unit_cost"),
+            item.price.label("unit_price"),
+            stock.value_at_cost.label("value_at_cost"),
+            stock.value_at_price.label("value_at_price"),
         )
-        .select_from(p)
-        .join(pi, pi.product_id == p.id)
-        .where(pi.quantity_available > 0)
+        .select_from(item)
+        .join(stock_rows, joined)
+        .where(stock.quantity_available > 0)
     )
     variants = (
         select(
@@ -648,11 +720,14 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
         .where(vi.quantity_available > 0)
     )
     if warehouse_id is not None:
-        products = products.where(pi.warehouse_id == warehouse_id)
+        products = products.where(stock.warehouse_id == warehouse_id)
         variants = variants.where(vi.warehouse_id == warehouse_id)
     if term:
-        products = products.where(_contains((p.sku, p.name), term))
-        variants = variants.where(_contains((v.sku, v.name, p.sku, p.name), term))
+        if found is None:
+            products = products.where(_contains((p.sku, p.name), term))
+            variants = variants.where(_contains((v.sku, v.name, p.sku, p.name), term))
+        else:
+            variants = variants.where(found.holds(v.product_id, v.id))
     return _Shape(
         (products, variants),
         VALUATION_SORTS,
@@ -664,7 +739,9 @@ def _valuation(warehouse_id: uuid.UUID | None, term: str) -> _Shape:
     )
 
 
-def _movement_rows(first: Any, after_last: Any, warehouse_id: uuid.UUID | None) -> Select[Any]:
+def _movement_rows(
+    first: Any, after_last: Any, warehouse_id: uuid.UUID | None, found: _FoundItems | None = None
+) -> Select[Any]:
     """The ledger from the period's first day on, by its time index (revision 0019): what
     moved in the period, and what moved after it. The closing quantity is the stock row's
     on hand less what moved after the period, the opening that less what moved in it: the
@@ -690,6 +767,8 @@ def _movement_rows(first: Any, after_last: Any, warehouse_id: uuid.UUID | None) 
     ).where(tx.created_at >= first)
     if warehouse_id is not None:
         ledger = ledger.where(tx.warehouse_id == warehouse_id)
+    if found is not None:
+        ledger = ledger.where(found.holds(tx.product_id, tx.variant_id))
     grouped = (
         ledger.group_by(tx.product_id, tx.variant_id, tx.warehouse_id)
         .having(func.count().filter(in_period) > 0)
@@ -754,7 +833,9 @@ def _sold_orders(first: Any, after_last: Any) -> list[ColumnElement[bool]]:
     ]
 
 
-def _product_sales_rows(first: Any, after_last: Any) -> Select[Any]:
+def _product_sales_rows(
+    first: Any, after_last: Any, found: _FoundItems | None = None
+) -> Select[Any]:
     """Each product's or variant's figures, without its SKU and name (`_with_item`)."""
     i = OrderItem
     lines = (
@@ -771,7 +852,13 @@ def _product_sales_rows(first: Any, after_last: Any) -> Select[Any]:
         .where(*_sold_orders(first, after_last), i.status != "CANCELLED")
         .group_by(i.product_id, i.variant_id)
     )
-    return select(lines.subquery("lines"))
+    if found is None:
+        return select(lines.subquery("lines"))
+    # The found items kept after the grouping, which reads the period's lines by their
+    # orders as without a search; OFFSET 0 keeps PostgreSQL from moving the test into
+    # the grouping, where it read every order line of all time instead.
+    grouped = lines.offset(0).subquery("lines")
+    return select(grouped).where(found.holds(grouped.c.product_id, grouped.c.variant_id))
 
 
 def _with_item(rows: Any, term: str = "") -> Select[Any]:
@@ -943,13 +1030,16 @@ def _movements(
     warehouse_id: uuid.UUID | None,
     term: str,
     sort: str | None = None,
+    found: _FoundItems | None = None,
 ) -> _Shape:
     """The stock movements. The items' SKUs and names and the stock rows on hand are
     each a look-up per row: done before the page is cut only when the sort (or a
     search) needs them, else for the page's rows (`_Shape.late`). Without a sort
     (totals), the SKUs and names only for a search."""
     first, after_last = report_period(start, end)
-    moved = _movement_rows(first, after_last, warehouse_id)
+    moved = _movement_rows(first, after_last, warehouse_id, found)
+    if found is not None:
+        term = ""  # the rows are the found items' already: nothing left to test
 
     def labelled(rows: Any) -> Select[Any]:
         return _with_item(rows, term)
@@ -983,11 +1073,19 @@ def _movements(
     )
 
 
-def _product_sales(start: date, end: date, term: str, sort: str | None = None) -> _Shape:
+def _product_sales(
+    start: date,
+    end: date,
+    term: str,
+    sort: str | None = None,
+    found: _FoundItems | None = None,
+) -> _Shape:
     """Sales by product; sorted by a figure without a search, the SKUs and names are
     looked up for a page's rows only (ties broken by the item, not its SKU)."""
     first, after_last = report_period(start, end)
-    lines = _product_sales_rows(first, after_last)
+    lines = _product_sales_rows(first, after_last, found)
+    if found is not None:
+        term = ""  # the rows are the found items' already: nothing left to test
     late = sort not in ("sku", "name") and not term
     return _Shape(
         (lines if late else select(_with_item(lines.subquery("lines"), term).subquery("sales")),),

@@ -24,6 +24,7 @@ from erpgo_desktop.services.reports import (
     Report,
     ReportPage,
     ReportService,
+    _FoundItems,
 )
 from tests.services.test_orders_support import World, make_world, receive
 from tests.services.test_reports import LAST_DAY, WEEK_AGO, every_row, seed_sales
@@ -159,3 +160,66 @@ def test_movement_and_product_sales_pages_in_every_sort(
     rows = reports.stock_movements(world.manager, **period, sort="closing", limit=1000).rows
     assert totals.count == len(rows)
     assert totals.sums["closing"] == sum(row.closing for row in rows)
+
+
+def test_item_searches_find_the_same_rows_collected_first_or_tested_on_each(
+    engine: Engine, reports: ReportService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search that matches few items collects them first and reads their rows only
+    (`_FoundItems`); one that matches many tests each row of the report. Both ways give
+    the same rows, pages and totals: by a product's SKU or name (its variants' rows too)
+    and by a variant's own SKU or name (that variant's rows only)."""
+    world: World = make_world(engine)
+    sold = seed_sales(world)
+    receive(engine, sold["tool"], {world.east: 3})
+    plain = world.product("10.00", stock={world.main: 4})
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE products SET name = 'Widget press' WHERE id = :p"), {"p": sold["tool"]}
+        )
+        variant = connection.execute(
+            text(
+                "INSERT INTO product_variants (product_id, sku, name, price, cost) "
+                "VALUES (:p, 'BLUE-WIDGET-1', 'Blue', 10, 0) RETURNING id"
+            ),
+            {"p": plain},
+        ).scalar_one()
+    receive(engine, plain, {world.main: 2}, variant=variant)
+    period = {"start": WEEK_AGO, "end": LAST_DAY}
+    reads: list[tuple[Callable[..., ReportPage[Any]], Report, dict[str, Any], tuple[str, ...]]] = [
+        (reports.inventory_valuation, Report.INVENTORY_VALUATION, {}, VALUATION_SORTS),
+        (reports.stock_movements, Report.STOCK_MOVEMENTS, period, MOVEMENT_SORTS),
+        (reports.sales_by_product, Report.SALES_BY_PRODUCT, period, PRODUCT_SALES_SORTS),
+    ]
+
+    def everything(search: str) -> list[Any]:
+        seen: list[Any] = []
+        for read, report, kwargs, sorts in reads:
+            for sort in sorts:
+                seen.append(paged_equals_whole(read, acting=world.manager, search=search,
+                                               sort=sort, **kwargs))  # fmt: skip
+            seen.append(reports.totals(world.manager, report, search=search, **kwargs))
+        return seen
+
+    tool_sku = sql_one(engine, "SELECT sku FROM products WHERE id = :p", p=sold["tool"])
+    plain_sku = sql_one(engine, "SELECT sku FROM products WHERE id = :p", p=plain)
+    for search in ("widget", "blue", tool_sku, plain_sku.lower(), "nowhere"):
+        monkeypatch.setattr(ReportService, "_found_items", lambda self, term: None)
+        tested = everything(search)
+        monkeypatch.setattr(ReportService, "_found_items", lambda self, term: _FoundItems.of(term))
+        collected = everything(search)
+        assert collected == tested, search
+    monkeypatch.undo()
+    # "widget": the press (product rows, sales) and the blue variant (its row only).
+    found = reports.inventory_valuation(world.manager, search="widget").rows
+    assert {(row.product_id, row.variant_id) for row in found} == {
+        (sold["tool"], None),
+        (plain, variant),
+    }
+    assert reports.totals(world.manager, Report.SALES_BY_PRODUCT, search="widget", **period
+                          ).count == 1  # fmt: skip
+
+
+def sql_one(engine: Engine, statement: str, **params: Any) -> Any:
+    with engine.connect() as connection:
+        return connection.execute(text(statement), params).scalar_one()
