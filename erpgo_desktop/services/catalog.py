@@ -44,8 +44,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from erpgo_desktop.db.models import Product, ProductCategory
 from erpgo_desktop.domain.validation import check_search
 from erpgo_desktop.errors import ValidationError
+from erpgo_desktop.services import listing
 from erpgo_desktop.services.arguments import checked_entry_points
 from erpgo_desktop.services.base import read_reconnecting
+from erpgo_desktop.services.listing import escape_like
 from erpgo_desktop.services.search_costs import (
     CHOSEN_BY_POSTGRESQL,
     SampleCache,
@@ -499,17 +501,7 @@ def position_statement(query: ProductQuery, offset: int, sort_matches: bool = Fa
 def count_statement(query: ProductQuery, cap: int | None) -> Select[int]:
     """The SELECT count(*) of `count_products`; public so that the benchmark can run it."""
     _check_search(query)
-    matching = select(Product.id).where(*_filters(query))
-    if cap is None:
-        return select(func.count()).select_from(matching.subquery())
-    if cap < 0:
-        raise ValidationError(f"A count cap cannot be negative: {cap}.")
-    return select(func.count()).select_from(matching.limit(cap + 1).subquery())
-
-
-def escape_like(text: str) -> str:
-    """`text` as a literal part of a LIKE pattern whose escape character is a backslash."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return listing.count_statement(select(Product.id).where(*_filters(query)), cap)
 
 
 def _check_search(query: ProductQuery) -> None:

@@ -13,6 +13,7 @@ tracks inventory (its own stock in variant_inventory, its own ledger rows).
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,10 +24,13 @@ from typing import Any, Literal
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Integer,
     Row,
     Select,
+    String,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -57,7 +61,7 @@ from erpgo_desktop.domain.validation import check_search
 from erpgo_desktop.errors import NotFoundError, ValidationError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
-from erpgo_desktop.services.catalog import escape_like
+from erpgo_desktop.services.listing import count_statement, escape_like
 from erpgo_desktop.services.search_costs import SampleCache, few_enough_to_collect
 from erpgo_desktop.services.stock import StockKey, StockLedger, StockLevel, share_rows
 
@@ -589,20 +593,17 @@ class InventoryService(Service):
         term = _checked_search(search)
 
         def work(session: Session) -> WarehouseStockPage:
-            # Each side walks its own (sku, id) order and stops after a page before the
-            # two are merged, rather than the merge sorting every row of the warehouse.
-            pages = []
-            collect = self._few_matches(session, term)
-            for side, sku, item in _warehouse_stock_sides(warehouse_id, term, collect):
-                if after is not None:
-                    side = side.where(
-                        tuple_(sku, item) > tuple_(literal(after.sku), literal(after.item_id))
-                    )
-                pages.append(side.order_by(sku, item).limit(limit + 1))
-            merged = union_all(*pages).subquery("stock")
-            records = session.execute(
-                select(merged).order_by(merged.c.sku, merged.c.item_id).limit(limit + 1)
-            ).all()
+            values: dict[str, Any] = {
+                "warehouse_id": warehouse_id,
+                "rows": limit + 1,
+                **_search_values(term),
+            }
+            if after is not None:
+                values.update(after_sku=after.sku, after_item=after.item_id)
+            shape = _warehouse_stock_page_shape(
+                bool(term), self._few_matches(session, term), after is not None
+            )
+            records = session.execute(shape, values).all()
             if not records:
                 # A stock row's warehouse exists (its foreign key): only an empty page
                 # asks, which spares every other page a second statement.
@@ -626,9 +627,10 @@ class InventoryService(Service):
         term = _checked_search(search)
 
         def work(session: Session) -> RowCount:
-            sides = _warehouse_stock_sides(warehouse_id, term, self._few_matches(session, term))
+            sides = _warehouse_stock_sides(bool(term), self._few_matches(session, term))
             statement = union_all(*(side for side, _, _ in sides))
-            counted = _capped_count(session, statement, cap)
+            values = {"warehouse_id": warehouse_id, **_search_values(term)}
+            counted = _capped_count(session, statement, cap, values)
             if counted == RowCount(0, exact=True):
                 _check_warehouse_exists(session, warehouse_id)  # as in warehouse_stock
             return counted
@@ -1003,10 +1005,10 @@ def _ledger_filters(
     return filters
 
 
-def _capped_count(session: Session, statement: Any, cap: int | None) -> RowCount:
-    if cap is not None:
-        statement = statement.limit(cap + 1)
-    found = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+def _capped_count(
+    session: Session, statement: Any, cap: int | None, values: dict[str, Any] | None = None
+) -> RowCount:
+    found = session.scalar(count_statement(statement, cap), values) or 0
     if cap is not None and found > cap:
         return RowCount(cap, exact=False)
     return RowCount(found, exact=True)
@@ -1021,18 +1023,48 @@ def _check_warehouse_exists(session: Session, warehouse_id: uuid.UUID) -> None:
         raise NotFoundError("That warehouse does not exist (any more).", field="warehouse")
 
 
+@functools.lru_cache(maxsize=8)
+def _warehouse_stock_page_shape(searched: bool, collect: bool, after: bool) -> Select[Any]:
+    """`warehouse_stock`'s page, its values left as parameters (`warehouse_id`, `rows`,
+    `_search_values`, and `after_sku`, `after_item`): built once per shape, since building
+    it took longer than PostgreSQL takes to answer a narrow search. Each side walks its
+    own (sku, id) order and stops after a page before the two are merged, rather than
+    the merge sorting every row of the warehouse."""
+    rows = bindparam("rows", type_=Integer())
+    pages = []
+    for side, sku, item in _warehouse_stock_sides(searched, collect):
+        if after:
+            after_key = tuple_(
+                bindparam("after_sku", type_=String()),
+                bindparam("after_item", type_=PG_UUID(as_uuid=True)),
+            )
+            side = side.where(tuple_(sku, item) > after_key)
+        pages.append(side.order_by(sku, item).limit(rows))
+    merged = union_all(*pages).subquery("stock")
+    return select(merged).order_by(merged.c.sku, merged.c.item_id).limit(rows)
+
+
+def _search_values(term: str) -> dict[str, str]:
+    """The parameters of `_warehouse_stock_sides`' search, for `term`."""
+    return {"term": term, "pattern": f"%{escape_like(term)}%"} if term else {}
+
+
 def _warehouse_stock_sides(
-    warehouse_id: uuid.UUID, term: str, collect: bool = False
+    searched: bool, collect: bool = False
 ) -> list[
     tuple[Select[*tuple[Any, ...]], InstrumentedAttribute[str], InstrumentedAttribute[uuid.UUID]]
 ]:
     """The product rows' SELECT and the variant rows' (same columns), each with the
-    columns of its keyset order (sku, item id). With `collect` (a search matching few
+    columns of its keyset order (sku, item id), of the warehouse `warehouse_id` (a
+    parameter) and, when `searched`, whose SKU, name or barcode holds the parameters
+    `pattern` or `term` (`_search_values`). With `collect` (a search matching few
     products), the products that match are collected first, through the trigram indexes,
     and their stock rows looked up: walking every product in SKU order for the few that
     match would visit each product's row (3.5 s for a prefix at the end of a million)."""
     pi, vi, p, v = ProductInventory, VariantInventory, Product, ProductVariant
-    pattern = f"%{escape_like(term)}%"
+    warehouse_id = bindparam("warehouse_id", type_=PG_UUID(as_uuid=True))
+    pattern = bindparam("pattern", type_=String())
+    term = bindparam("term", type_=String())
 
     def like(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
         return column.ilike(pattern, escape="\\")
@@ -1046,7 +1078,7 @@ def _warehouse_stock_sides(
     stocked: Any = p  # the products whose stock rows are listed
     stock: Any = pi  # and where their stock row's columns come from
     stock_row: Any = None  # the look-up of a collected product's stock row
-    if term and collect:
+    if searched and collect:
         matching = (
             select(
                 p.id,
@@ -1117,7 +1149,7 @@ def _warehouse_stock_sides(
         .join(p, p.id == v.product_id)
         .where(vi.warehouse_id == warehouse_id)
     )
-    if term:
+    if searched:
         if not collect:
             products = products.where(product_matches)
         variants = variants.where(

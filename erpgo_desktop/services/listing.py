@@ -30,7 +30,6 @@ from sqlalchemy.orm import QueryableAttribute
 from erpgo_desktop.db.models import Customer
 from erpgo_desktop.domain.validation import MAX_SEARCH_LENGTH, check_search
 from erpgo_desktop.errors import ValidationError
-from erpgo_desktop.services.catalog import escape_like
 
 __all__ = ["MAX_SEARCH_LENGTH", "check_search"]  # the lists' search check lives in the domain
 
@@ -64,6 +63,11 @@ def check_offset(offset: int) -> None:
     """A position in a list: 0 is the first row."""
     if not _is_whole(offset) or not 0 <= offset <= MAX_OFFSET:
         raise ValidationError(f"A page cannot start at row {offset!r}.", field="offset")
+
+
+def escape_like(text: str) -> str:
+    """`text` as a literal part of a LIKE pattern whose escape character is a backslash."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def check_count_cap(cap: int | None) -> None:
@@ -190,7 +194,7 @@ def keyset_after_nullable(
 def count_statement(matching: Select[*tuple[Any, ...]], cap: int | None) -> Select[int]:
     """count(*) of `matching`, reading no more than cap + 1 of its rows (None: all)."""
     check_count_cap(cap)
-    if cap is None:
+    if cap is None or cap == MAX_OFFSET:  # cap + 1 would leave bigint; no list is as long
         return select(func.count()).select_from(matching.subquery())
     return select(func.count()).select_from(matching.limit(cap + 1).subquery())
 

@@ -22,7 +22,7 @@ from erpgo_desktop.domain.validation import check_search
 from erpgo_desktop.errors import ValidationError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
-from erpgo_desktop.services.catalog import escape_like
+from erpgo_desktop.services.listing import escape_like
 
 MAX_CODE_LENGTH = 100  # the longest SKU
 MAX_SUGGESTIONS = 50

@@ -903,24 +903,23 @@ def _customer_sales_rows(first: Any, after_last: Any, term: str) -> Select[Any]:
     return select(orders.subquery("orders"))
 
 
-def _with_customer(rows: Any, term: str = "") -> Select[Any]:
-    """`rows` (of a customer each) with the customer's code and name, and only those a
-    search matches: a look-up per row, for a page's rows only when sorted by a figure."""
+def _with_customer(rows: Any) -> Select[Any]:
+    """`rows` (of a customer each) with the customer's code and name: a look-up per row,
+    for a page's rows only when sorted by a figure. A search has already kept the
+    customers it matches (`_of_matching_customers`): testing them again here would only
+    cost PostgreSQL the planning of the search twice."""
     c = Customer
-    statement = select(
+    return select(
         *rows.c,
         c.customer_code.label("customer_code"),
         _customer_name().label("customer_name"),
     ).join(c, c.id == rows.c.customer_id)
-    if term:
-        statement = statement.where(_customer_search(term))
-    return statement
 
 
 def _of_matching_customers(term: str) -> list[ColumnElement[bool]]:
     """Orders of the customers a search matches only, so that a report summing orders
     per customer reads the orders of those found (by idx_orders_customer_date_id), not
-    every customer's; the customers' own condition stays where it was."""
+    every customer's."""
     if not term:
         return []
     return [Order.customer_id.in_(select(Customer.id).where(_customer_search(term)))]
@@ -1104,7 +1103,7 @@ def _customer_sales(start: date, end: date, term: str, sort: str | None = None) 
     orders = _customer_sales_rows(first, after_last, term)
     late = sort not in ("customer_name", "customer_code") and not term
     return _Shape(
-        (orders if late else select(_with_customer(orders.subquery("sold"), term).subquery()),),
+        (orders if late else select(_with_customer(orders.subquery("sold")).subquery()),),
         CUSTOMER_SALES_SORTS,
         ("customer_id",) if late else ("customer_name", "customer_id"),
         TOTALS[Report.SALES_BY_CUSTOMER],

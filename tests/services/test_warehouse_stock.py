@@ -173,6 +173,21 @@ def test_unknown_warehouse_and_permission(world: World) -> None:
             call()
 
 
+def test_count_caps_at_the_ends_of_their_range(world: World) -> None:
+    """A negative cap (a negative LIMIT) is refused in words; the largest (whose next
+    number, the LIMIT counted to, would leave bigint) counts everything."""
+    stock_main(world)
+    inv = world.inventory
+    for count in (
+        lambda cap: inv.count_warehouse_stock(world.sales, world.main, cap=cap),
+        lambda cap: inv.count_ledger(world.sales, world.drill, cap=cap),
+    ):
+        with pytest.raises(ValidationError, match="count cap"):
+            count(-1)
+        assert count(2**63 - 1) == count(None)
+        assert count(2**63 - 1).exact
+
+
 def test_ledger_of_one_stock_row_and_its_count(world: World) -> None:
     inv, clerk = world.inventory, world.clerk
     inv.receive(clerk, world.key(world.shirt, world.main), 5)
