@@ -1,7 +1,7 @@
 """Each Dashboard panel and key figure through DashboardService, beside the same SQL alone and
 beside the best plain SQL over the base tables, all in the same run.
 
-    python benchmarks/dashboard.py "postgresql://postgres@/erpgo_dashboard?host=/work/bench1m/data/pgdata"
+    python benchmarks/dashboard.py "postgresql://postgres@/erpgo_dashboard?host=/path/to/pgdata"
 
 Run on a database filled with `erpgo-desktop demo-data --products 1000000 --warehouses 5
 --orders 1000000 --customers 100000` (migrated). For every panel and figure: *service*, the

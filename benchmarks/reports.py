@@ -1,6 +1,6 @@
 """Each report's first page and its totals through ReportService, beside the same SQL alone.
 
-    python benchmarks/reports.py "postgresql://postgres@/erpgo_x?host=/work/bench1m/data/pgdata"
+    python benchmarks/reports.py "postgresql://postgres@/erpgo_x?host=/path/to/pgdata"
 
 Run on the 1M data set (docs/benchmarks.md). For every report, in the Reports tab's
 default sort and page size (500 rows): the service call (permission check, statement,
@@ -9,6 +9,8 @@ psycopg in the same process: the best plain SQL for that page, since it is the s
 Then the report's totals (`ReportService.totals`: count and sums, one aggregate over the
 whole report) the same way, and the valuation sorted by value (a click on that column),
 by on hand and by name, and the stock movements by closing (other clicks on a column).
+Then the reports of items searched: a rare word, the last SKUs' prefix, a name word and a
+common word (their totals included).
 Median and spread (min-max) of `--repeat` runs; periods are the 30 days up to the newest
 order. Asserts nothing; writes nothing but the valuation totals' fold of pending changes
 (whose replay is the read after it).
@@ -78,6 +80,14 @@ def main() -> None:
                 "(SELECT count(*) FROM inventory_transactions)"
             )
         ).one()
+        # A rare product word (a model code), and the SKU prefix of the last SKUs: their
+        # items lie far along the SKU order. "pro": a common word, 116k products.
+        rare_word = connection.execute(
+            text("SELECT split_part(name, ' ', -1) FROM products ORDER BY id DESC LIMIT 1")
+        ).scalar_one()
+        last_prefix = connection.execute(
+            text("SELECT left(max(sku), 7) FROM products")
+        ).scalar_one()
     start = end - timedelta(days=29)
     print(
         f"products {counts[0]:,}, orders {counts[1]:,}, stock rows {counts[2]:,}, "
@@ -109,6 +119,18 @@ def main() -> None:
         ("customer balances", Report.CUSTOMER_BALANCES,
          lambda: reports.customer_balances(MANAGER, limit=PAGE), {}),
     ]  # fmt: skip
+    for term in (rare_word, last_prefix, "blender", "pro"):
+        cases += [
+            (f"inventory valuation, search {term!r}", Report.INVENTORY_VALUATION,
+             lambda t=term: reports.inventory_valuation(MANAGER, search=t, limit=PAGE),
+             {"search": term}),
+            (f"stock movements, search {term!r}", Report.STOCK_MOVEMENTS,
+             lambda t=term: reports.stock_movements(MANAGER, start, end, search=t, limit=PAGE),
+             {**period, "search": term}),
+            (f"sales by product, search {term!r}", Report.SALES_BY_PRODUCT,
+             lambda t=term: reports.sales_by_product(MANAGER, start, end, search=t, limit=PAGE),
+             {**period, "search": term}),
+        ]  # fmt: skip
     raw_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(raw_url) as raw:
 
@@ -126,7 +148,7 @@ def main() -> None:
             statement, parameters = sent[-1]
             service = timings(call, args.repeat)
             plain = timings(replay(statement, parameters), args.repeat)
-            print(f"{name:42} service {shown(service)}   SQL alone {shown(plain)}", flush=True)
+            print(f"{name:52} service {shown(service)}   SQL alone {shown(plain)}", flush=True)
 
         for name, report, first_page, filters in cases:
             compare(f"{name}: first page", first_page)

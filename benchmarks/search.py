@@ -3,10 +3,12 @@
     python benchmarks/search.py postgresql://postgres@/erpgo_1m?host=/path [--repeat 7]
 
 Run on the demo data at 1,000,000 products and orders, 100,000 customers (migrated to
-0018). The terms are picked from the data: a rare and a common customer last name (the
+0020). The terms are picked from the data: a rare and a common customer last name (the
 demo's names repeat, so "rare" is a full name), an email, order-number prefixes of the
 newest and the oldest orders, a rare and a common product word, a SKU, and the SKU
-prefixes of the first product and of the last SKUs.
+prefixes of the first product and of the last SKUs; products are also sorted by price,
+name and SKU descending (a click on a column), where the matches lie anywhere along the
+order.
 For each: the service call as the screen makes it (first page, and the capped count the
 status line shows) and the best SQL written by hand for the same rows, with the indexes
 of revisions 0014 and 0018, run alternately so that both see the same load; when several
@@ -127,22 +129,24 @@ def customer_sqls(term: str) -> list[str]:
 PRODUCT_LIST = "p.id, p.sku, p.name, pc.name AS category, p.price, p.stock_quantity, p.is_active"
 
 
-def product_sqls(term: str, walk: bool = True) -> list[str]:
+def product_sqls(term: str, walk: bool = True, order: str = "p.sku, p.id") -> list[str]:
     """Products by SKU: walking the (sku, id) index (unless `walk` is false: for a term
     whose matches all lie at the far end it reads the whole table, 6-17 s), collecting
     through the trigram indexes and sorting, or the SKU matches read from the (sku, id)
     index alone beside the name and barcode matches, up to the latter's last row when
-    they fill a page."""
+    they fill a page. In another `order`: walking its (column, id) index or collecting."""
     p, n = like(term), PAGE + 1
     where = f"(p.sku ILIKE {p} OR p.name ILIKE {p} OR p.barcode ILIKE {p})"
     join = "JOIN product_categories pc ON pc.id = p.category_id"
     walked = (
-        f"SELECT {PRODUCT_LIST} FROM products p {join} WHERE {where} ORDER BY p.sku, p.id LIMIT {n}"
+        f"SELECT {PRODUCT_LIST} FROM products p {join} WHERE {where} ORDER BY {order} LIMIT {n}"
     )
     collected = (
         f"WITH m AS MATERIALIZED (SELECT * FROM products p WHERE {where}) "
-        f"SELECT {PRODUCT_LIST} FROM m p {join} ORDER BY p.sku, p.id LIMIT {n}"
+        f"SELECT {PRODUCT_LIST} FROM m p {join} ORDER BY {order} LIMIT {n}"
     )
+    if order != "p.sku, p.id":
+        return [walked, collected] if walk else [collected]
     apart = (
         f"WITH named AS (SELECT sku, id FROM products WHERE name ILIKE {p} "
         f"OR barcode ILIKE {p} ORDER BY sku, id LIMIT {n}) "
@@ -156,8 +160,9 @@ def product_sqls(term: str, walk: bool = True) -> list[str]:
     return [walked, collected, apart] if walk else [collected, apart]
 
 
-def stock_sqls(warehouse: uuid.UUID, term: str) -> list[str]:
-    """A warehouse's stock rows by SKU (the demo has no variants: the products' side)."""
+def stock_sqls(warehouse: uuid.UUID, term: str, walk: bool = True) -> list[str]:
+    """A warehouse's stock rows by SKU (the demo has no variants: the products' side);
+    not walked when the matches lie at the far end (`walk` false: seconds)."""
     p = like(term)
     where = (
         f"pi.warehouse_id = '{warehouse}' "
@@ -168,11 +173,12 @@ def stock_sqls(warehouse: uuid.UUID, term: str) -> list[str]:
         "pi.quantity_reserved, pi.reorder_level, p.max_stock_level FROM product_inventory pi "
         "JOIN products p ON p.id = pi.product_id"
     )
-    return [
-        f"{select} WHERE {where} ORDER BY p.sku, p.id LIMIT {PAGE + 1}",
+    walked = f"{select} WHERE {where} ORDER BY p.sku, p.id LIMIT {PAGE + 1}"
+    collected = (
         f"WITH m AS MATERIALIZED ({select} WHERE {where}) SELECT * FROM m "
-        f"ORDER BY sku, id LIMIT {PAGE + 1}",
-    ]
+        f"ORDER BY sku, id LIMIT {PAGE + 1}"
+    )
+    return [walked, collected] if walk else [collected]
 
 
 def suggest_sqls(term: str) -> list[str]:
@@ -391,16 +397,39 @@ def main(argv: list[str] | None = None) -> int:
     ):
         best = product_sqls(term, walk=name != "last sku prefix")
         cases.append(Case(f"products ({name})", term, product_page(term), best))
+    # A click on another column: the matches lie anywhere along that column's order.
+    for name, term, sort, descending, order in (
+        ("by price, last sku prefix", terms["last_sku_prefix"], ProductSort.PRICE, False,
+         "p.price, p.id"),
+        ("by name, last sku prefix", terms["last_sku_prefix"], ProductSort.NAME, False,
+         "p.name, p.id"),
+        ("by SKU desc, 'blender'", "blender", ProductSort.SKU, True, "p.sku DESC, p.id DESC"),
+        ("by price, common 'pro'", "pro", ProductSort.PRICE, False, "p.price, p.id"),
+    ):  # fmt: skip
+        query = ProductQuery(search=term, sort=sort, descending=descending)
+        cases.append(
+            Case(
+                f"products ({name})",
+                term,
+                lambda q=query: catalog.list_products(q, None, PAGE),
+                product_sqls(term, walk="last sku" not in name, order=order),
+            )
+        )
 
     warehouse, last_day = terms["warehouse"], terms["last_day"]
     month = last_day - timedelta(days=29)
-    for name, term in (("rare word", terms["rare_word"]), ("common 'pro'", "pro")):
+    for name, term in (
+        ("rare word", terms["rare_word"]),
+        ("common 'pro'", "pro"),
+        ("last sku prefix", terms["last_sku_prefix"]),
+        ("'blender'", "blender"),
+    ):
         cases.append(
             Case(
                 f"warehouse stock ({name})",
                 term,
                 lambda t=term: inventory.warehouse_stock(EVERYONE, warehouse, search=t, limit=PAGE),
-                stock_sqls(warehouse, term),
+                stock_sqls(warehouse, term, walk=name != "last sku prefix"),
             )
         )
     for name, term in (("sku prefix", terms["sku"][:-2]), ("common 'pro'", "pro")):
