@@ -61,7 +61,7 @@ from erpgo_desktop.domain.validation import check_search
 from erpgo_desktop.errors import NotFoundError, ValidationError
 from erpgo_desktop.services.auth import CurrentUser
 from erpgo_desktop.services.base import Service, require
-from erpgo_desktop.services.listing import count_statement, escape_like
+from erpgo_desktop.services.listing import ListCount, capped, count_statement, escape_like
 from erpgo_desktop.services.search_costs import SampleCache, few_enough_to_collect
 from erpgo_desktop.services.stock import StockKey, StockLedger, StockLevel, share_rows
 
@@ -234,12 +234,8 @@ class LedgerPage:
     has_more: bool
 
 
-@dataclass(frozen=True)
-class RowCount:
-    """How many rows match; when `exact` is false, more than `count`."""
-
-    count: int
-    exact: bool
+#: How many rows match; when `exact` is false, more than `count` (the lists' count).
+RowCount = ListCount
 
 
 @dataclass(frozen=True)
@@ -1008,10 +1004,7 @@ def _ledger_filters(
 def _capped_count(
     session: Session, statement: Any, cap: int | None, values: dict[str, Any] | None = None
 ) -> RowCount:
-    found = session.scalar(count_statement(statement, cap), values) or 0
-    if cap is not None and found > cap:
-        return RowCount(cap, exact=False)
-    return RowCount(found, exact=True)
+    return capped(session.scalar(count_statement(statement, cap), values) or 0, cap)
 
 
 def _checked_search(search: str) -> str:
